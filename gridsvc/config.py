@@ -1,0 +1,54 @@
+"""Settings, read from ``GRIDSVC_*`` environment variables, each with a working default."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def project_root() -> Path:
+    """The checkout this package runs from, or the working directory for an installed copy."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd()
+
+
+class Settings(BaseSettings):
+    """All settings of gridsvc; ``GRIDSVC_<NAME>`` overrides each one."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSVC_", extra="ignore")
+
+    # An external PostGIS server; when set, gridsvc never starts its own cluster.
+    database_url: str | None = None
+    # Database name inside the embedded cluster (the demo's); tests use their own.
+    database_name: str = "gridsvc"
+    # Where the embedded cluster lives (data, socket, log, remembered port).
+    home: Path = project_root() / ".gridsvc"
+    # PostgreSQL server binaries used for the embedded cluster.
+    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    # First port tried for the embedded cluster; a free one is picked and remembered.
+    pg_port: int = 54329
+
+    # The API server.
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Where the demo city's GeoPackage copy is written.
+    geodata_dir: Path = project_root() / "geodata"
+    # Where rendered HTML maps go.
+    maps_dir: Path = project_root() / "maps"
+
+    # Metric CRS for the city's extent (UTM 49N for Ordos).
+    metric_crs: str = "EPSG:32649"
+
+    # Largest page the listing endpoints return.
+    max_page_size: int = 10000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache after changing the environment)."""
+    return Settings()
