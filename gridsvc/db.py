@@ -1,0 +1,81 @@
+"""Engine, sessions, the declarative Base, the request's session dependency, and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from gridsvc.config import get_settings, project_root
+
+
+class Base(DeclarativeBase):
+    """Base of every mapped table; the schema itself comes from Alembic only."""
+
+
+def resolve_database_url() -> str:
+    """The configured server's URL, or the embedded cluster's (which must be running)."""
+    from gridsvc.cluster import service as cluster_service
+
+    return cluster_service.database_url(get_settings())
+
+
+@lru_cache
+def engine_for(url: str) -> Engine:
+    """One pooled engine per URL for the process."""
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def get_engine() -> Engine:
+    """The engine of the configured database."""
+    return engine_for(resolve_database_url())
+
+
+def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+    """A session factory bound to ``engine`` (default: the configured database)."""
+    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+
+
+def get_session() -> Iterator[Session]:
+    """One transaction per request: commit on success, roll back on error."""
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported lazily
+    """An Alembic configuration pointing at the project's ``alembic/`` folder and ``url``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(project_root() / "alembic"))
+    # ConfigParser interpolation would choke on '%' in passwords.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the database at ``url`` to ``revision``."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Downgrade the database at ``url`` to ``revision`` (``base`` drops every table)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
