@@ -1,0 +1,51 @@
+# The two commands of the README: `make demo` and `make test`. Each installs what is missing.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+GRIDSVC := $(BIN)/gridsvc
+DEBIAN_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting python3-venv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench system-packages db clean-db
+
+demo: system-packages $(VENV)/.installed ## Start PostGIS, build the demo city, serve the API
+	$(GRIDSVC) db start
+	$(GRIDSVC) db migrate
+	$(GRIDSVC) demo build
+	$(GRIDSVC) serve
+
+test: system-packages $(VENV)/.installed ## Run the tests against a real PostGIS (own database)
+	$(GRIDSVC) db start
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check gridsvc tests bench alembic
+	$(BIN)/ruff format --check gridsvc tests bench alembic
+
+bench: system-packages $(VENV)/.installed ## Run every benchmark in bench/
+	$(GRIDSVC) db start
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# Debian's PostgreSQL 15 with PostGIS 3 and pgRouting; apt runs only when one is missing.
+system-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+db: system-packages $(VENV)/.installed ## Start the project's own PostGIS
+	$(GRIDSVC) db start
+
+clean-db: ## Stop the project's PostGIS and delete its data
+	-$(GRIDSVC) db stop
+	rm -rf .gridsvc

@@ -1,0 +1,94 @@
+"""The ``gridsvc`` command: database, demo city and API server."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import typer
+
+from gridsvc.cluster import cli as cluster_cli
+from gridsvc.config import get_settings
+
+app = typer.Typer(
+    help="gridsvc: grid management for a Chinese city (Ordos demo).", no_args_is_help=True
+)
+app.add_typer(cluster_cli.app, name="db")
+demo_app = typer.Typer(help="Build the Ordos demo city.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+DEFAULT_DEMO_SEED = 20240601
+DEFAULT_DEMO_GRIDS = 6702
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` in red on stderr; the caller raises the returned Exit(1)."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+@demo_app.command("build")
+def demo_build(
+    seed: int = typer.Option(DEFAULT_DEMO_SEED, help="Random seed; the same seed builds the same city."),
+    grids: int = typer.Option(DEFAULT_DEMO_GRIDS, min=20, help="Number of grids in the city."),
+    replace: bool = typer.Option(False, help="Replace a city that is already in the database."),
+    gpkg: Path | None = typer.Option(
+        None, help="GeoPackage copy to write [default: geodata/demo/ordos-demo.gpkg]."
+    ),
+) -> None:
+    """Build the Ordos demo city into the database and write a GeoPackage copy."""
+    from gridsvc.db import session_factory
+    from gridsvc.geodata import service as geodata_service
+    from gridsvc.geodata.demo.build import build_demo_city
+    from gridsvc.geodata.gpkg import write_city_geopackage
+
+    with session_factory()() as session:
+        if geodata_service.city_is_loaded(session) and not replace:
+            typer.echo("A city is already in the database; use --replace to build it anew.")
+            return
+    started = time.perf_counter()
+    city = build_demo_city(seed=seed, grids=grids, progress=True)
+    with session_factory()() as session, session.begin():
+        for step in geodata_service.load_city(session, city):
+            typer.echo(f"loaded {step}", err=True)
+    target = gpkg or get_settings().geodata_dir / "demo" / "ordos-demo.gpkg"
+    write_city_geopackage(city, target)
+    typer.echo(
+        f"Demo city (seed {seed}): {len(city.districts)} districts, {len(city.streets)} streets, "
+        f"{len(city.communities)} communities, {len(city.grids)} grids, "
+        f"{int(city.population['persons'].sum()):,} residents, {len(city.facilities)} facilities, "
+        f"{len(city.network_edges)} walking edges; {time.perf_counter() - started:.1f} s. "
+        f"GeoPackage: {target}"
+    )
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already accepts connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on [default: GRIDSVC_HOST or 127.0.0.1]."),
+    port: int = typer.Option(None, help="Port [default: GRIDSVC_PORT or 8000]."),
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if port_in_use(host, port):
+        raise fail(
+            f"http://{host}:{port} is already in use: is gridsvc (make demo) already running? "
+            f"Open http://{host}:{port}/docs, or stop it first, or set GRIDSVC_PORT."
+        )
+    typer.echo(f"gridsvc serves on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    uvicorn.run("gridsvc.main:app", host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

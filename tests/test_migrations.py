@@ -1,0 +1,87 @@
+"""The schema comes from Alembic only: up, down to nothing, and up again, matching the models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import create_engine, inspect
+
+import gridsvc.models  # noqa: F401 - registers the tables
+from gridsvc.cluster import service as cluster_service
+from gridsvc.config import Settings
+from gridsvc.db import Base, downgrade, migrate
+
+MIGRATIONS_DATABASE = "gridsvc_test_migrations"
+TABLES = {
+    "districts",
+    "streets",
+    "communities",
+    "grids",
+    "facility_types",
+    "facilities",
+    "population_points",
+    "network_nodes",
+    "network_edges",
+}
+
+
+@pytest.fixture(scope="module")
+def empty_database_url(settings: Settings) -> Iterator[str]:
+    cluster_service.start(settings)
+    cluster_service.drop_database(settings, MIGRATIONS_DATABASE)
+    yield cluster_service.ensure_database(settings, MIGRATIONS_DATABASE)
+    cluster_service.drop_database(settings, MIGRATIONS_DATABASE)
+
+
+def table_names(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"spatial_ref_sys", "alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def schema_differences(url: str) -> list:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={"include_object": alembic_helpers.include_object, "compare_type": True},
+            )
+            return compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def gist_indexed_tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%'"
+            )
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(empty_database_url: str) -> None:
+    url = empty_database_url
+    migrate(url)
+    assert table_names(url) == TABLES
+    assert schema_differences(url) == []
+    downgrade(url, "base")
+    assert table_names(url) == set()
+    migrate(url)
+    assert table_names(url) == TABLES
+    assert schema_differences(url) == []
+
+
+def test_every_geometry_has_a_gist_index(empty_database_url: str) -> None:
+    migrate(empty_database_url)
+    assert gist_indexed_tables(empty_database_url) == TABLES - {"facility_types"}
