@@ -1,0 +1,93 @@
+"""Shared by the benchmarks: the machine they ran on, and a database holding the demo city."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from gridsvc.cluster import service as cluster_service  # noqa: E402
+from gridsvc.config import get_settings  # noqa: E402
+from gridsvc.db import migrate  # noqa: E402
+
+BENCH_DATABASE = "gridsvc_bench"
+BENCH_SEED = 20240601
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def memory_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def print_machine(title: str) -> None:
+    print(f"== {title}")
+    print(
+        f"machine: {platform.node()} | {cpu_model()} | {os.cpu_count()} cores | "
+        f"{memory_gib():.1f} GiB | {platform.system()} {platform.release()} | "
+        f"Python {platform.python_version()}"
+    )
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    """``with timed() as t: ...`` then ``t[0]`` holds the elapsed seconds."""
+    elapsed: list[float] = []
+    started = time.perf_counter()
+    yield elapsed
+    elapsed.append(time.perf_counter() - started)
+
+
+def bench_database_url() -> str:
+    """A migrated benchmark database (never the demo's) on the configured server."""
+    settings = get_settings()
+    cluster_service.start(settings)
+    url = cluster_service.ensure_database(settings, BENCH_DATABASE)
+    migrate(url)
+    return url
+
+
+def database_version(url: str) -> str:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        version = connection.execute(text("SELECT version()")).scalar_one().split(",")[0]
+        postgis = connection.execute(text("SELECT postgis_lib_version()")).scalar_one()
+    engine.dispose()
+    return f"{version}, PostGIS {postgis}"
+
+
+def ensure_demo_city(url: str, seed: int = BENCH_SEED):  # noqa: ANN201 - DemoCity
+    """Build the default demo city and load it into the benchmark database."""
+    from gridsvc.geodata import service as geodata_service
+    from gridsvc.geodata.demo.build import build_demo_city
+
+    city = build_demo_city(seed=seed)
+    engine = create_engine(url)
+    with Session(engine) as session, session.begin():
+        for _ in geodata_service.load_city(session, city):
+            pass
+    engine.dispose()
+    return city
