@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 import gridsvc.models  # noqa: F401 - registers the tables
 from gridsvc.cluster import service as cluster_service
@@ -62,8 +62,8 @@ def gist_indexed_tables(url: str) -> set[str]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            rows = connection.exec_driver_sql(
-                "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%'"
+            rows = connection.execute(
+                text("SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%'")
             )
             return {row[0] for row in rows}
     finally:
