@@ -1,0 +1,99 @@
+"""Queries on facility types and facilities, answered as GeoJSON features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy.orm import Session
+
+from gridsvc.common.errors import InvalidParameterError
+from gridsvc.common.geojson import BBox, FeaturePage, feature
+from gridsvc.facilities.models import Facility, FacilityType
+from gridsvc.facilities.schemas import FacilityTypeSummary
+from gridsvc.grids import service as grids_service
+
+
+def list_facility_types(session: Session) -> list[FacilityTypeSummary]:
+    """Every facility type with its number of facilities, ordered by code."""
+    count = (
+        select(func.count(Facility.id))
+        .where(Facility.type_code == FacilityType.code)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            FacilityType.code,
+            FacilityType.name,
+            FacilityType.name_en,
+            FacilityType.level,
+            count.label("count"),
+        ).order_by(FacilityType.code)
+    )
+    return [FacilityTypeSummary.model_validate(row, from_attributes=True) for row in rows]
+
+
+def check_type_codes(session: Session, type_codes: list[str]) -> list[str]:
+    """Return ``type_codes`` if each is a known facility type, else raise InvalidParameterError."""
+    known = list(session.scalars(select(FacilityType.code).order_by(FacilityType.code)))
+    unknown = [code for code in type_codes if code not in known]
+    if unknown:
+        listed = ", ".join(known) if known else "none are loaded"
+        raise InvalidParameterError(
+            "type",
+            f"unknown facility type {', '.join(repr(code) for code in unknown)}; "
+            f"known types: {listed}",
+        )
+    return type_codes
+
+
+def facility_feature(row: Row) -> dict[str, Any]:
+    """Turn a facility row into a GeoJSON Point Feature whose ``id`` is the facility id."""
+    properties = {
+        "id": row.id,
+        "type_code": row.type_code,
+        "type_name": row.type_name,
+        "name": row.name,
+        "capacity": row.capacity,
+        "source": row.source,
+    }
+    return feature(row.geometry, properties, row.id)
+
+
+def list_facilities(
+    session: Session,
+    *,
+    type_codes: list[str] | None = None,
+    bbox: BBox | None = None,
+    district: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> FeaturePage:
+    """One page of facilities of the given types, in the bbox and district, ordered by id."""
+    conditions: list[ColumnElement[bool]] = []
+    if type_codes:
+        conditions.append(Facility.type_code.in_(check_type_codes(session, type_codes)))
+    if bbox is not None:
+        conditions.append(grids_service.intersects_bbox(Facility.geom, bbox))
+    if district is not None:
+        conditions.append(grids_service.in_current_district(Facility.geom, district))
+    matched = session.scalar(select(func.count()).select_from(Facility).where(*conditions))
+    rows = session.execute(
+        select(
+            Facility.id,
+            Facility.type_code,
+            FacilityType.name.label("type_name"),
+            Facility.name,
+            Facility.capacity,
+            Facility.source,
+            func.ST_AsGeoJSON(Facility.geom).label("geometry"),
+        )
+        .join(FacilityType, Facility.type_code == FacilityType.code)
+        .where(*conditions)
+        .order_by(Facility.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return FeaturePage(
+        number_matched=matched or 0, features=[facility_feature(row) for row in rows]
+    )

@@ -1,0 +1,103 @@
+"""The web app: routers and the mapping of errors to responses.
+
+Every error body has the same shape: ``{"detail": "<what is wrong>"}``; a 422 also lists
+each problem under ``errors`` as FastAPI does (``loc``, ``msg``, ``type``).
+Creating the app never touches the database: the engine is resolved by the first request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from gridsvc import __version__
+from gridsvc.cluster.service import ClusterError
+from gridsvc.common.errors import (
+    DatabaseUnavailableError,
+    GridsvcError,
+    InvalidParameterError,
+    NotFoundError,
+)
+from gridsvc.facilities.views import router as facilities_router
+from gridsvc.grids.views import router as grids_router
+from gridsvc.health.views import router as health_router
+
+DESCRIPTION = (
+    "Management grids, districts and facilities of the city. Geometries are RFC 7946 "
+    "GeoJSON in WGS-84 (EPSG:4326), lon/lat order; only the current generation of every "
+    "boundary is served."
+)
+
+
+def describe(error: dict[str, Any]) -> str:
+    """One validation problem as 'query parameter 'limit': <message>'."""
+    location = [str(part) for part in error.get("loc", ())]
+    if len(location) >= 2 and location[0] in ("query", "path", "header", "cookie"):
+        where = f"{location[0]} parameter '{'.'.join(location[1:])}'"
+    else:
+        where = " -> ".join(location) or "request"
+    return f"{where}: {error.get('msg', 'invalid value')}"
+
+
+async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 naming each bad parameter in ``detail``."""
+    problems = jsonable_encoder(error.errors(), exclude={"input", "url"})
+    detail = "; ".join(describe(problem) for problem in problems)
+    return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
+
+
+async def invalid_parameter(request: Request, error: InvalidParameterError) -> JSONResponse:
+    """422 in the same shape as FastAPI's own validation errors."""
+    problem = {"loc": [error.location, error.name], "msg": error.reason, "type": "value_error"}
+    return JSONResponse({"detail": error.message, "errors": [problem]}, status_code=422)
+
+
+async def not_found(request: Request, error: NotFoundError) -> JSONResponse:
+    """404 with the service's message."""
+    return JSONResponse({"detail": error.message}, status_code=404)
+
+
+async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """503: the database cannot be reached; the cause is in ``detail``."""
+    if isinstance(error, GridsvcError):
+        message = error.message
+    else:
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+        message = f"database unavailable: {cause[0] if cause else type(error).__name__}"
+    return JSONResponse({"detail": message}, status_code=503)
+
+
+async def domain_error(request: Request, error: GridsvcError) -> JSONResponse:
+    """400 for any other domain error a service raises."""
+    return JSONResponse({"detail": error.message}, status_code=400)
+
+
+def create_app() -> FastAPI:
+    """Build the gridsvc API with its routers and error mapping; connects to nothing yet."""
+    app = FastAPI(
+        title="gridsvc",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(InvalidParameterError, invalid_parameter)
+    app.add_exception_handler(NotFoundError, not_found)
+    app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(InterfaceError, database_unavailable)
+    app.add_exception_handler(ClusterError, database_unavailable)
+    app.add_exception_handler(GridsvcError, domain_error)
+    app.include_router(health_router)
+    app.include_router(grids_router)
+    app.include_router(facilities_router)
+    return app
+
+
+app = create_app()
