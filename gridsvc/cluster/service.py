@@ -10,64 +10,41 @@ import fcntl
 import os
 import pwd
 import secrets
-import socket
 import stat
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from gridsvc.cluster.databases import (  # noqa: F401 - the cluster's public API
+    EXTENSIONS,
+    autocommit_connection,
+    database_url,
+    drop_database,
+    ensure_database,
+)
+from gridsvc.cluster.home import (
+    HOST,
+    SUPERUSER,
+    ClusterError,
+    ClusterPaths,
+    ClusterStatus,
+    choose_port,
+    remembered_port,
+    write_secret,
+)
 from gridsvc.config import Settings
 
-SUPERUSER = "gridsvc"
 SERVER_ACCOUNT = "postgres"
-HOST = "127.0.0.1"
-DRIVER = "postgresql+psycopg"
-EXTENSIONS = ("postgis", "pgrouting")
 START_TIMEOUT_SECONDS = 60
-PORT_SEARCH_SPAN = 100
-# The system-wide PostgreSQL's port: never ours, even when free.
-SYSTEM_PORT = 5432
-PROTECTED_DATABASES = {"postgres", "template0", "template1"}
 EXTERNAL_NOTICE = (
     "An external database is configured (GRIDSVC_DATABASE_URL): gridsvc does not {action} it, "
     "and runs no cluster of its own."
 )
-
-
-class ClusterError(RuntimeError):
-    """A cluster operation failed; the message says what the user can do about it."""
-
-
-@dataclass(frozen=True)
-class ClusterStatus:
-    """Whether the database server runs, where, and what the last operation did."""
-
-    running: bool
-    port: int | None
-    data_dir: Path | None
-    pid: int | None
-    external: bool = False
-    message: str = ""
-    log_file: Path | None = None
-
-
-class ClusterPaths:
-    """Where the embedded cluster in ``home`` keeps its pieces."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = Path(home).absolute()
-        self.data_dir = self.home / "data"
-        self.socket_dir = self.home / "socket"
-        self.port_file = self.home / "port"
-        self.password_file = self.home / "password"
-        self.log_file = self.home / "postgres.log"
 
 
 # --- running the server's programs ----------------------------------------------------------
@@ -147,65 +124,6 @@ def home_lock(paths: ClusterPaths) -> Iterator[None]:
     with (paths.home / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         yield
-
-
-# --- port and password ----------------------------------------------------------------------
-
-
-def port_is_free(port: int) -> bool:
-    """Tell whether the server could listen on ``HOST:port`` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # The server sets SO_REUSEADDR too: a port in TIME_WAIT is free for it.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
-def remembered_port(paths: ClusterPaths) -> int | None:
-    """Return the port written on first start, if any."""
-    try:
-        return int(paths.port_file.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def choose_port(settings: Settings, paths: ClusterPaths) -> int:
-    """Return the remembered port, or remember the first free one from ``settings.pg_port`` on."""
-    port = remembered_port(paths)
-    if port is not None:
-        if not port_is_free(port):
-            raise ClusterError(
-                f"Port {port}, remembered in {paths.port_file}, is taken by another program on "
-                f"{HOST}. Stop that program, or delete {paths.port_file} to pick a new port."
-            )
-        return port
-    candidates = range(settings.pg_port, min(settings.pg_port + PORT_SEARCH_SPAN, 65536))
-    for port in candidates:
-        if port != SYSTEM_PORT and port_is_free(port):
-            paths.port_file.write_text(f"{port}\n")
-            return port
-    raise ClusterError(
-        f"No free port in {candidates.start}-{candidates.stop - 1} on {HOST}; "
-        "set GRIDSVC_PG_PORT to another first port."
-    )
-
-
-def read_password(paths: ClusterPaths) -> str | None:
-    """Return the superuser's password kept in ``home/password``, if the cluster was set up."""
-    try:
-        return paths.password_file.read_text().strip()
-    except FileNotFoundError:
-        return None
-
-
-def write_secret(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` with mode 0600 from the first byte on."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(content)
 
 
 # --- the embedded cluster's life ------------------------------------------------------------
@@ -352,75 +270,3 @@ def status(settings: Settings) -> ClusterStatus:
         return ClusterStatus(False, port, paths.data_dir, None, False, state, paths.log_file)
     pid, port = server
     return ClusterStatus(True, port, paths.data_dir, pid, False, "running", paths.log_file)
-
-
-# --- databases ------------------------------------------------------------------------------
-
-
-def database_url(settings: Settings, database: str | None = None) -> str:
-    """Return the SQLAlchemy URL of ``database`` (default: the project's) on the server in use."""
-    if settings.database_url:
-        url = make_url(settings.database_url)
-        if url.drivername in ("postgres", "postgresql"):
-            url = url.set(drivername=DRIVER)
-        if database:
-            url = url.set(database=database)
-        return url.render_as_string(hide_password=False)
-    paths = ClusterPaths(settings.home)
-    port, password = remembered_port(paths), read_password(paths)
-    if port is None or password is None:
-        raise ClusterError(
-            f"The embedded cluster in {paths.home} is not set up yet: run `gridsvc db start` "
-            "(or set GRIDSVC_DATABASE_URL to use another server)."
-        )
-    database = database or settings.database_name
-    url = URL.create(DRIVER, SUPERUSER, password, HOST, port, database)
-    return url.render_as_string(hide_password=False)
-
-
-@contextmanager
-def autocommit_connection(url: str) -> Iterator[Connection]:
-    """Connect outside any transaction (as CREATE DATABASE needs); errors become ClusterError."""
-    engine = create_engine(
-        url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 10}
-    )
-    try:
-        with engine.connect() as connection:
-            yield connection
-    except SQLAlchemyError as error:
-        shown = make_url(url).render_as_string(hide_password=True)
-        reason = str(getattr(error, "orig", None) or error).strip()
-        raise ClusterError(f"{shown}: {reason}") from None
-    finally:
-        engine.dispose()
-
-
-def ensure_database(settings: Settings, name: str) -> str:
-    """Create database ``name`` with PostGIS and pgRouting unless there; return its URL."""
-    with autocommit_connection(database_url(settings, "postgres")) as connection:
-        exists = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-        )
-        if not exists:
-            quoted = connection.dialect.identifier_preparer.quote(name)
-            connection.execute(text(f"CREATE DATABASE {quoted}"))
-    url = database_url(settings, name)
-    try:
-        with autocommit_connection(url) as connection:
-            for extension in EXTENSIONS:
-                connection.execute(text(f"CREATE EXTENSION IF NOT EXISTS {extension} CASCADE"))
-    except ClusterError as error:
-        raise ClusterError(
-            f"{error}\nThe server needs PostGIS 3 and pgRouting (Debian: postgresql-15-postgis-3, "
-            "postgresql-15-pgrouting) and a user allowed to create extensions."
-        ) from None
-    return url
-
-
-def drop_database(settings: Settings, name: str) -> None:
-    """Drop database ``name`` if it exists, ending its open sessions."""
-    if name in PROTECTED_DATABASES:
-        raise ClusterError(f"Refusing to drop the server's own database {name}.")
-    with autocommit_connection(database_url(settings, "postgres")) as connection:
-        quoted = connection.dialect.identifier_preparer.quote(name)
-        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))

@@ -1,0 +1,94 @@
+"""Databases on the server in use: their URLs, creating them with PostGIS, dropping them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from gridsvc.cluster.home import (
+    DRIVER,
+    HOST,
+    SUPERUSER,
+    ClusterError,
+    ClusterPaths,
+    read_password,
+    remembered_port,
+)
+from gridsvc.config import Settings
+
+EXTENSIONS = ("postgis", "pgrouting")
+PROTECTED_DATABASES = {"postgres", "template0", "template1"}
+
+
+def database_url(settings: Settings, database: str | None = None) -> str:
+    """Return the SQLAlchemy URL of ``database`` (default: the project's) on the server in use."""
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        if url.drivername in ("postgres", "postgresql"):
+            url = url.set(drivername=DRIVER)
+        if database:
+            url = url.set(database=database)
+        return url.render_as_string(hide_password=False)
+    paths = ClusterPaths(settings.home)
+    port, password = remembered_port(paths), read_password(paths)
+    if port is None or password is None:
+        raise ClusterError(
+            f"The embedded cluster in {paths.home} is not set up yet: run `gridsvc db start` "
+            "(or set GRIDSVC_DATABASE_URL to use another server)."
+        )
+    database = database or settings.database_name
+    url = URL.create(DRIVER, SUPERUSER, password, HOST, port, database)
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def autocommit_connection(url: str) -> Iterator[Connection]:
+    """Connect outside any transaction (as CREATE DATABASE needs); errors become ClusterError."""
+    engine = create_engine(
+        url, isolation_level="AUTOCOMMIT", poolclass=NullPool, connect_args={"connect_timeout": 10}
+    )
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except SQLAlchemyError as error:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(error, "orig", None) or error).strip()
+        raise ClusterError(f"{shown}: {reason}") from None
+    finally:
+        engine.dispose()
+
+
+def ensure_database(settings: Settings, name: str) -> str:
+    """Create database ``name`` with PostGIS and pgRouting unless there; return its URL."""
+    with autocommit_connection(database_url(settings, "postgres")) as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            quoted = connection.dialect.identifier_preparer.quote(name)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+    url = database_url(settings, name)
+    try:
+        with autocommit_connection(url) as connection:
+            for extension in EXTENSIONS:
+                connection.execute(text(f"CREATE EXTENSION IF NOT EXISTS {extension} CASCADE"))
+    except ClusterError as error:
+        raise ClusterError(
+            f"{error}\nThe server needs PostGIS 3 and pgRouting (Debian: postgresql-15-postgis-3, "
+            "postgresql-15-pgrouting) and a user allowed to create extensions."
+        ) from None
+    return url
+
+
+def drop_database(settings: Settings, name: str) -> None:
+    """Drop database ``name`` if it exists, ending its open sessions."""
+    if name in PROTECTED_DATABASES:
+        raise ClusterError(f"Refusing to drop the server's own database {name}.")
+    with autocommit_connection(database_url(settings, "postgres")) as connection:
+        quoted = connection.dialect.identifier_preparer.quote(name)
+        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
