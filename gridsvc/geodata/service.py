@@ -63,7 +63,7 @@ def copy_boundaries(
     values = [frame["code"], frame["name"], *extra.values(), ewkb_hex(frame.geometry)]
     copy_rows(session, table, columns, zip(*values, strict=True))
     found = session.execute(text(f"SELECT code, id FROM {table} WHERE valid_to IS NULL"))
-    return dict(found.tuples().all())
+    return {code: row_id for code, row_id in found}
 
 
 def load_boundaries(session: Session, city: DemoCity) -> None:
