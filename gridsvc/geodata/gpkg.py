@@ -33,7 +33,7 @@ def write_city_geopackage(city: DemoCity, path: Path) -> Path:
         so a reader never sees half a file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(f"{path.stem}.partial{path.suffix}")
     partial.unlink(missing_ok=True)
     for layer in CITY_LAYERS:
         getattr(city, layer).to_file(partial, layer=layer, driver="GPKG", engine="pyogrio")
