@@ -75,7 +75,8 @@ def by_sjoin(grids: gpd.GeoDataFrame, xy: np.ndarray) -> np.ndarray:
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326)
     joined = gpd.sjoin(points, grids[["code", "geometry"]], predicate="intersects", how="left")
     lowest = joined.sort_values("code").groupby(level=0)["code"].first()
-    return lowest.reindex(range(len(xy))).to_numpy(dtype=object)
+    codes = lowest.reindex(range(len(xy)))
+    return codes.astype(object).where(codes.notna(), None).to_numpy()
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from gridsvc.cluster import cli as cluster_cli
+from gridsvc.cluster.home import ClusterError
 from gridsvc.config import get_settings
 
 app = typer.Typer(
@@ -38,11 +39,15 @@ def demo_build(
     ),
 ) -> None:
     """Build the Ordos demo city into the database and write a GeoPackage copy."""
-    from gridsvc.db import session_factory
+    from gridsvc.db import migrate, resolve_database_url, session_factory
     from gridsvc.geodata import service as geodata_service
     from gridsvc.geodata.demo.build import build_demo_city
     from gridsvc.geodata.gpkg import write_city_geopackage
 
+    try:
+        migrate(resolve_database_url())  # a fresh database gets its schema first
+    except ClusterError as error:
+        raise fail(str(error)) from None
     with session_factory()() as session:
         if geodata_service.city_is_loaded(session) and not replace:
             typer.echo("A city is already in the database; use --replace to build it anew.")
