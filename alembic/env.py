@@ -1,10 +1,10 @@
 """Alembic environment: the schema of gridsvc comes only from these migrations."""
 
-from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 import gridsvc.models  # noqa: F401 - registers every table on Base.metadata
+from alembic import context
 from gridsvc.db import Base
 
 config = context.config

@@ -45,11 +45,15 @@ def main() -> None:
         f"points, {len(city.facilities):,} facilities, {len(city.network_nodes):,} nodes / "
         f"{len(city.network_edges):,} edges"
     )
-    print(f"build (generate, in memory): {build[0]:7.2f} s   peak RSS {memory_after_build:,.0f} MiB")
+    print(
+        f"build (generate, in memory): {build[0]:7.2f} s   peak RSS {memory_after_build:,.0f} MiB"
+    )
     print(f"load into PostGIS (COPY):    {load[0]:7.2f} s")
     print(f"write GeoPackage:            {gpkg[0]:7.2f} s")
-    print(f"total:                       {build[0] + load[0] + gpkg[0]:7.2f} s   "
-          f"peak RSS {peak_memory_mib():,.0f} MiB")
+    print(
+        f"total:                       {build[0] + load[0] + gpkg[0]:7.2f} s   "
+        f"peak RSS {peak_memory_mib():,.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

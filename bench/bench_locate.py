@@ -114,10 +114,14 @@ def main() -> None:
     print(f"points inside a grid: {inside:,} of {len(xy):,}; all methods agree")
     base = seconds["PostGIS (one query, GiST)"]
     for name, elapsed in seconds.items():
-        print(f"{name:28s} {len(xy) / elapsed:12,.0f} points/s  ({elapsed:6.2f} s, "
-              f"{base / elapsed:5.2f}× PostGIS bulk)")
-    print(f"{'PostGIS (one query a point)':28s} {single / seconds_single:12,.0f} points/s  "
-          f"({single:,} points, {seconds_single:.2f} s)")
+        print(
+            f"{name:28s} {len(xy) / elapsed:12,.0f} points/s  ({elapsed:6.2f} s, "
+            f"{base / elapsed:5.2f}× PostGIS bulk)"
+        )
+    print(
+        f"{'PostGIS (one query a point)':28s} {single / seconds_single:12,.0f} points/s  "
+        f"({single:,} points, {seconds_single:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ def fail(message: str) -> typer.Exit:
 
 @demo_app.command("build")
 def demo_build(
-    seed: int = typer.Option(DEFAULT_DEMO_SEED, help="Random seed; the same seed builds the same city."),
+    seed: int = typer.Option(
+        DEFAULT_DEMO_SEED, help="Random seed; the same seed builds the same city."
+    ),
     grids: int = typer.Option(DEFAULT_DEMO_GRIDS, min=20, help="Number of grids in the city."),
     replace: bool = typer.Option(False, help="Replace a city that is already in the database."),
     gpkg: Path | None = typer.Option(
@@ -77,7 +79,9 @@ def port_in_use(host: str, port: int) -> bool:
 
 @app.command()
 def serve(
-    host: str = typer.Option(None, help="Address to listen on [default: GRIDSVC_HOST or 127.0.0.1]."),
+    host: str = typer.Option(
+        None, help="Address to listen on [default: GRIDSVC_HOST or 127.0.0.1]."
+    ),
     port: int = typer.Option(None, help="Port [default: GRIDSVC_PORT or 8000]."),
 ) -> None:
     """Serve the API (OpenAPI docs at /docs)."""

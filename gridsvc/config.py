@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def project_root() -> Path:
-    """The checkout this package runs from, or the working directory for an installed copy."""
+    """Return the checkout this package runs from, or the working directory if installed."""
     here = Path(__file__).resolve().parent.parent
     if (here / "pyproject.toml").exists():
         return here
@@ -50,5 +50,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings (cached; tests clear the cache after changing the environment)."""
+    """Return the process-wide settings (cached; clear the cache after changing the env)."""
     return Settings()

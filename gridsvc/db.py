@@ -18,7 +18,7 @@ class Base(DeclarativeBase):
 
 
 def resolve_database_url() -> str:
-    """The configured server's URL, or the embedded cluster's (which must be running)."""
+    """Return the configured server's URL, or the embedded cluster's (which must be running)."""
     from gridsvc.cluster import service as cluster_service
 
     return cluster_service.database_url(get_settings())
@@ -31,12 +31,12 @@ def engine_for(url: str) -> Engine:
 
 
 def get_engine() -> Engine:
-    """The engine of the configured database."""
+    """Return the engine of the configured database."""
     return engine_for(resolve_database_url())
 
 
 def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    """A session factory bound to ``engine`` (default: the configured database)."""
+    """Return a session factory bound to ``engine`` (default: the configured database)."""
     return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
 
 
@@ -57,7 +57,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported lazily
-    """An Alembic configuration pointing at the project's ``alembic/`` folder and ``url``."""
+    """Return an Alembic configuration pointing at the project's ``alembic/`` folder and ``url``."""
     from alembic.config import Config
 
     config = Config()

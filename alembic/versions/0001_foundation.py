@@ -6,9 +6,10 @@ Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa
-from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import TIMESTAMP
+
+from alembic import op
 
 revision = "0001_foundation"
 down_revision = None
@@ -80,7 +81,8 @@ def upgrade() -> None:
             "population >= 0 AND households >= 0 AND grid_workers >= 0", name="grids_counts"
         ),
     )
-    for table, parent in (("streets", "district"), ("communities", "street"), ("grids", "community")):
+    parents = (("streets", "district"), ("communities", "street"), ("grids", "community"))
+    for table, parent in parents:
         op.create_index(f"ix_{table}_{parent}_id", table, [f"{parent}_id"])
 
     op.create_table(
@@ -94,9 +96,7 @@ def upgrade() -> None:
     op.create_table(
         "facilities",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "type_code", sa.String(40), sa.ForeignKey("facility_types.code"), nullable=False
-        ),
+        sa.Column("type_code", sa.String(40), sa.ForeignKey("facility_types.code"), nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("capacity", sa.Integer),
         sa.Column("source", sa.Text, nullable=False, server_default=sa.text("'manual'")),

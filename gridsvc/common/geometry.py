@@ -8,5 +8,5 @@ WGS84 = 4326
 
 
 def geometry_column_type(kind: str) -> Geometry:
-    """A PostGIS geometry type of ``kind`` in EPSG:4326; the GiST index is declared explicitly."""
+    """Return a PostGIS geometry type of ``kind`` in EPSG:4326 (GiST index declared apart)."""
     return Geometry(geometry_type=kind, srid=WGS84, spatial_index=False)

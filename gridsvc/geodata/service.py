@@ -63,7 +63,7 @@ def copy_boundaries(
     values = [frame["code"], frame["name"], *extra.values(), ewkb_hex(frame.geometry)]
     copy_rows(session, table, columns, zip(*values, strict=True))
     found = session.execute(text(f"SELECT code, id FROM {table} WHERE valid_to IS NULL"))
-    return {code: row_id for code, row_id in found}
+    return dict(found.all())
 
 
 def load_boundaries(session: Session, city: DemoCity) -> None:
@@ -125,7 +125,7 @@ def load_facilities(session: Session, city: DemoCity) -> None:
 
 
 def load_residents_and_network(session: Session, city: DemoCity) -> None:
-    """Population points and the walking network."""
+    """Load population points and the walking network."""
     population = city.population
     copy_rows(
         session,

@@ -29,6 +29,7 @@ class BoundaryVersion:
 
     @declared_attr
     def geom(cls) -> Mapped[object]:  # noqa: N805 - declared_attr receives the class
+        """Outline of the area, a MultiPolygon in EPSG:4326."""
         return mapped_column(geometry_column_type("MULTIPOLYGON"))
 
 

@@ -6,8 +6,17 @@ import numpy as np
 import shapely
 from fastapi.testclient import TestClient
 
-ORDOS_CODES = ["150602", "150603", "150621", "150622", "150623", "150624", "150625", "150626",
-               "150627"]
+ORDOS_CODES = [
+    "150602",
+    "150603",
+    "150621",
+    "150622",
+    "150623",
+    "150624",
+    "150625",
+    "150626",
+    "150627",
+]
 
 
 def test_districts_report_their_grids_residents_and_area(client: TestClient, loaded_demo_city):
@@ -26,9 +35,7 @@ def test_districts_report_their_grids_residents_and_area(client: TestClient, loa
         assert abs(served[code]["area_km2"] / areas[code] - 1) < 0.003
 
 
-def test_locate_agrees_with_a_brute_force_over_the_demo_grids(
-    client: TestClient, loaded_demo_city
-):
+def test_locate_agrees_with_a_brute_force_over_the_demo_grids(client: TestClient, loaded_demo_city):
     city = loaded_demo_city
     rng = np.random.default_rng(3)
     people = city.population.geometry.sample(150, random_state=3)
