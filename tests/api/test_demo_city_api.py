@@ -6,29 +6,19 @@ import numpy as np
 import shapely
 from fastapi.testclient import TestClient
 
-ORDOS_CODES = [
-    "150602",
-    "150603",
-    "150621",
-    "150622",
-    "150623",
-    "150624",
-    "150625",
-    "150626",
-    "150627",
-]
+from gridsvc.grids.codes import ORDOS_DISTRICT_CODES
 
 
 def test_districts_report_their_grids_residents_and_area(client: TestClient, loaded_demo_city):
     city = loaded_demo_city
     body = client.get("/api/v1/districts").json()
     served = {f["properties"]["code"]: f["properties"] for f in body["features"]}
-    assert set(ORDOS_CODES) <= set(served)
+    assert set(ORDOS_DISTRICT_CODES) <= set(served)
     grid_district = city.grids["code"].str[:6]
     residents = city.grids.groupby(grid_district)["population"].sum()
     grid_counts = grid_district.value_counts()
     areas = city.districts.set_index("code").to_crs(32649).area / 1e6
-    for code in ORDOS_CODES:
+    for code in ORDOS_DISTRICT_CODES:
         assert served[code]["population"] == residents[code]
         assert served[code]["grid_count"] == grid_counts[code]
         # Geodesic area in PostGIS vs planar UTM 49N: UTM's scale error stays under 0.3 % here.
