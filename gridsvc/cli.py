@@ -11,6 +11,7 @@ import typer
 from gridsvc.cluster import cli as cluster_cli
 from gridsvc.cluster.home import ClusterError
 from gridsvc.config import get_settings
+from gridsvc.geodata import cli as geodata_cli
 
 app = typer.Typer(
     help="gridsvc: grid management for a Chinese city (Ordos demo).", no_args_is_help=True
@@ -18,6 +19,8 @@ app = typer.Typer(
 app.add_typer(cluster_cli.app, name="db")
 demo_app = typer.Typer(help="Build the Ordos demo city.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(geodata_cli.import_app, name="import")
+app.command("export")(geodata_cli.export)
 
 DEFAULT_DEMO_SEED = 20240601
 DEFAULT_DEMO_GRIDS = 6702

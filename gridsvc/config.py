@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     # Largest page the listing endpoints return.
     max_page_size: int = 10000
 
+    # Imports: the city's extent when the database holds no current district yet
+    # (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), and how far outside the extent a
+    # feature may lie before it is reported as misplaced.
+    city_bbox: str = "106.7,37.6,111.5,40.8"
+    import_extent_margin_km: float = 50.0
+    # Grids may overlap each other, leave gaps in their community or stick out of it by
+    # this many square metres before an import reports it (floating point leaves slivers).
+    grid_tolerance_m2: float = 1.0
+    # The OSM tag -> facility type mapping [default: gridsvc/geodata/osm_tags.json].
+    osm_tags_file: Path | None = None
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -1,0 +1,209 @@
+"""``gridsvc import ...`` and ``gridsvc export ...``: a city's files in and out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from gridsvc.common.errors import GridsvcError
+from gridsvc.geodata.layers import EXPORT_LAYERS, LAYERS
+from gridsvc.geodata.problems import Problem, problem_table
+
+import_app = typer.Typer(
+    help="Import a city's own files: boundaries, facilities, population, OpenStreetMap.",
+    no_args_is_help=True,
+)
+
+# The table lists this many problems; the summary counts them all.
+SHOWN_PROBLEMS = 500
+
+LAYER_HELP = {
+    "districts": "Districts and banners: code (6 digits), name.",
+    "streets": "Streets: code (9 digits), name; district_code (from the code when absent).",
+    "communities": "Communities: code (12 digits), name, kind (urban/rural); street_code.",
+    "grids": "Grids: code (15 digits), name, population, households, grid_workers.",
+    "facilities": "Facilities (points): type_code, name, capacity, source.",
+    "population": "Residents (points): persons.",
+}
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` in red on stderr; the caller raises the returned Exit(1)."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+def open_session():  # noqa: ANN201 - sqlalchemy Session, imported lazily
+    """Open a session on the configured database, migrated to the newest schema first."""
+    from gridsvc.cluster.home import ClusterError
+    from gridsvc.db import migrate, resolve_database_url, session_factory
+
+    try:
+        migrate(resolve_database_url())
+    except ClusterError as error:
+        raise GridsvcError(str(error)) from None
+    return session_factory()()
+
+
+def summary(problems: list[Problem]) -> str:
+    """Count the problems by field, most frequent first."""
+    counts = Counter(p.field for p in problems)
+    return ", ".join(f"{field}: {count}" for field, count in counts.most_common())
+
+
+def report(result) -> None:  # noqa: ANN001 - importer.ImportResult
+    """Print what the import found; exit 1 when it loaded nothing."""
+    if result.errors:
+        typer.echo(problem_table(result.problems, SHOWN_PROBLEMS))
+        raise fail(
+            f"{len(result.errors)} problem(s) in {result.rows} {result.layer} row(s) "
+            f"({summary(result.errors)}); nothing was loaded."
+        )
+    repaired = [p for p in result.problems if p.repaired]
+    if repaired:
+        typer.echo(problem_table(repaired, SHOWN_PROBLEMS))
+    generation = "" if result.generation is None else f" (generation {result.generation})"
+    typer.echo(
+        f"Loaded {result.rows:,} {result.layer}{generation}"
+        + (f"; {len(repaired)} geometries repaired." if repaired else ".")
+    )
+
+
+def run_import(request) -> None:  # noqa: ANN001 - importer.ImportRequest
+    """Run one import in one transaction: committed whole, or rolled back and reported."""
+    from gridsvc.geodata.importer import import_file
+
+    try:
+        session = open_session()
+    except GridsvcError as error:
+        raise fail(error.message) from None
+    try:
+        result = import_file(session, request, progress=True)
+        if result.errors:
+            session.rollback()
+        else:
+            session.commit()
+    except GridsvcError as error:
+        session.rollback()
+        raise fail(error.message) from None
+    finally:
+        session.close()
+    report(result)
+
+
+def import_command(layer: str) -> Callable[..., None]:
+    """Build the ``gridsvc import LAYER`` command."""
+
+    def command(
+        file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV."),
+        layer_name: str | None = typer.Option(
+            None,
+            "--layer",
+            help="Layer inside the file (default: the only one, or the one named LAYER).",
+        ),
+        crs: str | None = typer.Option(
+            None,
+            help="Coordinates of the file: wgs84, gcj02, bd09 or EPSG:n "
+            "(default: the file's own CRS, else wgs84).",
+        ),
+        mapping: list[str] | None = typer.Option(
+            None, "--map", help="TARGET=COLUMN: read field TARGET from the file's COLUMN."
+        ),
+        constants: list[str] | None = typer.Option(
+            None, "--set", help="TARGET=VALUE: the same VALUE for every row."
+        ),
+        replace: bool = typer.Option(
+            False,
+            help="Boundaries: the file becomes the new generation and the current one is "
+            "closed. Facilities: drop earlier ones of the same source. Population: drop all.",
+        ),
+        repair: bool = typer.Option(False, help="Repair invalid geometries with make_valid."),
+    ) -> None:
+        from gridsvc.geodata.importer import ImportRequest
+        from gridsvc.geodata.readers import parse_assignments
+
+        try:
+            request = ImportRequest(
+                layer=layer,
+                path=file,
+                file_layer=layer_name,
+                crs=crs,
+                mapping=parse_assignments(mapping, "--map"),
+                constants=parse_assignments(constants, "--set"),
+                replace=replace,
+                repair=repair,
+            )
+        except GridsvcError as error:
+            raise fail(error.message) from None
+        run_import(request)
+
+    command.__doc__ = (
+        f"{LAYER_HELP[layer]} Every row is checked first: any problem is listed and "
+        "nothing is loaded."
+    )
+    return command
+
+
+for _layer in LAYERS:
+    import_app.command(_layer)(import_command(_layer))
+
+
+@import_app.command("osm")
+def import_osm(
+    file: Path = typer.Argument(..., help="An OpenStreetMap extract (.osm.pbf)."),
+    bbox: str | None = typer.Option(
+        None, help="minlon,minlat,maxlon,maxlat: keep only what lies in this box."
+    ),
+    replace: bool = typer.Option(
+        False, help="Replace the walking network and the facilities of an earlier OSM import."
+    ),
+) -> None:
+    """Load the walking network (largest connected part) and facilities from OSM tags."""
+    from gridsvc.common.geojson import parse_bbox
+    from gridsvc.geodata.osm import import_osm_file
+
+    try:
+        box = None if bbox is None else parse_bbox(bbox, "--bbox")
+        session = open_session()
+    except GridsvcError as error:
+        raise fail(error.message) from None
+    try:
+        loaded = import_osm_file(session, file, box, replace=replace)
+        session.commit()
+    except GridsvcError as error:
+        session.rollback()
+        raise fail(error.message) from None
+    finally:
+        session.close()
+    typer.echo(
+        f"Loaded from {file.name}: {loaded.nodes:,} walking nodes, {loaded.edges:,} edges "
+        f"({loaded.length_km:,.1f} km), {loaded.facilities:,} facilities "
+        f"({', '.join(f'{t} {n}' for t, n in sorted(loaded.facility_types.items())) or 'none'})."
+    )
+
+
+def export(
+    layer: str = typer.Argument(..., help=f"One of: {', '.join(EXPORT_LAYERS)}."),
+    file: Path = typer.Argument(
+        ..., help="Target; the extension picks the format: .geojson .gpkg .shp .zip .csv"
+    ),
+    crs: str = typer.Option("wgs84", help="Coordinates to write: wgs84, gcj02 or bd09."),
+) -> None:
+    """Write the current rows of LAYER to FILE (GeoJSON, GeoPackage, Shapefile, CSV)."""
+    from gridsvc.geodata.export import export_layer, export_to_file
+
+    try:
+        export_layer(layer)
+        session = open_session()
+    except GridsvcError as error:
+        raise fail(error.message) from None
+    try:
+        count = export_to_file(session, layer, file, crs)
+    except (GridsvcError, ValueError) as error:
+        raise fail(getattr(error, "message", str(error))) from None
+    finally:
+        session.close()
+    typer.echo(f"Wrote {count:,} {layer} to {file}.")
