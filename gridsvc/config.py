@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     import_extent_margin_km: float = 50.0
     # Grids may overlap each other, leave gaps in their community or stick out of it by
     # this many square metres before an import reports it (floating point leaves slivers).
-    grid_tolerance_m2: float = 1.0
+    grid_tolerance_m2: float = 10.0
     # The OSM tag -> facility type mapping [default: gridsvc/geodata/osm_tags.json].
     osm_tags_file: Path | None = None
 

@@ -24,6 +24,7 @@ from gridsvc.common.errors import (
     NotFoundError,
 )
 from gridsvc.facilities.views import router as facilities_router
+from gridsvc.geodata.views import router as geodata_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
 
@@ -97,6 +98,7 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(grids_router)
     app.include_router(facilities_router)
+    app.include_router(geodata_router)
     return app
 
 

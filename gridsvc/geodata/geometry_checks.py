@@ -1,0 +1,147 @@
+"""Geometry checks of an import: present, of the layer's type, valid, in range, in the city.
+
+Pure, vectorised over the whole file; only the rows found wrong are visited one by one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gridsvc.geodata.layers import Layer
+from gridsvc.geodata.problems import Problem
+
+KM_PER_DEGREE = 111.32
+
+
+def rows_of(mask: np.ndarray) -> Iterable[int]:
+    """Return 1-based row numbers where ``mask`` holds."""
+    return (int(index) + 1 for index in np.flatnonzero(mask))
+
+
+def expanded(extent: tuple[float, float, float, float], margin_km: float) -> np.ndarray:
+    """Grow the extent by ``margin_km`` on every side, in degrees."""
+    west, south, east, north = extent
+    dlat = margin_km / KM_PER_DEGREE
+    dlon = margin_km / (KM_PER_DEGREE * max(math.cos(math.radians((south + north) / 2)), 0.01))
+    return np.array([west - dlon, south - dlat, east + dlon, north + dlat])
+
+
+def boxes_meet(bounds: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Which rows of ``bounds`` (minx, miny, maxx, maxy) meet ``box``."""
+    return (
+        (bounds[:, 0] <= box[2])
+        & (bounds[:, 2] >= box[0])
+        & (bounds[:, 1] <= box[3])
+        & (bounds[:, 3] >= box[1])
+    )
+
+
+def check_placement(
+    geometry: np.ndarray,
+    extent: tuple[float, float, float, float],
+    margin_km: float,
+    problems: list[Problem],
+) -> None:
+    """Coordinates in range, inside the city's extent, and not lat/lon swapped."""
+    present = ~shapely.is_missing(geometry) & ~shapely.is_empty(geometry)
+    bounds = shapely.bounds(np.where(present, geometry, None))
+    finite = np.isfinite(bounds).all(axis=1)
+    in_range = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (
+        np.abs(bounds[:, [1, 3]]) <= 90
+    ).all(axis=1)
+    area = expanded(extent, margin_km)
+    inside = boxes_meet(bounds, area)
+    swapped_inside = boxes_meet(bounds[:, [1, 0, 3, 2]], area)
+    for row in rows_of(present & ~finite):
+        problems.append(Problem(row, "geometry", "coordinates are not finite numbers"))
+    for row in rows_of(present & finite & ~inside):
+        west, south, _, _ = bounds[row - 1]
+        where = f"lon {west:.6f}, lat {south:.6f}"
+        if swapped_inside[row - 1]:
+            message = f"latitude and longitude look swapped: {where} lies in the city as lat/lon"
+        elif not in_range[row - 1]:
+            message = f"coordinates out of range: {where} (lon in [-180, 180], lat in [-90, 90])"
+        else:
+            message = (
+                f"far outside the city: {where} is more than {margin_km:g} km from "
+                f"the city's extent {', '.join(f'{v:g}' for v in extent)}"
+            )
+        problems.append(Problem(row, "geometry", message))
+
+
+def polygonal(geometry: BaseGeometry) -> BaseGeometry | None:
+    """Collect the polygons of ``geometry`` into one MultiPolygon, or None if it has none."""
+    parts = [
+        part
+        for part in shapely.get_parts(shapely.get_parts(geometry))
+        if part.geom_type in ("Polygon", "MultiPolygon") and not part.is_empty
+    ]
+    polygons = [p for part in parts for p in getattr(part, "geoms", [part])]
+    return shapely.MultiPolygon(polygons) if polygons else None
+
+
+def check_polygons(geometry: np.ndarray, repair: bool, problems: list[Problem]) -> np.ndarray:
+    """Polygons or MultiPolygons, valid (or repaired with make_valid); as MultiPolygons."""
+    kinds = shapely.get_type_id(geometry)
+    right_kind = np.isin(kinds, [3, 6])
+    for row in rows_of(~right_kind & (kinds >= 0)):
+        kind = geometry[row - 1].geom_type
+        problems.append(Problem(row, "geometry", f"expected a Polygon or MultiPolygon, got {kind}"))
+    result = np.where(right_kind, geometry, None)
+    invalid = right_kind & ~shapely.is_valid(result)
+    for row in rows_of(invalid):
+        shape = result[row - 1]
+        reason = shapely.is_valid_reason(shape)
+        if not repair:
+            message = f"invalid geometry: {reason}; --repair fixes it with make_valid"
+            problems.append(Problem(row, "geometry", message))
+            continue
+        fixed = polygonal(shapely.make_valid(shape))
+        if fixed is None:
+            problems.append(Problem(row, "geometry", f"invalid geometry ({reason}), unrepairable"))
+        else:
+            result[row - 1] = fixed
+            problems.append(
+                Problem(row, "geometry", f"repaired with make_valid: {reason}", repaired=True)
+            )
+    single = shapely.get_type_id(result) == 3
+    if single.any():
+        polygons = result[single]
+        result[single] = shapely.multipolygons(polygons, indices=np.arange(len(polygons)))
+    return result
+
+
+def check_points(geometry: np.ndarray, problems: list[Problem]) -> np.ndarray:
+    """Points (a MultiPoint of one point is taken as that point)."""
+    kinds = shapely.get_type_id(geometry)
+    result = geometry.copy()
+    multi = kinds == 4
+    single_parts = multi & (shapely.get_num_geometries(geometry) == 1)
+    result[single_parts] = shapely.get_geometry(geometry[single_parts], 0)
+    for row in rows_of((kinds >= 0) & (kinds != 0) & ~single_parts):
+        kind = geometry[row - 1].geom_type
+        problems.append(Problem(row, "geometry", f"expected a Point, got {kind}"))
+    return result
+
+
+def check_geometry(
+    geometry: np.ndarray,
+    layer: Layer,
+    extent: tuple[float, float, float, float],
+    margin_km: float,
+    repair: bool,
+    problems: list[Problem],
+) -> np.ndarray:
+    """Present, of the layer's type, valid, in range and inside the city."""
+    missing = shapely.is_missing(geometry) | shapely.is_empty(geometry)
+    for row in rows_of(missing):
+        problems.append(Problem(row, "geometry", "empty or missing geometry"))
+    check_placement(geometry, extent, margin_km, problems)
+    if layer.geometry == "polygon":
+        return check_polygons(geometry, repair, problems)
+    return check_points(geometry, problems)
