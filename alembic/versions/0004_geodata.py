@@ -6,6 +6,7 @@ Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa  # noqa: F401
+
 from alembic import op  # noqa: F401
 
 revision = "0004_geodata"

@@ -6,6 +6,7 @@ The CLI commits, so these tests cannot roll back: each starts from empty city ta
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from gridsvc.db import migrate
 from gridsvc.geodata.service import CITY_TABLES
 from tests.geodata.cityfiles import FixtureCity, make_fixture_city
 
-GEODATA_DATABASE = "gridsvc_test_geodata"
+# One per test process: two runs on one cluster never drop each other's database.
+GEODATA_DATABASE = f"gridsvc_test_geodata_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
