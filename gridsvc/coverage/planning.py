@@ -1,0 +1,312 @@
+"""Planning on coverage: what-if changes to facilities, and siting new ones.
+
+Both work on the city in memory (see :func:`gridsvc.coverage.service.city_inputs`) and
+never write to the database.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from scipy.sparse import csr_matrix
+from scipy.spatial import cKDTree
+from sqlalchemy.orm import Session
+
+from gridsvc.common.coords import to_wgs84
+from gridsvc.common.errors import InvalidParameterError
+from gridsvc.config import get_settings
+from gridsvc.coverage import analysis, siting
+from gridsvc.coverage import network as walking
+from gridsvc.coverage.circles import Circle
+from gridsvc.coverage.service import city_inputs
+from gridsvc.facilities import service as facilities_service
+
+# Above this many candidate × demand pairs the exact MILP is not tried unless asked for.
+EXACT_PAIRS_LIMIT = 300_000
+
+
+@dataclass(frozen=True)
+class Place:
+    """A point given by a caller: lon/lat in ``crs`` (wgs84, gcj02 or bd09)."""
+
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+
+
+def to_metric(places: list[Place]) -> np.ndarray:
+    """Return the places in the metric CRS, shape (n, 2)."""
+    if not places:
+        return np.zeros((0, 2))
+    metric = Transformer.from_crs(4326, get_settings().metric_crs, always_xy=True)
+    xy = []
+    for place in places:
+        lon, lat = to_wgs84(place.lon, place.lat, place.crs)
+        xy.append(metric.transform(float(lon), float(lat)))
+    return np.array(xy, dtype=np.float64)
+
+
+def to_lonlat(xy: np.ndarray) -> np.ndarray:
+    """Return metric points as WGS-84 lon/lat, shape (n, 2)."""
+    back = Transformer.from_crs(get_settings().metric_crs, 4326, always_xy=True)
+    lon, lat = back.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
+
+
+@dataclass
+class Change:
+    """Facilities to add (type and place), move (id and place) and remove (ids)."""
+
+    add: list[tuple[str, Place]]
+    move: list[tuple[int, Place]]
+    remove: list[int]
+
+
+def _apply(
+    inputs: analysis.CityInputs, change: Change, circle: Circle
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the circle's facility points after the change, and the places that changed."""
+    ids = inputs.facility_ids
+    known = set(ids.tolist())
+    unknown = sorted({i for i in change.remove + [m[0] for m in change.move] if i not in known})
+    if unknown:
+        raise InvalidParameterError(
+            "facilities", f"no facility with id {', '.join(map(str, unknown))} here", "body"
+        )
+    xy = inputs.facility_xy.copy()
+    types = inputs.facility_types
+    moved_to = to_metric([place for _, place in change.move])
+    position = {int(i): row for row, i in enumerate(ids)}
+    changed = [xy[[position[i] for i in change.remove]].reshape(-1, 2)]
+    for (facility, _), target in zip(change.move, moved_to, strict=True):
+        changed.append(np.vstack([xy[position[facility]], target]))
+        xy[position[facility]] = target
+    keep = np.isin(types, list(circle.facility_types))
+    keep[[position[i] for i in change.remove]] = False
+    added = to_metric([place for _, place in change.add])
+    added_types = np.array([code for code, _ in change.add], dtype=object)
+    added = added[np.isin(added_types, list(circle.facility_types))].reshape(-1, 2)
+    changed.append(added)
+    return np.vstack([xy[keep], added]), np.vstack(changed)
+
+
+def what_if(
+    session: Session,
+    circle: Circle,
+    mode: str,
+    weight: str,
+    district: str | None,
+    change: Change,
+) -> dict[str, Any]:
+    """Coverage change per grid and in total if facilities were added, moved or removed."""
+    started = time.perf_counter()
+    if change.add:
+        facilities_service.check_type_codes(session, sorted({code for code, _ in change.add}))
+    inputs = city_inputs(session, district)
+    before_xy = inputs.facility_xy[inputs.facilities_of(circle.facility_types)]
+    after_xy, changed = _apply(inputs, change, circle)
+    limit = circle.threshold_m
+    key = ("distance", circle.key, mode)
+    if key not in inputs.memo:  # the circle as it is: the same for every what-if
+        inputs.memo[key] = analysis.resident_distances(inputs, before_xy, mode, limit)
+    after = analysis.resident_distances(inputs, after_xy, mode, limit)
+    tables = [analysis.grid_table(inputs, d <= limit) for d in (inputs.memo[key], after)]
+    _affected_areas(inputs, tables, (before_xy, after_xy), changed, mode, limit)
+    rows = analysis.change(tables[0], tables[1], weight)
+    residents = int(tables[0]["residents"].sum())
+    before, after = (int(t["covered_residents"].sum()) for t in tables)
+    return {
+        "circle": circle.code,
+        "mode": mode,
+        "weight": weight,
+        "residents": residents,
+        "covered_before": before,
+        "covered_after": after,
+        "residents_gained": after - before,
+        "coverage_before": round(before / residents, 6) if residents else None,
+        "coverage_after": round(after / residents, 6) if residents else None,
+        "area_gained_m2": round(
+            float((rows["covered_area_after"] - rows["covered_area_before"]).sum()), 1
+        ),
+        "grids": _plain(rows),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _affected_areas(
+    inputs: analysis.CityInputs,
+    tables: list,
+    facility_sets: tuple[np.ndarray, np.ndarray],
+    changed: np.ndarray,
+    mode: str,
+    limit: float,
+) -> None:
+    """Covered area before and after, measured only in grids a change can reach."""
+    buffer_m = get_settings().service_area_buffer_m
+    reach = limit + (buffer_m if mode == "network" else 0.0)
+    geometries = inputs.grids["geometry"].to_numpy()
+    affected = np.zeros(0, dtype=np.int64)
+    if len(changed) and len(geometries):
+        tree = shapely.STRtree(geometries)
+        affected = np.unique(
+            tree.query(shapely.points(changed), predicate="dwithin", distance=reach)[1]
+        )
+    near = shapely.box(*shapely.total_bounds(geometries[affected])).buffer(reach)
+    for table, xy in zip(tables, facility_sets, strict=True):
+        covered = np.zeros(len(table))
+        if len(affected):
+            parts, width = analysis.coverage_parts(inputs, xy, mode, limit, buffer_m, near)
+            quad_segs = analysis.circle_quad_segs(mode)
+            covered[affected] = analysis.gaps(geometries[affected], parts, width, quad_segs)[1]
+        table["covered_area_m2"] = np.minimum(covered, table["area_m2"].to_numpy())
+
+
+def _plain(frame: Any) -> list[dict[str, Any]]:
+    records = frame.round(6)
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in records.to_dict("records")
+    ]
+
+
+def _gap_nodes(inputs: analysis.CityInputs, uncovered_grid: np.ndarray) -> np.ndarray:
+    """Network nodes inside grids that have uncovered residents."""
+    if not analysis.has_network(inputs):
+        return np.zeros(0, dtype=np.int64)
+    net = inputs.network
+    gap_grids = inputs.grids["geometry"].to_numpy()[np.unique(uncovered_grid)]
+    tree = shapely.STRtree(gap_grids)
+    nodes, _ = tree.query(shapely.points(net.node_xy), predicate="intersects")
+    return np.unique(nodes)
+
+
+def cover_matrix(
+    inputs: analysis.CityInputs,
+    candidate_xy: np.ndarray,
+    demand: np.ndarray,
+    mode: str,
+    limit: float,
+) -> csr_matrix:
+    """Candidates × demand residents (rows of the inputs), 1 where within ``limit``."""
+    shape = (len(candidate_xy), len(demand))
+    if mode == "euclidean" or not analysis.has_network(inputs):
+        if mode != "euclidean" or not len(demand):
+            return csr_matrix(shape)
+        tree = cKDTree(inputs.resident_xy[demand])
+        lists = tree.query_ball_point(candidate_xy, limit)
+        rows = np.repeat(np.arange(len(lists)), [len(x) for x in lists])
+        cols = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]) if len(rows) else []
+        return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+    sources = walking.snap(inputs.network, candidate_xy)
+    points = inputs.resident_snaps.take(demand)
+    rows, cols = [], []
+    for indices, distances in walking.each_source_distances(inputs.network, sources, limit):
+        pairs = walking.reached_points(inputs.network, distances, indices, sources, points, limit)
+        rows.append(pairs[0])
+        cols.append(pairs[1])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    return csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+
+
+@dataclass
+class SitingAsk:
+    """What a planner asks: k sites, from given places or the network nodes in gap grids."""
+
+    k: int
+    places: list[Place] | None = None
+    method: str = "auto"
+    max_candidates: int = 3000
+
+
+def _candidates(
+    inputs: analysis.CityInputs, ask: SitingAsk, uncovered: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
+    """Candidate points (metric), their node ids when they are network nodes, and notes."""
+    notes: list[str] = []
+    if ask.places:
+        return to_metric(ask.places), None, notes
+    nodes = _gap_nodes(inputs, inputs.resident_grid[uncovered])
+    if len(nodes) > ask.max_candidates:
+        nodes = nodes[np.linspace(0, len(nodes) - 1, ask.max_candidates).astype(np.int64)]
+        notes.append(f"{ask.max_candidates} gap nodes taken evenly from more")
+    return inputs.network.node_xy[nodes], inputs.network.node_ids[nodes], notes
+
+
+def _solve(weights: np.ndarray, cover: csr_matrix, k: int, method: str) -> dict[str, Any]:
+    """Run greedy, the exact MILP, or both (and report the greedy's gap to the optimum)."""
+    small = cover.nnz <= EXACT_PAIRS_LIMIT
+    run_exact = method in ("exact", "both") or (method == "auto" and small)
+    run_greedy = method in ("greedy", "both", "auto")
+    answer: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    if run_greedy:
+        started = time.perf_counter()
+        answer["greedy"] = siting.lazy_greedy(weights, cover, k)
+        timings["greedy"] = time.perf_counter() - started
+    if run_exact:
+        started = time.perf_counter()
+        answer["exact"] = siting.exact(weights, cover, k)
+        timings["exact"] = time.perf_counter() - started
+    best = answer.get("exact") or answer["greedy"]
+    result: dict[str, Any] = {"best": best, "timings": timings}
+    if "exact" in answer and "greedy" in answer and answer["exact"].objective > 0:
+        optimum = answer["exact"].objective
+        result["greedy_objective"] = answer["greedy"].objective
+        result["optimum"] = optimum
+        result["greedy_gap_pct"] = round(100 * (optimum - answer["greedy"].objective) / optimum, 4)
+    return result
+
+
+def site(
+    session: Session,
+    circle: Circle,
+    mode: str,
+    district: str | None,
+    ask: SitingAsk,
+) -> dict[str, Any]:
+    """Find k sites covering the most residents that no facility of the circle reaches now."""
+    started = time.perf_counter()
+    inputs = city_inputs(session, district)
+    limit = circle.threshold_m
+    xy = inputs.facility_xy[inputs.facilities_of(circle.facility_types)]
+    distance = analysis.resident_distances(inputs, xy, mode, limit)
+    uncovered = np.flatnonzero((distance > limit) & (inputs.resident_grid >= 0))
+    candidate_xy, node_ids, notes = _candidates(inputs, ask, uncovered)
+    if len(candidate_xy) == 0:
+        raise InvalidParameterError("candidates", "no candidate sites: give points", "body")
+    weights = inputs.resident_persons[uncovered].astype(np.float64)
+    cover = cover_matrix(inputs, candidate_xy, uncovered, mode, limit)
+    solved = _solve(weights, cover, ask.k, ask.method)
+    best: siting.Sites = solved["best"]
+    lonlat = to_lonlat(candidate_xy[best.chosen]) if best.chosen else np.zeros((0, 2))
+    sites = [
+        {
+            "rank": rank + 1,
+            "lon": round(float(lonlat[rank, 0]), 7),
+            "lat": round(float(lonlat[rank, 1]), 7),
+            "node_id": None if node_ids is None else int(node_ids[candidate]),
+            "residents_gained": int(round(gain)),
+        }
+        for rank, (candidate, gain) in enumerate(zip(best.chosen, best.gains, strict=True))
+    ]
+    extra = {key: solved.get(key) for key in ("optimum", "greedy_objective", "greedy_gap_pct")}
+    return {
+        "circle": circle.code,
+        "mode": mode,
+        "k": ask.k,
+        "method": best.method,
+        "optimal": best.optimal,
+        "uncovered_before": int(weights.sum()),
+        "residents_gained": int(round(best.objective)),
+        "candidates": len(candidate_xy),
+        "sites": sites,
+        **{key: value for key, value in extra.items() if value is not None},
+        "timings_s": {key: round(value, 3) for key, value in solved["timings"].items()},
+        "notes": notes + best.notes,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

@@ -1,0 +1,194 @@
+"""Service areas on the walking network: reached edges cut where the distance runs out.
+
+Pure: from node distances (:mod:`gridsvc.coverage.network`) to the reached pieces of
+edges, their lines, and one polygon per source (the pieces buffered).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely import ops
+
+from gridsvc.coverage.network import (
+    Snapped,
+    WalkingNetwork,
+    each_source_distances,
+    reached_edges,
+)
+
+
+@dataclass
+class Pieces:
+    """Reached parts of edges: which source, which edge, from and to which fraction."""
+
+    source: np.ndarray
+    edge: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def reached_pieces(
+    network: WalkingNetwork,
+    distances: np.ndarray,
+    row_labels: np.ndarray,
+    own: Snapped,
+    own_labels: np.ndarray,
+    limit: float,
+) -> Pieces:
+    """Find the reached parts of edges from rows of node distances, cut at ``limit``.
+
+    An edge reached from both ends far enough is whole; otherwise it is cut where the
+    remaining distance runs out, from each end. A source's own edge is reached around
+    its snap point by what the access leg leaves.
+
+    Parameters
+    ----------
+    network
+        The network.
+    distances
+        Node distances, shape (rows, nodes).
+    row_labels
+        The label (source number) of each row.
+    own, own_labels
+        The snapped sources and the label of the row each belongs to.
+    limit
+        The threshold in metres.
+    """
+    rows, cols = reached_edges(network, distances)
+    length = network.length[cols]
+    left = np.clip((limit - distances[rows, network.source[cols]]) / length, 0, 1)
+    right = np.clip((limit - distances[rows, network.target[cols]]) / length, 0, 1)
+    whole = left + right >= 1
+    parts = [
+        (rows[whole], cols[whole], 0.0, 1.0, None),
+        (rows[~whole & (left > 0)], cols[~whole & (left > 0)], 0.0, "left", ~whole & (left > 0)),
+        (
+            rows[~whole & (right > 0)],
+            cols[~whole & (right > 0)],
+            "right",
+            1.0,
+            ~whole & (right > 0),
+        ),
+    ]
+    source, edge, start, end = [], [], [], []
+    for part_rows, part_cols, low, high, mask in parts:
+        source.append(row_labels[part_rows])
+        edge.append(part_cols)
+        start.append(1 - right[mask] if low == "right" else np.full(len(part_rows), low))
+        end.append(left[mask] if high == "left" else np.full(len(part_rows), high))
+    remaining = (limit - own.offset) / network.length[own.edge]
+    inside = remaining > 0
+    source.append(own_labels[inside])
+    edge.append(own.edge[inside])
+    start.append(np.clip(own.fraction[inside] - remaining[inside], 0, 1))
+    end.append(np.clip(own.fraction[inside] + remaining[inside], 0, 1))
+    pieces = Pieces(*(np.concatenate(values) for values in (source, edge, start, end)))
+    return _take(pieces, pieces.end > pieces.start)
+
+
+def reach_lines(
+    network: WalkingNetwork,
+    distances: np.ndarray,
+    sources: Snapped,
+    limit: float,
+    edges: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return the pieces of the network reached from the nearest source, as LineStrings.
+
+    ``distances`` are the node distances of :func:`node_distances` for the same sources;
+    with ``edges``, only pieces of those edges are drawn.
+    """
+    pieces = reached_pieces(
+        network,
+        distances[None, :],
+        np.zeros(1, dtype=np.int64),
+        sources,
+        np.zeros(len(sources), dtype=np.int64),
+        limit,
+    )
+    if edges is not None:
+        pieces = _take(pieces, np.isin(pieces.edge, edges))
+    return piece_lines(network, pieces)
+
+
+def piece_lines(network: WalkingNetwork, pieces: Pieces) -> np.ndarray:
+    """Return LineStrings of reached pieces (metric); straight edges are cut by interpolation."""
+    lines = network.lines[pieces.edge]
+    straight = shapely.get_num_coordinates(lines) == 2
+    result = np.empty(len(lines), dtype=object)
+    a = shapely.line_interpolate_point(lines[straight], pieces.start[straight], normalized=True)
+    b = shapely.line_interpolate_point(lines[straight], pieces.end[straight], normalized=True)
+    coords = np.stack([shapely.get_coordinates(a), shapely.get_coordinates(b)], axis=1)
+    result[straight] = shapely.linestrings(coords) if len(coords) else []
+    for index in np.flatnonzero(~straight):
+        line = lines[index]
+        result[index] = ops.substring(line, pieces.start[index], pieces.end[index], normalized=True)
+    return result
+
+
+def service_area_polygons(
+    network: WalkingNetwork,
+    sources: Snapped,
+    limit: float,
+    buffer_m: float,
+    chunk: int = 256,
+) -> np.ndarray:
+    """Return one network service area per source: its reached pieces buffered by ``buffer_m``.
+
+    Returns
+    -------
+    numpy.ndarray of shapely geometries
+        Polygons in the network's CRS, empty where a source reaches nothing (a facility
+        farther than ``limit`` from every edge).
+    """
+    result = np.array([shapely.Polygon()] * len(sources), dtype=object)
+    # Whole edges are buffered once and shared; each area unions the buffers of its pieces.
+    whole_edges = in_threads(
+        lambda part: shapely.buffer(network.lines[part], buffer_m, quad_segs=4), len(network.lines)
+    )
+    for indices, distances in each_source_distances(network, sources, limit, chunk):
+        own = sources.take(indices)
+        pieces = reached_pieces(network, distances, indices, own, indices, limit)
+        if len(pieces.edge) == 0:
+            continue
+        whole = (pieces.start <= 0) & (pieces.end >= 1)
+        shapes = np.empty(len(pieces.edge), dtype=object)
+        shapes[whole] = whole_edges[pieces.edge[whole]]
+        cut = piece_lines(network, _take(pieces, ~whole))
+        shapes[~whole] = shapely.buffer(cut, buffer_m, quad_segs=4)
+        order = np.argsort(pieces.source, kind="stable")
+        owners, shapes = pieces.source[order], shapes[order]
+        reached, starts = np.unique(owners, return_index=True)
+        ends = np.append(starts[1:], len(owners))
+
+        def union(part: np.ndarray, shapes=shapes, starts=starts, ends=ends) -> np.ndarray:
+            return np.array(
+                [shapely.union_all(shapes[starts[i] : ends[i]]) for i in part], dtype=object
+            )
+
+        result[reached] = in_threads(union, len(reached))
+    return result
+
+
+def in_threads(work: Callable[[np.ndarray], np.ndarray], count: int) -> np.ndarray:
+    """Run ``work`` on slices of ``range(count)`` in threads and join the results.
+
+    GEOS releases the GIL in shapely's vectorized calls, so buffers and overlays of many
+    geometries use every core.
+    """
+    workers = os.cpu_count() or 1
+    if workers == 1 or count < 64:
+        return work(np.arange(count))
+    chunks = [chunk for chunk in np.array_split(np.arange(count), workers * 4) if len(chunk)]
+    with ThreadPoolExecutor(workers) as pool:
+        return np.concatenate(list(pool.map(work, chunks)))
+
+
+def _take(pieces: Pieces, keep: np.ndarray) -> Pieces:
+    return Pieces(pieces.source[keep], pieces.edge[keep], pieces.start[keep], pieces.end[keep])

@@ -1,0 +1,345 @@
+"""PostGIS I/O of coverage: read the city, store service areas and coverage, check freshness.
+
+The computation itself is in :mod:`gridsvc.coverage.analysis` and
+:mod:`gridsvc.coverage.network`; here rows go in and out, in EPSG:4326 in the database and
+the settings' metric CRS in memory.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from gridsvc.config import get_settings
+from gridsvc.coverage import analysis
+from gridsvc.coverage.circles import Circle, load_circles
+from gridsvc.coverage.models import CoverageRefresh, GridCoverage, NetworkEdge, ServiceArea
+from gridsvc.coverage.network import build_network, snap
+from gridsvc.coverage.reach import service_area_polygons
+from gridsvc.facilities.models import Facility
+from gridsvc.geodata import service as geodata_service
+from gridsvc.grids import service as grids_service
+from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
+
+WGS84 = 4326
+
+
+def metric_srid() -> int:
+    """Return the EPSG code of the settings' metric CRS."""
+    return int(get_settings().metric_crs.split(":")[-1])
+
+
+def _xy(geom: Any, srid: int) -> tuple[Any, Any]:
+    projected = func.ST_Transform(geom, srid)
+    return func.ST_X(projected), func.ST_Y(projected)
+
+
+def _load_grids(session: Session, district: str | None, srid: int) -> pd.DataFrame:
+    statement = grids_service.with_parents(
+        select(
+            Grid.code,
+            Community.code.label("community_code"),
+            Street.code.label("street_code"),
+            District.code.label("district_code"),
+            func.ST_AsBinary(func.ST_Transform(Grid.geom, srid)).label("wkb"),
+        ).select_from(Grid)
+    ).where(Grid.valid_to.is_(None))
+    if district is not None:
+        statement = statement.where(District.code == grids_service.check_code("district", district))
+    frame = pd.DataFrame(session.execute(statement.order_by(Grid.code)).all())
+    if frame.empty:
+        columns = ["code", "community_code", "street_code", "district_code", "geometry"]
+        return pd.DataFrame(columns=columns)
+    frame["geometry"] = shapely.from_wkb(frame.pop("wkb").map(bytes).to_numpy())
+    return frame
+
+
+def _envelope(grids: pd.DataFrame, margin: float, srid: int) -> Any:
+    """Return the grids' bounding box grown by ``margin`` metres, in EPSG:4326."""
+    west, south, east, north = shapely.total_bounds(grids["geometry"].to_numpy())
+    box = func.ST_MakeEnvelope(west - margin, south - margin, east + margin, north + margin, srid)
+    return func.ST_Transform(box, WGS84)
+
+
+def _assign(grid_geometries: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Return the grid row of each point (the lowest code on a shared edge), -1 for none."""
+    result = np.full(len(xy), -1, dtype=np.int64)
+    if len(xy) == 0 or len(grid_geometries) == 0:
+        return result
+    tree = shapely.STRtree(grid_geometries)
+    point_index, grid_index = tree.query(shapely.points(xy), predicate="intersects")
+    order = np.lexsort((grid_index, point_index))
+    point_index, grid_index = point_index[order], grid_index[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = point_index[1:] != point_index[:-1]
+    result[point_index[first]] = grid_index[first]
+    return result
+
+
+def load_inputs(session: Session, district: str | None = None) -> analysis.CityInputs:
+    """Read grids, residents, facilities and the walking network into memory (metric CRS).
+
+    With ``district``, only its grids and residents, and the facilities and network
+    within reach of them (the largest circle's threshold).
+    """
+    srid = metric_srid()
+    grids = _load_grids(session, district, srid)
+    margin = max(c.threshold_m for c in load_circles().values()) * 2 + 1000
+    if grids.empty:  # an unknown district: nothing to compute
+        return _inputs(grids, np.zeros((0, 3)), [], [])
+    area = _envelope(grids, margin, srid)
+
+    def within(geom: Any) -> list:
+        return [geom.op("&&")(area)]
+
+    residents = np.array(
+        session.execute(
+            select(*_xy(PopulationPoint.geom, srid), PopulationPoint.persons).where(
+                *within(PopulationPoint.geom)
+            )
+        ).all(),
+        dtype=np.float64,
+    ).reshape(-1, 3)
+    facilities = session.execute(
+        select(Facility.id, Facility.type_code, *_xy(Facility.geom, srid))
+        .where(*within(Facility.geom))
+        .order_by(Facility.id)
+    ).all()
+    edges = session.execute(
+        select(
+            NetworkEdge.source,
+            NetworkEdge.target,
+            NetworkEdge.length_m,
+            func.ST_AsBinary(func.ST_Transform(NetworkEdge.geom, srid)),
+        ).where(*within(NetworkEdge.geom))
+    ).all()
+    return _inputs(grids, residents, facilities, edges)
+
+
+def _inputs(
+    grids: pd.DataFrame, residents: np.ndarray, facilities: list, edges: list
+) -> analysis.CityInputs:
+    network = None
+    if edges:
+        source, target, length, wkb = (
+            np.array(column, dtype=object) for column in zip(*edges, strict=True)
+        )
+        node_ids = np.unique(np.concatenate([source, target]).astype(np.int64))
+        lines = shapely.from_wkb([bytes(value) for value in wkb])
+        network = build_network(node_ids, source, target, length.astype(float), lines)
+    grid_geometries = grids["geometry"].to_numpy()
+    return analysis.CityInputs(
+        grids=grids,
+        resident_xy=residents[:, :2],
+        resident_persons=residents[:, 2].astype(np.int64),
+        resident_grid=_assign(grid_geometries, residents[:, :2]),
+        facility_ids=np.array([row[0] for row in facilities], dtype=np.int64),
+        facility_types=np.array([row[1] for row in facilities], dtype=object),
+        facility_xy=np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
+        network=network,
+    )
+
+
+def fingerprint(session: Session) -> str:
+    """Digest what stored coverage depends on: facilities, network, grids, residents, circles."""
+    parts = session.execute(
+        text(
+            "SELECT"
+            " (SELECT md5(coalesce(string_agg(id || type_code || ST_AsText(geom), ','"
+            "   ORDER BY id), '')) FROM facilities),"
+            " (SELECT count(*) || ':' || coalesce(round(sum(length_m)::numeric, 3), 0)"
+            "   || ':' || coalesce(sum(source + 3 * target), 0) FROM network_edges),"
+            " (SELECT md5(coalesce(string_agg(code || generation, ',' ORDER BY code), ''))"
+            "   FROM grids WHERE valid_to IS NULL),"
+            " (SELECT count(*) || ':' || coalesce(sum(persons), 0) FROM population_points)"
+        )
+    ).one()
+    circles = ";".join(f"{c.code}={c.key}" for c in load_circles().values())
+    buffer_m = get_settings().service_area_buffer_m
+    return "|".join(str(part) for part in (*parts, circles, buffer_m))
+
+
+def is_fresh(session: Session, district: str | None = None) -> bool:
+    """Whether the newest refresh covering ``district`` (or the city) used today's data."""
+    scopes = ["city"] if district is None else ["city", district]
+    newest = session.scalar(
+        select(CoverageRefresh.fingerprint)
+        .where(CoverageRefresh.scope.in_(scopes))
+        .order_by(CoverageRefresh.id.desc())
+        .limit(1)
+    )
+    return newest is not None and newest == fingerprint(session)
+
+
+def _ewkb(geometries: np.ndarray, srid: int) -> list[str | None]:
+    """Metric geometries as hex EWKB MultiPolygons in EPSG:4326 (None for empty ones)."""
+    multi = as_multipolygons(geometries)
+    present = np.array([geometry is not None for geometry in multi], dtype=bool)
+    result: list[str | None] = [None] * len(multi)
+    if present.any():
+        series = gpd.GeoSeries(list(multi[present]), crs=srid).to_crs(WGS84)
+        hexes = shapely.to_wkb(
+            shapely.set_srid(series.to_numpy(), WGS84), hex=True, include_srid=True
+        )
+        for position, value in zip(np.flatnonzero(present), hexes, strict=True):
+            result[position] = value
+    return result
+
+
+def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
+    """Keep the polygonal parts of each geometry as one MultiPolygon (None when none)."""
+    result = np.full(len(geometries), None, dtype=object)
+    if len(geometries) == 0:
+        return result
+    parts, index = shapely.get_parts(np.asarray(geometries, dtype=object), return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    if keep.any():
+        shapely.multipolygons(parts[keep], indices=index[keep], out=result)
+    return result
+
+
+def _copy(session: Session, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    geodata_service.copy_rows(session, table, columns, rows)
+
+
+def store_coverage(
+    session: Session, table: pd.DataFrame, circle: Circle, mode: str, srid: int
+) -> None:
+    """Write one circle's per-grid coverage (with gaps) for one mode."""
+    gaps = _ewkb(table["gap"].to_numpy(), srid)
+    columns = [
+        "grid_code",
+        "circle",
+        "mode",
+        "district_code",
+        "street_code",
+        "community_code",
+        "residents",
+        "covered_residents",
+        "area_m2",
+        "covered_area_m2",
+        "geom",
+    ]
+    rows = zip(
+        table["code"],
+        [circle.code] * len(table),
+        [mode] * len(table),
+        table["district_code"],
+        table["street_code"],
+        table["community_code"],
+        table["residents"].astype(int),
+        table["covered_residents"].astype(int),
+        table["area_m2"].astype(float),
+        table["covered_area_m2"].astype(float),
+        gaps,
+        strict=True,
+    )
+    _copy(session, "grid_coverage", columns, rows)
+
+
+def store_service_areas(
+    session: Session, inputs: analysis.CityInputs, circles: list[Circle], srid: int, bar: tqdm
+) -> int:
+    """Compute and write every facility's service areas for the thresholds its circles use."""
+    buffer_m = get_settings().service_area_buffer_m
+    thresholds: dict[float, set[str]] = {}
+    for circle in circles:
+        thresholds.setdefault(circle.threshold_m, set()).update(circle.facility_types)
+    written = 0
+    for threshold, types in sorted(thresholds.items()):
+        rows = inputs.facilities_of(tuple(types))
+        xy = inputs.facility_xy[rows]
+        areas = {
+            "euclidean": shapely.buffer(shapely.points(xy.reshape(-1, 2)), threshold, quad_segs=16)
+        }
+        if analysis.has_network(inputs) and len(rows):
+            sources = snap(inputs.network, xy)
+            areas["network"] = service_area_polygons(inputs.network, sources, threshold, buffer_m)
+        for mode, polygons in areas.items():
+            geometry = _ewkb(polygons, srid)
+            values = [
+                (int(inputs.facility_ids[row]), inputs.facility_types[row], mode, threshold, geom)
+                for row, geom in zip(rows, geometry, strict=True)
+                if geom is not None
+            ]
+            columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
+            _copy(session, "service_areas", columns, values)
+            written += len(values)
+        bar.update(1)
+    return written
+
+
+def refresh(
+    session: Session,
+    district: str | None = None,
+    circle_codes: list[str] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Recompute and store service areas and per-grid coverage; the caller commits.
+
+    Without ``circle_codes`` it records the refresh's scope (the district or the city) and
+    fingerprint, so that readers know the stored result is fresh.
+    """
+    started = time.perf_counter()
+    made_from = fingerprint(session)
+    every = load_circles()
+    circles = [every[code] for code in (circle_codes or list(every))]
+    srid = metric_srid()
+    inputs = load_inputs(session, district)
+    steps = len(circles) * len(analysis.MODES) + len({c.threshold_m for c in circles})
+    bar = tqdm(total=steps, disable=not progress, file=sys.stderr, unit="step")
+    _clear(session, inputs, circles, district)
+    buffer_m = get_settings().service_area_buffer_m
+    for circle in circles:
+        rows = inputs.facilities_of(circle.facility_types)
+        for mode in analysis.MODES:
+            bar.set_description(f"coverage {circle.code} ({mode})")
+            table = analysis.compute_coverage(inputs, rows, mode, circle.threshold_m, buffer_m)
+            store_coverage(session, table, circle, mode, srid)
+            bar.update(1)
+    bar.set_description("service areas")
+    areas = store_service_areas(session, inputs, circles, srid, bar)
+    bar.close()
+    seconds = time.perf_counter() - started
+    if circle_codes is None:
+        session.add(
+            CoverageRefresh(
+                scope=district or "city",
+                fingerprint=made_from,
+                circles=",".join(every),
+                seconds=seconds,
+            )
+        )
+    session.flush()
+    return {
+        "grids": len(inputs.grids),
+        "circles": len(circles),
+        "service_areas": areas,
+        "seconds": round(seconds, 2),
+    }
+
+
+def _clear(
+    session: Session, inputs: analysis.CityInputs, circles: list[Circle], district: str | None
+) -> None:
+    codes = [c.code for c in circles]
+    statement = delete(GridCoverage).where(GridCoverage.circle.in_(codes))
+    if district is not None:
+        statement = statement.where(GridCoverage.district_code == district)
+    session.execute(statement)
+    types = sorted({t for c in circles for t in c.facility_types})
+    thresholds = sorted({c.threshold_m for c in circles})
+    conditions = [ServiceArea.type_code.in_(types), ServiceArea.threshold_m.in_(thresholds)]
+    if district is not None:
+        conditions.append(ServiceArea.facility_id.in_([int(i) for i in inputs.facility_ids]))
+    session.execute(delete(ServiceArea).where(*conditions))

@@ -1,0 +1,308 @@
+"""Coverage queries: circles, coverage per grid and roll-ups, gaps; stored or computed live.
+
+Stored coverage (``grid_coverage``) is served while the newest refresh's fingerprint
+matches the data; otherwise, and for a custom set of facility types and a threshold,
+coverage is computed in memory from the city (kept in a small per-process cache).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gridsvc.common.errors import InvalidParameterError
+from gridsvc.common.geojson import feature
+from gridsvc.config import get_settings
+from gridsvc.coverage import analysis, refresh
+from gridsvc.coverage.circles import Circle, custom_circle, load_circles
+from gridsvc.coverage.models import GridCoverage, ServiceArea
+from gridsvc.facilities import service as facilities_service
+from gridsvc.grids import service as grids_service
+from gridsvc.grids.models import Grid
+
+_CACHE: OrderedDict[tuple, analysis.CityInputs] = OrderedDict()
+_CACHE_SIZE = 3
+
+
+def list_circles() -> list[dict[str, Any]]:
+    """Every living circle: code, names, threshold in metres and minutes, facility types."""
+    return [
+        {
+            "code": c.code,
+            "name": c.name,
+            "name_en": c.name_en,
+            "threshold_m": c.threshold_m,
+            "range_m": list(c.range_m),
+            "minutes": c.minutes,
+            "facility_types": list(c.facility_types),
+            "basis": c.basis,
+        }
+        for c in load_circles().values()
+    ]
+
+
+def resolve_circle(
+    session: Session,
+    circle: str | None,
+    types: list[str] | None = None,
+    threshold_m: float | None = None,
+    location: str = "query",
+) -> Circle:
+    """Return the named circle, or a custom one from facility types and a threshold."""
+    circles = load_circles()
+    if circle is not None:
+        if circle not in circles:
+            raise InvalidParameterError(
+                "circle",
+                f"unknown circle '{circle}'; known circles: {', '.join(circles)}",
+                location,
+            )
+        return circles[circle]
+    if not types or threshold_m is None:
+        raise InvalidParameterError(
+            "circle",
+            f"give a circle ({', '.join(circles)}) or both 'types' and 'threshold_m'",
+            location,
+        )
+    if not 0 < threshold_m <= 5000:
+        raise InvalidParameterError("threshold_m", f"must lie in (0, 5000], got {threshold_m}")
+    facilities_service.check_type_codes(session, types)
+    return custom_circle(types, threshold_m)
+
+
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Return ``value`` if allowed, else an InvalidParameterError listing what is."""
+    if value not in allowed:
+        raise InvalidParameterError(name, f"must be one of {', '.join(allowed)}, got '{value}'")
+    return value
+
+
+def city_inputs(session: Session, district: str | None = None) -> analysis.CityInputs:
+    """Return the city (or a district) in memory, cached per database, data and district."""
+    if district is not None:
+        grids_service.check_code("district", district)
+    key = (str(session.get_bind().engine.url), refresh.fingerprint(session), district)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    inputs = refresh.load_inputs(session, district)
+    _CACHE[key] = inputs
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return inputs
+
+
+@dataclass
+class CoverageResult:
+    """Per-grid coverage and where it came from (``stored`` or ``live``)."""
+
+    circle: Circle
+    mode: str
+    table: pd.DataFrame
+    source: str
+
+
+def _stored(session: Session, circle: Circle, mode: str, district: str | None) -> pd.DataFrame:
+    columns = [
+        GridCoverage.grid_code.label("code"),
+        GridCoverage.community_code,
+        GridCoverage.street_code,
+        GridCoverage.district_code,
+        GridCoverage.residents,
+        GridCoverage.covered_residents,
+        GridCoverage.area_m2,
+        GridCoverage.covered_area_m2,
+    ]
+    statement = select(*columns).where(
+        GridCoverage.circle == circle.code, GridCoverage.mode == mode
+    )
+    if district is not None:
+        statement = statement.where(GridCoverage.district_code == district)
+    return pd.DataFrame(session.execute(statement.order_by(GridCoverage.grid_code)).all())
+
+
+def grid_coverage(
+    session: Session, circle: Circle, mode: str, district: str | None
+) -> CoverageResult:
+    """Coverage of every current grid (of ``district``) for ``circle`` in ``mode``."""
+    check_choice("mode", mode, analysis.MODES)
+    if district is not None:
+        grids_service.check_code("district", district)
+    stored_circle = load_circles().get(circle.code) == circle
+    if stored_circle and refresh.is_fresh(session, district):
+        table = _stored(session, circle, mode, district)
+        if not table.empty:
+            return CoverageResult(circle, mode, table, "stored")
+    inputs = city_inputs(session, district)
+    rows = inputs.facilities_of(circle.facility_types)
+    buffer_m = get_settings().service_area_buffer_m
+    table = analysis.compute_coverage(inputs, rows, mode, circle.threshold_m, buffer_m)
+    return CoverageResult(circle, mode, table, "live")
+
+
+def summary_rows(table: pd.DataFrame, level: str, weight: str) -> list[dict[str, Any]]:
+    """Rows of coverage per grid, or rolled up to ``level``, in plain JSON types."""
+    check_choice("level", level, analysis.LEVELS)
+    check_choice("weight", weight, analysis.WEIGHTS)
+    if table.empty:
+        return []
+    if level == "grid":
+        frame = table.copy()
+        frame["uncovered_residents"] = frame["residents"] - frame["covered_residents"]
+        frame["coverage"] = analysis.shares(
+            frame["residents"].to_numpy(),
+            frame["covered_residents"].to_numpy(),
+            frame["area_m2"].to_numpy(),
+            frame["covered_area_m2"].to_numpy(),
+            weight,
+        )
+        keep = ["code", "district_code", "street_code", "community_code"]
+    else:
+        frame = analysis.roll_up(table, level, weight)
+        keep = ["code", "grids"]
+    keep += ["coverage", "residents", "covered_residents", "uncovered_residents"]
+    keep += ["area_m2", "covered_area_m2"]
+    frame = frame[keep]
+    frame["coverage"] = frame["coverage"].round(6)
+    frame["area_m2"] = frame["area_m2"].round(1)
+    frame["covered_area_m2"] = frame["covered_area_m2"].round(1)
+    return [
+        {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def grid_features(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-grid rows as GeoJSON Features with the grid's outline (serialized by PostGIS)."""
+    codes = [row["code"] for row in rows]
+    shapes = dict(
+        session.execute(
+            select(Grid.code, grids_service.as_geojson(Grid.geom)).where(
+                Grid.valid_to.is_(None), Grid.code.in_(codes)
+            )
+        ).all()
+    )
+    return [feature(shapes[row["code"]], row, row["code"]) for row in rows if row["code"] in shapes]
+
+
+def gap_features(
+    session: Session,
+    result: CoverageResult,
+    limit: int,
+    min_residents: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Return the gaps, worst first (most uncovered residents, then largest gap area)."""
+    if result.source == "stored":
+        return _stored_gaps(session, result, limit, min_residents)
+    table = result.table
+    gap = refresh.as_multipolygons(table["gap"].to_numpy())
+    frame = table.assign(
+        uncovered_residents=table["residents"] - table["covered_residents"],
+        gap_area_m2=table["area_m2"] - table["covered_area_m2"],
+        gap=gap,
+    )
+    frame = frame[frame["gap"].notna() & (frame["uncovered_residents"] >= min_residents)]
+    frame = frame.sort_values(["uncovered_residents", "gap_area_m2"], ascending=False)
+    matched, frame = len(frame), frame.head(limit)
+    shapes = gpd.GeoSeries(list(frame["gap"]), crs=refresh.metric_srid()).to_crs(4326)
+    features = []
+    for row, shape in zip(frame.itertuples(), shapes, strict=True):
+        properties = _gap_properties(row, result)
+        features.append(feature(shapely.to_geojson(shape), properties, row.code))
+    return matched, features
+
+
+def _gap_properties(row: Any, result: CoverageResult) -> dict[str, Any]:
+    return {
+        "grid_code": row.code,
+        "district_code": row.district_code,
+        "street_code": row.street_code,
+        "community_code": row.community_code,
+        "circle": result.circle.code,
+        "mode": result.mode,
+        "residents": int(row.residents),
+        "uncovered_residents": int(row.uncovered_residents),
+        "gap_area_m2": round(float(row.gap_area_m2), 1),
+    }
+
+
+def _stored_gaps(
+    session: Session, result: CoverageResult, limit: int, min_residents: int
+) -> tuple[int, list[dict[str, Any]]]:
+    uncovered = GridCoverage.residents - GridCoverage.covered_residents
+    gap_area = GridCoverage.area_m2 - GridCoverage.covered_area_m2
+    conditions = [
+        GridCoverage.circle == result.circle.code,
+        GridCoverage.mode == result.mode,
+        GridCoverage.geom.is_not(None),
+        uncovered >= min_residents,
+    ]
+    districts = sorted(set(result.table["district_code"]))
+    conditions.append(GridCoverage.district_code.in_(districts))
+    matched = session.scalar(select(func.count()).select_from(GridCoverage).where(*conditions))
+    rows = session.execute(
+        select(
+            GridCoverage.grid_code.label("code"),
+            GridCoverage.district_code,
+            GridCoverage.street_code,
+            GridCoverage.community_code,
+            GridCoverage.residents,
+            uncovered.label("uncovered_residents"),
+            gap_area.label("gap_area_m2"),
+            grids_service.as_geojson(GridCoverage.geom).label("geometry"),
+        )
+        .where(*conditions)
+        .order_by(uncovered.desc(), gap_area.desc(), GridCoverage.grid_code)
+        .limit(limit)
+    )
+    features = [feature(row.geometry, _gap_properties(row, result), row.code) for row in rows]
+    return matched or 0, features
+
+
+def service_area_features(
+    session: Session, circle: Circle, mode: str, district: str | None, limit: int, offset: int = 0
+) -> tuple[int, list[dict[str, Any]]]:
+    """Return stored service areas of the circle's types and threshold, by facility id."""
+    check_choice("mode", mode, analysis.MODES)
+    conditions = [
+        ServiceArea.type_code.in_(circle.facility_types),
+        ServiceArea.mode == mode,
+        ServiceArea.threshold_m == circle.threshold_m,
+    ]
+    if district is not None:
+        conditions.append(grids_service.in_current_district(ServiceArea.geom, district))
+    matched = session.scalar(select(func.count()).select_from(ServiceArea).where(*conditions))
+    rows = session.execute(
+        select(
+            ServiceArea.facility_id,
+            ServiceArea.type_code,
+            ServiceArea.mode,
+            ServiceArea.threshold_m,
+            grids_service.as_geojson(ServiceArea.geom).label("geometry"),
+        )
+        .where(*conditions)
+        .order_by(ServiceArea.facility_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    features = [
+        feature(
+            row.geometry,
+            {
+                "facility_id": row.facility_id,
+                "type_code": row.type_code,
+                "mode": row.mode,
+                "threshold_m": row.threshold_m,
+            },
+            row.facility_id,
+        )
+        for row in rows
+    ]
+    return matched or 0, features

@@ -1,0 +1,131 @@
+"""A small city with a walking network, residents and facilities, and the API on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from geoalchemy2.shape import from_shape
+from pyproj import Transformer
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridsvc.coverage.models import NetworkEdge, NetworkNode
+from gridsvc.db import get_session
+from gridsvc.facilities.models import Facility
+from gridsvc.grids.models import PopulationPoint
+from gridsvc.main import create_app
+from tests.factories import LatticeCity, make_test_city
+
+TO_METRIC = Transformer.from_crs(4326, 32649, always_xy=True)
+TO_WGS84 = Transformer.from_crs(32649, 4326, always_xy=True)
+TYPES = ("library", "park_square", "shop_market", "practice_station")
+
+
+@dataclass
+class WalkCity:
+    """The lattice city with what coverage needs, and the same data in metres for checks."""
+
+    lattice: LatticeCity
+    resident_xy: np.ndarray
+    resident_persons: np.ndarray
+    facility_ids: list[int]
+    facility_types: list[str]
+    facility_xy: np.ndarray
+
+
+def lonlat(xy: np.ndarray) -> np.ndarray:
+    lon, lat = TO_WGS84.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
+
+
+def add_network(session: Session, west: float, south: float, spacing: float = 250.0) -> None:
+    columns, rows = 17, 18
+    xy = np.array(
+        [(west + c * spacing, south + r * spacing) for r in range(rows) for c in range(columns)]
+    )
+    wgs = lonlat(xy)
+    for node, (lon, lat) in enumerate(wgs):
+        session.add(
+            NetworkNode(id=900_000 + node, geom=from_shape(shapely.Point(lon, lat), srid=4326))
+        )
+    session.flush()
+    pairs = [
+        (r * columns + c, r * columns + c + 1) for r in range(rows) for c in range(columns - 1)
+    ]
+    pairs += [
+        (r * columns + c, (r + 1) * columns + c) for r in range(rows - 1) for c in range(columns)
+    ]
+    for a, b in pairs:
+        line = shapely.LineString([wgs[a], wgs[b]])
+        length = float(np.linalg.norm(xy[a] - xy[b]))
+        session.add(
+            NetworkEdge(
+                source=900_000 + a,
+                target=900_000 + b,
+                length_m=length,
+                geom=from_shape(line, srid=4326),
+            )
+        )
+    session.flush()
+
+
+@pytest.fixture
+def walk_city(db_session: Session) -> WalkCity:
+    rng = np.random.default_rng(3)
+    lattice = make_test_city(db_session)
+    for code in TYPES:
+        db_session.execute(
+            text(
+                "INSERT INTO facility_types (code, name, name_en, level) "
+                "VALUES (:code, :name, :name, 'community') ON CONFLICT DO NOTHING"
+            ),
+            {"code": code, "name": code},
+        )
+    west, south, east, north = lattice.district_polygon.bounds
+    x0, y0 = TO_METRIC.transform(west, south)
+    x1, y1 = TO_METRIC.transform(east, north)
+    add_network(db_session, x0 - 100, y0 - 100)
+    residents = np.column_stack(
+        [rng.uniform(x0 + 5, x1 - 5, 800), rng.uniform(y0 + 5, y1 - 5, 800)]
+    )
+    persons = rng.integers(1, 40, len(residents))
+    for (lon, lat), count in zip(lonlat(residents), persons, strict=True):
+        db_session.add(
+            PopulationPoint(persons=int(count), geom=from_shape(shapely.Point(lon, lat), srid=4326))
+        )
+    facility_xy = np.column_stack([rng.uniform(x0, x1, 16), rng.uniform(y0, y1, 16)])
+    types = [TYPES[i % len(TYPES)] for i in range(16)]
+    ids = []
+    for (lon, lat), code in zip(lonlat(facility_xy), types, strict=True):
+        facility = Facility(
+            type_code=code,
+            name="测试",
+            source="test",
+            geom=from_shape(shapely.Point(lon, lat), srid=4326),
+        )
+        db_session.add(facility)
+        db_session.flush()
+        ids.append(facility.id)
+    return WalkCity(lattice, residents, persons, ids, types, facility_xy)
+
+
+@pytest.fixture
+def client(db_session: Session) -> Iterator[TestClient]:
+    app = create_app()
+
+    def test_session() -> Iterator[Session]:
+        try:
+            yield db_session
+            db_session.commit()  # releases the savepoint only; db_session rolls all back
+        except BaseException:
+            db_session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as test_client:
+        yield test_client
