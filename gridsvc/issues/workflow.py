@@ -10,9 +10,9 @@ The main line follows China's digital city-management flow (数字化城市管�
 
 Around it: ``reject`` at intake, ``decline`` (a department returns a wrongly dispatched case),
 ``send_back`` (verification failed), ``reopen``, ``merge`` into a surviving case, ``suspend`` and
-``resume``, and three actions that leave the status alone: ``extend`` (a supervisor grants more
-time), ``escalate`` (督办, the overdue case is put under supervision) and ``rate`` (the
-reporter's 1-5 rating after closing).
+``resume``, and actions that leave the status alone: ``request_extension`` (a handler asks
+for more time), ``extend`` (a supervisor grants it), ``escalate`` (督办, the overdue case is
+put under supervision) and ``rate`` (the reporter's 1-5 rating after closing).
 
 ``TRANSITIONS`` is the single source of truth; every function below only reads it.
 """
@@ -87,6 +87,7 @@ class Action(StrEnum):
     MERGE = "merge"  # 合并: mark as duplicate of a surviving case
     SUSPEND = "suspend"  # 挂起
     RESUME = "resume"  # 恢复: back to the status held before suspension
+    REQUEST_EXTENSION = "request_extension"  # 申请延期: the handler asks a supervisor for time
     EXTEND = "extend"  # 延期: deadline extension approved by a supervisor
     ESCALATE = "escalate"  # 督办: overdue case put under supervision
     RATE = "rate"  # 评价: the reporter's 1-5 rating after closing
@@ -170,6 +171,7 @@ S, A, R, D = Status, Action, Role, DeadlineEffect
 _SUPERVISION = frozenset({R.SUPERVISOR, R.ADMIN})
 _GRID = frozenset({R.GRID_WORKER}) | _SUPERVISION  # the grid's work, which the centre may also do
 _AUTOMATIC = frozenset({R.SYSTEM}) | _SUPERVISION
+_HANDLERS = frozenset({R.GRID_WORKER, R.DEPARTMENT})
 # Statuses in which a stage deadline runs (see stage_of).
 _TIMED = (S.UNROUTED, S.REPORTED, S.REGISTERED, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.VERIFIED)
 _SUSPENDABLE = (S.REPORTED, S.REGISTERED, S.DISPATCHED, S.IN_PROGRESS)
@@ -193,7 +195,8 @@ _Row = tuple[Action, Iterable[Status], "Status | object | None", frozenset[Role]
 #   merged case means the first decision was wrong, so it is vetted again (reported).
 # - Merging is allowed on every open issue; closed, rejected or duplicate ones stay as
 #   they are.
-# - Extend, escalate and rate never change the status.
+# - Extensions are asked for by the handlers (grid worker, department) and granted only by
+#   a supervisor (extend); asking, extending, escalating and rating never change the status.
 _ROWS: tuple[_Row, ...] = (
     (A.ROUTE, [S.UNROUTED], S.REPORTED, _AUTOMATIC, D.RESTART),
     (A.ROUTE, [S.REPORTED], S.REPORTED, _SUPERVISION, D.RESTART),
@@ -215,6 +218,7 @@ _ROWS: tuple[_Row, ...] = (
     (A.MERGE, _MERGEABLE_BY_GRID, S.DUPLICATE, _GRID, D.STOP),
     (A.SUSPEND, _SUSPENDABLE, S.SUSPENDED, _SUPERVISION, D.PAUSE),
     (A.RESUME, [S.SUSPENDED], _PREVIOUS, _SUPERVISION, D.RESUME),
+    (A.REQUEST_EXTENSION, _TIMED[1:], _UNCHANGED, _HANDLERS, D.KEEP),
     (A.EXTEND, _TIMED, _UNCHANGED, _SUPERVISION, D.EXTEND),
     (A.ESCALATE, _TIMED, _UNCHANGED, _AUTOMATIC, D.KEEP),
     (A.RATE, [S.CLOSED], _UNCHANGED, frozenset({R.REPORTER}), D.KEEP),

@@ -25,6 +25,18 @@ PREVIOUS = "<status before suspension>"
 
 # Every allowed (status, action, role) with its target status; everything else is refused.
 ALLOWED = [
+    ("reported", "request_extension", "grid_worker", "reported"),
+    ("reported", "request_extension", "department", "reported"),
+    ("registered", "request_extension", "grid_worker", "registered"),
+    ("registered", "request_extension", "department", "registered"),
+    ("dispatched", "request_extension", "grid_worker", "dispatched"),
+    ("dispatched", "request_extension", "department", "dispatched"),
+    ("in_progress", "request_extension", "grid_worker", "in_progress"),
+    ("in_progress", "request_extension", "department", "in_progress"),
+    ("resolved", "request_extension", "grid_worker", "resolved"),
+    ("resolved", "request_extension", "department", "resolved"),
+    ("verified", "request_extension", "grid_worker", "verified"),
+    ("verified", "request_extension", "department", "verified"),
     ("unrouted", "route", "system", "reported"),
     ("unrouted", "route", "supervisor", "reported"),
     ("unrouted", "route", "admin", "reported"),

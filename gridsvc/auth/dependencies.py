@@ -1,0 +1,54 @@
+"""FastAPI dependencies that read the bearer token and check the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gridsvc.auth.tokens import (
+    ANONYMOUS,
+    ForbiddenError,
+    InvalidTokenError,
+    Principal,
+    read_token,
+    signing_secret,
+)
+from gridsvc.config import get_settings
+from gridsvc.issues.workflow import Role
+
+bearer = HTTPBearer(auto_error=False, description="A token from `gridsvc token --role ROLE`.")
+
+
+def current_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """Return the caller: the token's principal, or the anonymous reporter without a token."""
+    if credentials is None:
+        return ANONYMOUS
+    return read_token(credentials.credentials, signing_secret(get_settings()))
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """Return a dependency admitting only callers with one of ``roles`` (401 without a token)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            if principal.anonymous:
+                raise InvalidTokenError("this endpoint needs a bearer token")
+            allowed = ", ".join(role.value for role in roles)
+            raise ForbiddenError(f"this endpoint is for {allowed}, not {principal.role.value}")
+        return principal
+
+    return check
+
+
+STAFF = (Role.GRID_WORKER, Role.DEPARTMENT, Role.SUPERVISOR, Role.ADMIN)
+StaffDep = Annotated[Principal, Depends(require_roles(*STAFF))]
+SupervisorDep = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

@@ -1,0 +1,190 @@
+"""Open311 GeoReport v2 over the issues: services are categories, requests are issues.
+
+A request's ``service_request_id`` is the issue's public tracking code; open/closed comes
+from the workflow (``workflow.is_open``). No personal data is ever listed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gridsvc.auth.tokens import Principal
+from gridsvc.common.errors import GridsvcError, InvalidParameterError
+from gridsvc.issues import service
+from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
+from gridsvc.issues.schemas import IssueSubmission
+from gridsvc.issues.workflow import Status, is_open
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+DEFAULT_WINDOW = timedelta(days=90)  # the spec's default span of a listing
+MAX_REQUESTS = 1000  # the spec's suggested largest listing
+OPEN = [status.value for status in Status if is_open(status)]
+
+
+class Open311Error(GridsvcError):
+    """An error answered in the spec's format: ``[{"code": ..., "description": ...}]``."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def discovery(base_url: str) -> dict[str, Any]:
+    """Return the discovery document pointing at this endpoint."""
+    return {
+        "changeset": "2026-11-24T00:00:00Z",
+        "contact": "Run by the city's grid-management command centre (网格化管理指挥中心).",
+        "key_service": "No API key is needed; staff use bearer tokens.",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": base_url,
+                "changeset": "2026-11-24T00:00:00Z",
+                "type": "production",
+                "formats": ["application/json"],
+            }
+        ],
+    }
+
+
+def list_services(session: Session) -> list[dict[str, Any]]:
+    """Every category as an Open311 service."""
+    return [
+        {
+            "service_code": category.code,
+            "service_name": category.name_en,
+            "description": f"{category.name}: {category.name_en}",
+            "metadata": False,
+            "type": "realtime",
+            "keywords": category.name,
+            "group": category.department_code,
+        }
+        for category in session.scalars(select(IssueCategory).order_by(IssueCategory.code))
+    ]
+
+
+def service_definition(session: Session, code: str) -> dict[str, Any]:
+    """Return the definition of a service; ours have no extra attributes."""
+    if session.get(IssueCategory, code) is None:
+        raise Open311Error(f"no service '{code}'", 404)
+    return {"service_code": code, "attributes": []}
+
+
+def number(form: dict[str, str], name: str) -> float:
+    """Read a required number from the form, or raise the spec's 400."""
+    value = form.get(name)
+    if value is None or value.strip() == "":
+        raise Open311Error(f"'{name}' is required (this server does not geocode addresses)")
+    try:
+        return float(value)
+    except ValueError:
+        raise Open311Error(f"'{name}' must be a number, not '{value}'") from None
+
+
+def create_request(
+    session: Session, form: dict[str, str], principal: Principal
+) -> list[dict[str, Any]]:
+    """Accept a form-encoded service request; answer with its id and where it went."""
+    code = form.get("service_code") or ""
+    if session.get(IssueCategory, code) is None:
+        raise Open311Error(f"'service_code' is required and must be a known service, not '{code}'")
+    contact = " ".join(
+        form[f] for f in ("first_name", "last_name", "email", "phone") if form.get(f)
+    )
+    try:
+        submission = IssueSubmission(
+            lon=number(form, "long"),
+            lat=number(form, "lat"),
+            category=code,
+            description=form.get("description") or code,
+            reporter_contact=contact or None,
+        )
+        body = service.submit(session, submission, principal)
+    except (ValueError, InvalidParameterError) as error:
+        raise Open311Error(str(error)) from None
+    grid = body["grid"]["code"] if body["grid"] else "the supervisors' queue (no grid here)"
+    department = body["department"]["name"] if body["department"] else "to be decided"
+    notice = f"Routed to {grid}; department: {department}."
+    return [{"service_request_id": body["tracking_code"], "service_notice": notice}]
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    """Read an ISO 8601 time filter (w3 format); naive times are taken as UTC."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(f"'{name}' must be an ISO 8601 time, not '{value}'") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def list_requests(session: Session, query: dict[str, str]) -> list[dict[str, Any]]:
+    """Service requests filtered as the spec says: ids, service codes, dates, status."""
+    statement = select(Issue)
+    ids = query.get("service_request_id")
+    if ids:
+        statement = statement.where(Issue.tracking_code.in_(ids.split(",")))
+    else:
+        end = parse_time(query.get("end_date"), "end_date") or datetime.now(UTC)
+        start = parse_time(query.get("start_date"), "start_date") or end - DEFAULT_WINDOW
+        statement = statement.where(Issue.created_at >= start, Issue.created_at <= end)
+    if query.get("service_code"):
+        statement = statement.where(Issue.category_code.in_(query["service_code"].split(",")))
+    status = query.get("status")
+    if status:
+        wanted = set(status.split(","))
+        if not wanted <= {"open", "closed"}:
+            raise Open311Error(f"'status' is open, closed or both, not '{status}'")
+        if wanted == {"open"}:
+            statement = statement.where(Issue.status.in_(OPEN))
+        elif wanted == {"closed"}:
+            statement = statement.where(Issue.status.not_in(OPEN))
+    issues = session.scalars(statement.order_by(Issue.created_at.desc()).limit(MAX_REQUESTS))
+    return [request_body(session, issue) for issue in issues]
+
+
+def get_request(session: Session, code: str) -> list[dict[str, Any]]:
+    """One service request, as a list of one (the spec's shape)."""
+    issue = session.scalars(select(Issue).where(Issue.tracking_code == code)).first()
+    if issue is None:
+        raise Open311Error(f"no service request '{code}'", 404)
+    return [request_body(session, issue)]
+
+
+def request_body(session: Session, issue: Issue) -> dict[str, Any]:
+    """Return one issue as an Open311 service request, without personal data."""
+    category = session.get(IssueCategory, issue.category_code)
+    department = session.get(Department, issue.department_code) if issue.department_code else None
+    updated = session.scalar(
+        select(func.max(IssueEvent.created_at)).where(IssueEvent.issue_id == issue.id)
+    )
+    lon, lat = service.position(session, issue)
+    return {
+        "service_request_id": issue.tracking_code,
+        "status": "open" if is_open(Status(issue.status)) else "closed",
+        "status_notes": issue.status,
+        "service_name": category.name_en if category else issue.category_code,
+        "service_code": issue.category_code,
+        "description": issue.description,
+        "agency_responsible": department.name if department else None,
+        "service_notice": None,
+        "requested_datetime": iso(issue.created_at),
+        "updated_datetime": iso(updated or issue.created_at),
+        "expected_datetime": iso(issue.deadline_at),
+        "address": issue.grid_code,
+        "address_id": None,
+        "zipcode": None,
+        "lat": lat,
+        "long": lon,
+        "media_url": None,
+    }
+
+
+def iso(moment: datetime | None) -> str | None:
+    """W3C datetime text, or None."""
+    return moment.isoformat(timespec="seconds") if moment else None

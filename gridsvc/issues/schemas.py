@@ -1,0 +1,212 @@
+"""Request and response bodies of the issues API (they document the OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridsvc.common.coords import CoordinateSystem
+from gridsvc.issues.workflow import Action, Status
+
+
+class IssueSubmission(BaseModel):
+    """A report from a phone: where, what, and optionally who."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lon: float = Field(ge=-180, le=180, description="Longitude in degrees, in `crs`.")
+    lat: float = Field(ge=-90, le=90, description="Latitude in degrees, in `crs`.")
+    crs: CoordinateSystem = Field(
+        CoordinateSystem.WGS84,
+        description="wgs84 (GPS), gcj02 (Amap, Tencent) or bd09 (Baidu); stored as WGS-84.",
+    )
+    accuracy_m: float | None = Field(None, ge=0, description="The phone's stated accuracy.")
+    category: str = Field(
+        min_length=1, max_length=40, description="Category code (GET /api/v1/issue-categories)."
+    )
+    description: str = Field(min_length=1, max_length=4000)
+    reporter_contact: str | None = Field(None, max_length=200)
+    anonymous: bool = Field(False, description="Keep the contact from every staff view.")
+
+
+class Named(BaseModel):
+    """A code and its name."""
+
+    code: str
+    name: str
+
+
+class Routing(BaseModel):
+    """How the point found its grid."""
+
+    method: str = Field(
+        description="inside (the point is in the grid; on a shared edge the lowest grid "
+        "code takes it), nearest (outside every grid, within the snap distance), "
+        "unrouted (farther; waits in the supervisors' queue) or manual (routed by hand)."
+    )
+    distance_m: float | None = Field(description="Metres from the point to the grid.")
+
+
+class DuplicateSuggestion(BaseModel):
+    """An open issue of the same category nearby: perhaps the same problem."""
+
+    id: int
+    tracking_code: str
+    status: Status
+    distance_m: float
+    created_at: datetime
+
+
+class IssueCreated(BaseModel):
+    """The answer to a submission (also the answer replayed for a retried Idempotency-Key)."""
+
+    id: int
+    tracking_code: str
+    status: Status
+    category: Named
+    lon: float = Field(description="WGS-84 longitude as stored.")
+    lat: float = Field(description="WGS-84 latitude as stored.")
+    routing: Routing
+    grid: Named | None
+    community: Named | None
+    street: Named | None
+    district: Named | None
+    department: Named | None
+    deadline: datetime | None
+    created_at: datetime
+    duplicates: list[DuplicateSuggestion]
+
+
+class IssueEventOut(BaseModel):
+    """One row of an issue's history."""
+
+    action: str
+    from_status: str | None
+    to_status: str
+    actor_role: str
+    actor: str | None = Field(description="Who acted; hidden on the public tracking page.")
+    note: str | None
+    at: datetime
+
+
+class IssueOut(BaseModel):
+    """An issue as staff see it."""
+
+    id: int
+    tracking_code: str
+    status: Status
+    category: str
+    description: str
+    reporter_contact: str | None
+    lon: float
+    lat: float
+    routing: Routing
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+    district_code: str | None
+    department_code: str | None
+    departments: list[str]
+    deadline: datetime | None
+    escalated_at: datetime | None
+    survivor_id: int | None
+    rating: int | None
+    created_at: datetime
+    closed_at: datetime | None
+    allowed_actions: list[Action] = Field(description="What the caller may do next.")
+    events: list[IssueEventOut]
+
+
+class ActionRequest(BaseModel):
+    """One workflow action on an issue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    note: str | None = Field(None, max_length=4000)
+    departments: list[str] | None = Field(
+        None, description="dispatch/whistle: department codes to summon."
+    )
+    grid_code: str | None = Field(None, description="route: the grid to put the issue in.")
+    survivor_id: int | None = Field(None, description="merge: the issue that survives.")
+    extension: str | None = Field(
+        None,
+        description="request_extension/extend: more time, like '8h' (working hours) or '2d' "
+        "(working days); extend without it grants what the handler asked for.",
+    )
+    rating: int | None = Field(None, ge=1, le=5, description="rate: 1 (poor) to 5 (very good).")
+
+
+class ReporterAction(BaseModel):
+    """What a reporter may do with a tracking code: rate or ask to reopen a closed case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rating: int | None = Field(None, ge=1, le=5)
+    reopen: bool = False
+    note: str | None = Field(None, max_length=4000)
+
+
+class TrackEvent(BaseModel):
+    """A step of the public history: no names, no contacts."""
+
+    action: str
+    to_status: str
+    at: datetime
+
+
+class TrackOut(BaseModel):
+    """The reporter's view of a case, by tracking code; no personal data."""
+
+    tracking_code: str
+    status: Status
+    category: str
+    district: str | None
+    deadline: datetime | None
+    rating: int | None
+    merged_into: str | None = Field(description="Tracking code of the surviving case.")
+    history: list[TrackEvent]
+
+
+class OverdueIssue(BaseModel):
+    """An open issue past its stage deadline, and by how much."""
+
+    id: int
+    tracking_code: str
+    status: Status
+    category: str
+    grid_code: str | None
+    district_code: str | None
+    departments: list[str]
+    deadline: datetime
+    overdue_working_hours: float
+    overdue_hours: float
+    escalated_at: datetime | None
+
+
+class DepartmentRouteIn(BaseModel):
+    """Which department handles a category in a district."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    department: str
+
+
+class DepartmentRouteOut(BaseModel):
+    """A row of the routing table; ``default`` when no row overrides the category's own."""
+
+    category: str
+    district: str
+    department: str
+    default: bool
+
+
+class CategoryOut(BaseModel):
+    """A category, its default department and its stage deadlines."""
+
+    code: str
+    name: str
+    name_en: str
+    department: str
+    deadlines: dict[str, str] = Field(description="Stage -> '4h' or '3d'.")

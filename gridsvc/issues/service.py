@@ -1,0 +1,353 @@
+"""Submitting issues, routing them to a grid and a department, and reading them in scope."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from geoalchemy2 import Geography
+from sqlalchemy import ColumnElement, any_, cast, false, func, literal, select, true
+from sqlalchemy.orm import Session
+
+from gridsvc.auth.tokens import Principal
+from gridsvc.common.coords import to_wgs84
+from gridsvc.common.errors import InvalidParameterError, NotFoundError
+from gridsvc.common.geometry import WGS84
+from gridsvc.config import get_settings
+from gridsvc.grids import service as grids_service
+from gridsvc.issues.calendar import SHANGHAI, load_cn_calendar
+from gridsvc.issues.deadlines import DeadlineRule
+from gridsvc.issues.models import (
+    CategoryDeadline,
+    Department,
+    DepartmentRoute,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+)
+from gridsvc.issues.schemas import IssueSubmission
+from gridsvc.issues.workflow import Role, Stage, Status, allowed_actions, is_open
+
+# Tracking codes: no 0/O or 1/I/L, so a code read out over the phone is not misheard.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TRACKING_LENGTH = 10
+OPEN_STATUSES = [status.value for status in Status if is_open(status)]
+
+
+def local(moment: datetime | None) -> datetime | None:
+    """Return ``moment`` in the city's time zone (Asia/Shanghai), as every answer gives it."""
+    return moment.astimezone(SHANGHAI) if moment else None
+
+
+def iso_local(moment: datetime | None) -> str | None:
+    """Return ``moment`` as ISO 8601 text in the city's time zone, or None."""
+    local_moment = local(moment)
+    return local_moment.isoformat() if local_moment else None
+
+
+def new_tracking_code() -> str:
+    """Return a random public tracking code like ``GS7K2M9QXR4T``."""
+    return "GS" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """Issues within the principal's scope; everything else answers 404."""
+    role = principal.role
+    if role in (Role.ADMIN, Role.SYSTEM):
+        return true()
+    if role is Role.SUPERVISOR:
+        return Issue.district_code == principal.district if principal.district else true()
+    if role is Role.GRID_WORKER:
+        return Issue.grid_code.in_(principal.grids)
+    if role is Role.DEPARTMENT:
+        return literal(principal.department) == any_(Issue.departments)
+    if principal.anonymous:
+        return false()
+    return Issue.reporter_subject == principal.subject
+
+
+def get_category(session: Session, code: str) -> IssueCategory:
+    """Return the category with ``code``; an unknown code is a 422 naming the known ones."""
+    category = session.get(IssueCategory, code)
+    if category is None:
+        known = ", ".join(session.scalars(select(IssueCategory.code).order_by(IssueCategory.code)))
+        raise InvalidParameterError(
+            "category", f"unknown category '{code}'; known: {known}", "body"
+        )
+    return category
+
+
+def department_for(session: Session, category: IssueCategory, district_code: str) -> str:
+    """Return the routing table's department for (category, district), else the category's own."""
+    routed = session.get(DepartmentRoute, (category.code, district_code))
+    return routed.department_code if routed else category.department_code
+
+
+def deadline_rule(session: Session, category_code: str, stage: Stage) -> DeadlineRule | None:
+    """Return the category's deadline for ``stage``, or None if it has none."""
+    row = session.get(CategoryDeadline, (category_code, stage.value))
+    return DeadlineRule(row.amount, row.unit) if row else None  # type: ignore[arg-type]
+
+
+def stage_deadline(
+    session: Session, category_code: str, stage: Stage | None, start: datetime
+) -> datetime | None:
+    """Return when ``stage`` of a case of this category, started at ``start``, is due."""
+    rule = deadline_rule(session, category_code, stage) if stage else None
+    return rule.due(load_cn_calendar(), start) if rule else None
+
+
+def record_event(
+    session: Session,
+    issue: Issue,
+    action: str,
+    from_status: str | None,
+    principal: Principal,
+    now: datetime,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> IssueEvent:
+    """Append one event to the issue's history (the table refuses updates and deletes)."""
+    event = IssueEvent(
+        issue_id=issue.id,
+        action=action,
+        from_status=from_status,
+        to_status=issue.status,
+        actor_role=principal.role.value,
+        actor=principal.subject,
+        note=note,
+        details=details,
+        deadline_at=issue.deadline_at,
+        created_at=now,
+    )
+    session.add(event)
+    return event
+
+
+def place(session: Session, issue: Issue, placement: dict[str, Any] | None) -> None:
+    """Write a placement from the grids service (or none) onto the issue."""
+    for level in ("grid", "community", "street", "district"):
+        setattr(issue, f"{level}_code", placement[f"{level}_code"] if placement else None)
+    issue.routing = placement["routing"] if placement else "unrouted"
+    issue.routing_distance_m = placement["distance_m"] if placement else None
+
+
+def submit(
+    session: Session,
+    submission: IssueSubmission,
+    principal: Principal,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Accept a report: route it to a grid and a department, start its deadline, return it.
+
+    A point beyond every grid and the snap distance is still accepted, as ``unrouted``.
+    """
+    now = now or datetime.now(UTC)
+    category = get_category(session, submission.category)
+    lon, lat = (float(value) for value in to_wgs84(submission.lon, submission.lat, submission.crs))
+    placement = grids_service.place_point(session, lon, lat, get_settings().issue_snap_distance_m)
+    issue = Issue(
+        tracking_code=new_tracking_code(),
+        category_code=category.code,
+        description=submission.description,
+        reporter_contact=submission.reporter_contact,
+        anonymous=submission.anonymous,
+        reporter_subject=None if principal.anonymous else principal.subject,
+        crs=submission.crs.value,
+        reported_lon=submission.lon,
+        reported_lat=submission.lat,
+        accuracy_m=submission.accuracy_m,
+        geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84),
+        status=(Status.REPORTED if placement else Status.UNROUTED).value,
+        created_at=now,
+    )
+    place(session, issue, placement)
+    if placement:
+        issue.department_code = department_for(session, category, placement["district_code"])
+    issue.deadline_at = stage_deadline(session, category.code, Stage.REGISTRATION, now)
+    session.add(issue)
+    session.flush()
+    record_event(session, issue, "report", None, principal, now, details=routing_details(issue))
+    session.flush()
+    return created_body(session, issue, placement, category, lon, lat)
+
+
+def routing_details(issue: Issue) -> dict[str, Any]:
+    """Return what the routing decided, kept with the first event."""
+    return {
+        "routing": issue.routing,
+        "distance_m": issue.routing_distance_m,
+        "grid_code": issue.grid_code,
+        "department_code": issue.department_code,
+    }
+
+
+def named(code: str | None, name: str | None) -> dict[str, str] | None:
+    """``{"code", "name"}``, or None where there is no code."""
+    return {"code": code, "name": name or code} if code else None
+
+
+def created_body(
+    session: Session,
+    issue: Issue,
+    placement: dict[str, Any] | None,
+    category: IssueCategory,
+    lon: float,
+    lat: float,
+) -> dict[str, Any]:
+    """Return the 201 body of a submission."""
+    placement = placement or {}
+    department = session.get(Department, issue.department_code) if issue.department_code else None
+    return {
+        "id": issue.id,
+        "tracking_code": issue.tracking_code,
+        "status": issue.status,
+        "category": named(category.code, category.name),
+        "lon": lon,
+        "lat": lat,
+        "routing": {"method": issue.routing, "distance_m": issue.routing_distance_m},
+        **{
+            level: named(placement.get(f"{level}_code"), placement.get(f"{level}_name"))
+            for level in ("grid", "community", "street", "district")
+        },
+        "department": named(department.code, department.name) if department else None,
+        "deadline": iso_local(issue.deadline_at),
+        "created_at": iso_local(issue.created_at),
+        "duplicates": duplicate_suggestions(session, issue, lon, lat),
+    }
+
+
+def duplicate_suggestions(
+    session: Session, issue: Issue, lon: float, lat: float, limit: int = 10
+) -> list[dict[str, Any]]:
+    """Open issues of the same category within the duplicate radius, nearest first."""
+    radius = get_settings().issue_duplicate_radius_m
+    other = Issue.__table__.alias("other")
+    here = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
+    distance = func.ST_Distance(cast(other.c.geom, Geography), cast(here, Geography))
+    # A box in degrees (a degree of longitude being the shorter) lets the GiST index
+    # prefilter; the exact test is on the geography.
+    degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
+    rows = session.execute(
+        select(other.c.id, other.c.tracking_code, other.c.status, other.c.created_at, distance)
+        .where(
+            other.c.id != issue.id,
+            other.c.category_code == issue.category_code,
+            other.c.status.in_(OPEN_STATUSES),
+            other.c.geom.op("&&")(func.ST_Expand(here, degrees)),
+            func.ST_DWithin(cast(other.c.geom, Geography), cast(here, Geography), radius),
+        )
+        .order_by(distance, other.c.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": row.id,
+            "tracking_code": row.tracking_code,
+            "status": row.status,
+            "distance_m": round(row[4], 1),
+            "created_at": iso_local(row.created_at),
+        }
+        for row in rows
+    ]
+
+
+def find_issue(
+    session: Session, principal: Principal, issue_id: int, *, for_update: bool = False
+) -> Issue:
+    """Return the issue if the principal may see it; out of scope is the same 404 as absent."""
+    statement = select(Issue).where(Issue.id == issue_id, visible_to(principal))
+    if for_update:
+        statement = statement.with_for_update()
+    issue = session.scalars(statement).first()
+    if issue is None:
+        raise NotFoundError(f"no issue {issue_id} (or not within your scope)")
+    return issue
+
+
+def issue_events(session: Session, issue_id: int) -> list[IssueEvent]:
+    """Return the issue's history, oldest first."""
+    return list(
+        session.scalars(
+            select(IssueEvent)
+            .where(IssueEvent.issue_id == issue_id)
+            .order_by(IssueEvent.created_at, IssueEvent.id)
+        )
+    )
+
+
+def position(session: Session, issue: Issue) -> tuple[float, float]:
+    """Return the stored WGS-84 lon/lat of the issue."""
+    row = session.execute(
+        select(func.ST_X(Issue.geom), func.ST_Y(Issue.geom)).where(Issue.id == issue.id)
+    ).one()
+    return float(row[0]), float(row[1])
+
+
+def list_issues(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[Issue]]:
+    """Issues in the principal's scope, newest first (status unrouted: the supervisors' queue)."""
+    conditions = [visible_to(principal)]
+    if status is not None:
+        conditions.append(Issue.status == Status(status).value)
+    matched = session.scalar(select(func.count()).select_from(Issue).where(*conditions))
+    rows = session.scalars(
+        select(Issue).where(*conditions).order_by(Issue.id.desc()).limit(limit).offset(offset)
+    )
+    return matched or 0, list(rows)
+
+
+def visible_contact(issue: Issue, principal: Principal) -> str | None:
+    """Return the reporter's contact, unless the report is anonymous and the caller is not admin."""
+    if issue.anonymous and principal.role is not Role.ADMIN:
+        return None
+    return issue.reporter_contact
+
+
+def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str, Any]:
+    """Return the issue as staff see it, with its history and what the caller may do next."""
+    lon, lat = position(session, issue)
+    return {
+        "id": issue.id,
+        "tracking_code": issue.tracking_code,
+        "status": issue.status,
+        "category": issue.category_code,
+        "description": issue.description,
+        "reporter_contact": visible_contact(issue, principal),
+        "lon": lon,
+        "lat": lat,
+        "routing": {"method": issue.routing, "distance_m": issue.routing_distance_m},
+        "grid_code": issue.grid_code,
+        "community_code": issue.community_code,
+        "street_code": issue.street_code,
+        "district_code": issue.district_code,
+        "department_code": issue.department_code,
+        "departments": issue.departments or [],
+        "deadline": local(issue.deadline_at),
+        "escalated_at": local(issue.escalated_at),
+        "survivor_id": issue.survivor_id,
+        "rating": issue.rating,
+        "created_at": local(issue.created_at),
+        "closed_at": local(issue.closed_at),
+        "allowed_actions": allowed_actions(Status(issue.status), principal.role),
+        "events": [
+            {
+                "action": event.action,
+                "from_status": event.from_status,
+                "to_status": event.to_status,
+                "actor_role": event.actor_role,
+                "actor": event.actor,
+                "note": event.note,
+                "at": local(event.created_at),
+            }
+            for event in issue_events(session, issue.id)
+        ],
+    }

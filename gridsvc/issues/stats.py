@@ -1,0 +1,136 @@
+"""Supervisors' statistics of issues per period and per grid, district, department...
+
+Counts by status, on-time rate, median time to close and overdue cases.
+
+A closed case was on time when no step of it came after the deadline that was running:
+every event is compared with the deadline the event before it left (suspensions stop the
+clock; extensions move it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, literal, select
+from sqlalchemy.orm import Session
+
+from gridsvc.auth.tokens import Principal
+from gridsvc.common.errors import InvalidParameterError
+from gridsvc.issues.models import Issue, IssueEvent
+from gridsvc.issues.service import OPEN_STATUSES, visible_to
+from gridsvc.issues.workflow import Action, Status
+
+PERIODS = ("week", "month", "quarter")
+GROUPS: dict[str, Any] = {
+    "grid": Issue.grid_code,
+    "community": Issue.community_code,
+    "street": Issue.street_code,
+    "district": Issue.district_code,
+    "department": Issue.department_code,
+    "category": Issue.category_code,
+}
+# Actions that are no step of the handling itself.
+NOT_STEPS = tuple(
+    action.value
+    for action in (Action.ESCALATE, Action.RATE, Action.EXTEND, Action.REQUEST_EXTENSION)
+)
+TIMEZONE = "Asia/Shanghai"
+
+
+def late_issue_ids() -> Any:
+    """Ids of issues with at least one step taken after the deadline then running."""
+    previous = func.lag(IssueEvent.deadline_at).over(
+        partition_by=IssueEvent.issue_id, order_by=(IssueEvent.created_at, IssueEvent.id)
+    )
+    steps = select(
+        IssueEvent.issue_id,
+        IssueEvent.action,
+        IssueEvent.created_at,
+        previous.label("previous_deadline"),
+    ).subquery("steps")
+    return (
+        select(steps.c.issue_id)
+        .where(steps.c.created_at > steps.c.previous_deadline, steps.c.action.not_in(NOT_STEPS))
+        .distinct()
+    )
+
+
+def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """Count of the group's issues meeting ``condition``."""
+    return func.count().filter(condition)
+
+
+def issue_statistics(
+    session: Session, principal: Principal, period: str, by: str, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One row per (period start, group) of the issues in the principal's scope."""
+    if period not in PERIODS:
+        raise InvalidParameterError("period", f"one of {', '.join(PERIODS)}, not '{period}'")
+    if by not in GROUPS:
+        raise InvalidParameterError("by", f"one of {', '.join(GROUPS)}, not '{by}'")
+    now = now or datetime.now(UTC)
+    group = GROUPS[by]
+    start = func.date_trunc(period, func.timezone(TIMEZONE, Issue.created_at))
+    closed = Issue.status == Status.CLOSED.value
+    late = Issue.id.in_(late_issue_ids())
+    hours_to_close = func.extract("epoch", Issue.closed_at - Issue.created_at) / 3600.0
+    status_counts = [
+        count_where(Issue.status == status.value).label(status.value) for status in Status
+    ]
+    statement = (
+        select(
+            func.date(start).label("period_start"),
+            func.coalesce(group, literal("(none)")).label(by),
+            func.count().label("total"),
+            *status_counts,
+            count_where(and_(closed, ~late)).label("closed_on_time"),
+            func.percentile_cont(0.5)
+            .within_group(hours_to_close)
+            .filter(closed)
+            .label("median_hours_to_close"),
+            count_where(and_(Issue.status.in_(OPEN_STATUSES), Issue.deadline_at < now)).label(
+                "overdue"
+            ),
+        )  # fmt: skip
+        .where(visible_to(principal))
+        .group_by(start, group)
+        .order_by(start, group)
+    )
+    rows = []
+    for row in session.execute(statement):
+        record = row._asdict()
+        closed_count = record["closed"]
+        record["period_start"] = record["period_start"].isoformat()
+        record["on_time_rate"] = (
+            round(record["closed_on_time"] / closed_count, 4) if closed_count else None
+        )
+        median = record["median_hours_to_close"]
+        record["median_hours_to_close"] = round(median, 2) if median is not None else None
+        rows.append(record)
+    return rows
+
+
+def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Return the rows as CSV text with a header line."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def columns(by: str) -> list[str]:
+    """Return the column order of a statistics table grouped ``by``."""
+    return [
+        "period_start",
+        by,
+        "total",
+        *(status.value for status in Status),
+        "closed_on_time",
+        "on_time_rate",
+        "median_hours_to_close",
+        "overdue",
+    ]

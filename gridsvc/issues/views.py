@@ -1,0 +1,224 @@
+"""Routes of issues: submission, reading in scope, workflow actions, overdue cases, tracking."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+
+from gridsvc.auth.dependencies import AdminDep, PrincipalDep, StaffDep, SupervisorDep
+from gridsvc.common.api import PageDep
+from gridsvc.config import get_settings
+from gridsvc.db import SessionDep
+from gridsvc.issues import (
+    attachments,
+    catalog,
+    handling,
+    idempotency,
+    service,
+    stats,
+    tracking,
+)
+from gridsvc.issues.schemas import (
+    ActionRequest,
+    CategoryOut,
+    DepartmentRouteIn,
+    DepartmentRouteOut,
+    IssueCreated,
+    IssueOut,
+    IssueSubmission,
+    OverdueIssue,
+    ReporterAction,
+    TrackOut,
+)
+from gridsvc.issues.workflow import Status
+
+router = APIRouter(prefix="/api/v1", tags=["issues"])
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string per report: a retry with the same key and body gets "
+        "the first answer; the same key with another body gets 422.",
+    ),
+]
+
+TrackingCodeQuery = Annotated[
+    str | None, Query(description="Anonymous reporters prove the issue is theirs.")
+]
+
+
+@router.post("/issues", status_code=201, response_model=IssueCreated)
+def submit_issue(
+    submission: IssueSubmission,
+    session: SessionDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    """Report a problem at a point; it is routed to a grid and a department at once."""
+    if idempotency_key is None:
+        return service.submit(session, submission, principal)
+    status_code, body, replayed = idempotency.once(
+        session,
+        principal.subject,
+        idempotency_key,
+        submission.model_dump(mode="json"),
+        lambda: service.submit(session, submission, principal),
+    )
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+@router.get("/issues")
+def list_issues(
+    session: SessionDep,
+    principal: StaffDep,
+    page: PageDep,
+    status: Annotated[Status | None, Query(description="Only issues in this status.")] = None,
+) -> dict[str, Any]:
+    """Issues within the caller's scope, newest first (status=unrouted: the supervisors' queue)."""
+    matched, issues = service.list_issues(
+        session,
+        principal,
+        status=status.value if status else None,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return {
+        "numberMatched": matched,
+        "issues": [service.issue_body(session, issue, principal) for issue in issues],
+    }
+
+
+@router.get("/issues/overdue", response_model=list[OverdueIssue])
+def list_overdue(session: SessionDep, principal: SupervisorDep) -> Any:
+    """Open issues in scope past their stage deadline, most overdue first, with by how much."""
+    return handling.list_overdue(session, principal)
+
+
+@router.get("/issues/{issue_id}", response_model=IssueOut)
+def get_issue(issue_id: int, session: SessionDep, principal: PrincipalDep) -> Any:
+    """One issue with its history; outside the caller's scope it is a 404."""
+    issue = service.find_issue(session, principal, issue_id)
+    return service.issue_body(session, issue, principal)
+
+
+@router.post("/issues/{issue_id}/actions", response_model=IssueOut)
+def act_on_issue(
+    issue_id: int, request: ActionRequest, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    """Take a workflow action (register, dispatch, whistle, resolve, close...) on an issue."""
+    issue = handling.act(session, principal, issue_id, request)
+    return service.issue_body(session, issue, principal)
+
+
+@router.get("/track/{tracking_code}", response_model=TrackOut)
+def track_issue(tracking_code: str, session: SessionDep) -> Any:
+    """Show a case's status and history by its tracking code; no personal data."""
+    return tracking.track(session, tracking_code)
+
+
+@router.post("/track/{tracking_code}", response_model=TrackOut)
+def reporter_action(tracking_code: str, request: ReporterAction, session: SessionDep) -> Any:
+    """Rate a closed case (1-5) or ask to reopen it, by its tracking code."""
+    return tracking.reporter_action(session, tracking_code, request)
+
+
+@router.get("/issue-categories", response_model=list[CategoryOut])
+def list_categories(session: SessionDep) -> Any:
+    """Categories a report may have, with default department and stage deadlines."""
+    return catalog.list_categories(session)
+
+
+@router.get("/departments")
+def list_departments(session: SessionDep) -> list[dict[str, str]]:
+    """Departments cases are dispatched to."""
+    return catalog.list_departments(session)
+
+
+@router.get("/department-routes", response_model=list[DepartmentRouteOut])
+def list_routes(
+    session: SessionDep,
+    principal: StaffDep,
+    district: Annotated[str | None, Query(description="6-digit district code.")] = None,
+) -> Any:
+    """Rows of the routing table that override a category's own department."""
+    return catalog.list_routes(session, district)
+
+
+@router.put("/department-routes/{category}/{district}", response_model=DepartmentRouteOut)
+def set_route(
+    category: str,
+    district: str,
+    route: DepartmentRouteIn,
+    session: SessionDep,
+    principal: AdminDep,
+) -> Any:
+    """Send a category's cases in a district to a department (admins only)."""
+    return catalog.set_route(session, category, district, route.department)
+
+
+@router.delete("/department-routes/{category}/{district}", response_model=DepartmentRouteOut)
+def remove_route(category: str, district: str, session: SessionDep, principal: AdminDep) -> Any:
+    """Drop a routing-table row: the category's own department acts again (admins only)."""
+    return catalog.remove_route(session, category, district)
+
+
+@router.post("/issues/{issue_id}/photos", status_code=201)
+def add_photo(
+    issue_id: int,
+    photo: Annotated[UploadFile, File(description="A JPEG or PNG, 10 MB at most.")],
+    session: SessionDep,
+    principal: PrincipalDep,
+    tracking_code: TrackingCodeQuery = None,
+) -> dict[str, Any]:
+    """Attach a photo (JPEG/PNG by content; EXIF removed) to an issue."""
+    data = photo.file.read(get_settings().max_photo_bytes + 1)
+    return attachments.add_photo(session, principal, issue_id, data, tracking_code)
+
+
+@router.get("/stats/issues")
+def issue_statistics(
+    session: SessionDep,
+    principal: SupervisorDep,
+    period: Annotated[Literal["week", "month", "quarter"], Query()] = "month",
+    by: Annotated[
+        Literal["grid", "community", "street", "district", "department", "category"], Query()
+    ] = "district",
+    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002 - public name
+) -> Any:
+    """Count issues by status, with on-time rate, median hours to close and overdue cases."""
+    rows = stats.issue_statistics(session, principal, period, by)
+    if format == "csv":
+        return PlainTextResponse(
+            stats.to_csv(rows, stats.columns(by)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="issues-{period}-{by}.csv"'},
+        )
+    return {"period": period, "by": by, "columns": stats.columns(by), "rows": rows}
+
+
+@router.get("/issues/{issue_id}/photos")
+def list_photos(
+    issue_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    tracking_code: TrackingCodeQuery = None,
+) -> list[dict[str, Any]]:
+    """Photos of an issue, oldest first."""
+    return attachments.list_photos(session, principal, issue_id, tracking_code)
+
+
+@router.get("/issues/{issue_id}/photos/{photo_id}", response_class=FileResponse)
+def get_photo(
+    issue_id: int,
+    photo_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    tracking_code: TrackingCodeQuery = None,
+) -> FileResponse:
+    """One photo's image (JPEG or PNG)."""
+    path, media_type = attachments.photo_file(session, principal, issue_id, photo_id, tracking_code)
+    return FileResponse(path, media_type=media_type)

@@ -1,0 +1,27 @@
+"""Tokens for every role, scoped to the lattice test city."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from gridsvc.auth.tokens import Principal, issue_token, signing_secret
+from gridsvc.config import get_settings
+from gridsvc.issues.workflow import Role
+from tests.api.conftest import city, client  # noqa: F401 - the API fixtures, shared
+
+GRID_A = "150699001001001"  # south-west corner cell of the lattice city
+GRID_B = "150699001001002"  # its eastern neighbour
+
+
+def bearer(role: str, subject: str | None = None, **scope) -> dict[str, str]:
+    principal = Principal(role=Role(role), subject=subject or role, **scope)
+    token = issue_token(principal, signing_secret(get_settings()), timedelta(hours=1))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def headers() -> Callable[..., dict[str, str]]:
+    return bearer

@@ -1,0 +1,138 @@
+"""Retries with an Idempotency-Key, one after the other and concurrently on a real server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from gridsvc.db import get_session
+from gridsvc.main import create_app
+from tests.issues.conftest import bearer
+from tests.issues.test_workflow_api import INSIDE_A
+
+
+def body(description: str = "井盖缺失", point=INSIDE_A) -> dict:
+    return {"lon": point[0], "lat": point[1], "category": "public_facility_damage",
+            "description": description}  # fmt: skip
+
+
+def test_same_key_same_body_gives_the_first_response(client, city) -> None:
+    key = {"Idempotency-Key": "phone-1-report-1"}
+    first = client.post("/api/v1/issues", json=body(), headers=key)
+    again = client.post("/api/v1/issues", json=body(), headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = client.post("/api/v1/issues", json=body("别的问题"), headers=key)
+    assert other.status_code == 422 and "different body" in other.json()["detail"]
+    # The key belongs to its caller: another reporter's same key is another report.
+    someone = client.post(
+        "/api/v1/issues", json=body(), headers={**key, **bearer("reporter", "resident-9")}
+    )
+    assert someone.status_code == 201 and someone.json()["id"] != first.json()["id"]
+    fresh = client.post("/api/v1/issues", json=body(), headers={"Idempotency-Key": "k2"})
+    assert fresh.json()["id"] != first.json()["id"]
+
+
+def test_failed_submission_does_not_burn_the_key(client, city) -> None:
+    key = {"Idempotency-Key": "phone-1-report-2"}
+    bad = client.post("/api/v1/issues", json={**body(), "category": "nope"}, headers=key)
+    assert bad.status_code == 422
+    assert client.post("/api/v1/issues", json=body(), headers=key).status_code == 201
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(engine: Engine) -> Iterator[str]:
+    """The app on a real uvicorn server on loopback, committing into the test database."""
+    app = create_app()
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    def committing_session() -> Iterator[Session]:
+        session = factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    app.dependency_overrides[get_session] = committing_session
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn_server = uvicorn.Server(config)
+    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uvicorn_server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    uvicorn_server.should_exit = True
+    thread.join(10)
+
+
+def remove_issues(engine: Engine, marker: str) -> None:
+    """Delete what the test committed; the append-only trigger is lifted for this only."""
+    with engine.begin() as connection:
+        ids = [row[0] for row in connection.execute(
+            text("SELECT id FROM issues WHERE description LIKE :m"), {"m": f"%{marker}%"}
+        )]  # fmt: skip
+        connection.execute(
+            text("ALTER TABLE issue_events DISABLE TRIGGER issue_events_append_only")
+        )
+        connection.execute(text("DELETE FROM issue_events WHERE issue_id = ANY(:i)"), {"i": ids})
+        connection.execute(text("ALTER TABLE issue_events ENABLE TRIGGER issue_events_append_only"))
+        connection.execute(text("DELETE FROM issues WHERE id = ANY(:i)"), {"i": ids})
+        connection.execute(
+            text("DELETE FROM idempotency_keys WHERE key LIKE :m"), {"m": f"{marker}%"}
+        )
+
+
+def test_concurrent_retries_create_one_issue(server: str, engine: Engine) -> None:
+    marker = f"idem-{uuid.uuid4().hex}"
+    # Far from every grid: accepted as unrouted, so no city needs committing.
+    payload = body(f"并发重试 {marker}", point=(0.5, 0.5))
+    try:
+        with httpx.Client(base_url=server, timeout=30) as http:
+            keys = [f"{marker}-{n % 3}" for n in range(24)]  # 3 keys, 8 racing requests each
+
+            def post(key: str) -> httpx.Response:
+                return http.post("/api/v1/issues", json=payload, headers={"Idempotency-Key": key})
+
+            with ThreadPoolExecutor(max_workers=24) as pool:
+                responses = list(pool.map(post, keys))
+            assert {r.status_code for r in responses} == {201}
+            ids = {
+                key: {r.json()["id"] for r, k in zip(responses, keys, strict=True) if k == key}
+                for key in keys
+            }
+            assert all(len(found) == 1 for found in ids.values())
+            assert len({next(iter(found)) for found in ids.values()}) == 3
+            conflict = http.post(
+                "/api/v1/issues", json=body("another"), headers={"Idempotency-Key": keys[0]}
+            )
+            assert conflict.status_code == 422
+        with engine.connect() as connection:
+            count = connection.scalar(
+                text("SELECT count(*) FROM issues WHERE description LIKE :m"), {"m": f"%{marker}%"}
+            )
+        assert count == 3
+    finally:
+        remove_issues(engine, marker)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from gridsvc.config import get_settings
+from tests.issues.test_workflow_api import WORKER_A, submit
+
+
+@pytest.fixture(autouse=True)
+def photos_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(get_settings(), "photos_dir", tmp_path)
+    return tmp_path
+
+
+def jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (40, 30), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {2: (39.0, 49.0, 1.0)}  # GPS IFD: latitude
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def test_photo_stored_without_exif(client, city, photos_dir) -> None:
+    issue = submit(client)
+    data = jpeg_with_gps()
+    assert b"PhoneMaker" in data
+    response = client.post(
+        f"/api/v1/issues/{issue['id']}/photos?tracking_code={issue['tracking_code']}",
+        files={"photo": ("x.bin", data, "application/octet-stream")},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["media_type"] == "image/jpeg" and (body["width"], body["height"]) == (40, 30)
+    stored = list(photos_dir.rglob("*.jpg"))
+    assert len(stored) == 1
+    content = stored[0].read_bytes()
+    assert b"PhoneMaker" not in content
+    assert not Image.open(io.BytesIO(content)).getexif()
+
+
+def test_png_by_staff_and_refusals(client, city) -> None:
+    issue = submit(client)
+    out = io.BytesIO()
+    Image.new("RGBA", (5, 5)).save(out, "PNG")
+    url = f"/api/v1/issues/{issue['id']}/photos"
+    ok = client.post(url, files={"photo": ("a.jpg", out.getvalue())}, headers=WORKER_A)
+    assert ok.status_code == 201 and ok.json()["media_type"] == "image/png"
+    gif = io.BytesIO()
+    Image.new("RGB", (5, 5)).save(gif, "GIF")
+    refused = client.post(url, files={"photo": ("a.png", gif.getvalue())}, headers=WORKER_A)
+    assert refused.status_code == 415 and "GIF" in refused.json()["detail"]
+    text = client.post(url, files={"photo": ("a.png", b"hello")}, headers=WORKER_A)
+    assert text.status_code == 415
+    big = client.post(
+        url, files={"photo": ("a.jpg", b"\xff" * (10 * 1024 * 1024 + 1))}, headers=WORKER_A
+    )
+    assert big.status_code == 413
+    anonymous = client.post(url, files={"photo": ("a.png", out.getvalue())})
+    assert anonymous.status_code == 404
+
+
+def test_photos_listed_and_served_in_scope(client, city) -> None:
+    issue = submit(client)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), (0, 90, 0)).save(out, "PNG")
+    url = f"/api/v1/issues/{issue['id']}/photos"
+    photo = client.post(url, files={"photo": ("p.png", out.getvalue())}, headers=WORKER_A).json()
+    listed = client.get(url, headers=WORKER_A).json()
+    assert [p["id"] for p in listed] == [photo["id"]]
+    image = client.get(f"{url}/{photo['id']}?tracking_code={issue['tracking_code']}")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(image.content)).size == (8, 6)
+    assert client.get(url).status_code == 404  # anonymous without the tracking code
+    assert client.get(f"{url}/999999", headers=WORKER_A).status_code == 404

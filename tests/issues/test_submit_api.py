@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from gridsvc.common.coords import wgs84_to_gcj02
+from tests.factories import ORIGIN, STEP_LAT, STEP_LON
+from tests.issues.conftest import GRID_A, GRID_B
+
+
+def report(lon: float, lat: float, **extra) -> dict:
+    return {
+        "lon": lon,
+        "lat": lat,
+        "category": "road_damage",
+        "description": "路面坑洼",
+        **extra,
+    }
+
+
+def test_submit_routes_to_grid_department_and_deadline(client, city) -> None:
+    lon, lat = ORIGIN[0] + STEP_LON * 0.5, ORIGIN[1] + STEP_LAT * 0.5
+    response = client.post("/api/v1/issues", json=report(lon, lat, accuracy_m=8))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "reported"
+    assert body["grid"]["code"] == GRID_A
+    assert body["community"]["code"] == GRID_A[:12]
+    assert body["street"]["code"] == GRID_A[:9]
+    assert body["district"]["code"] == "150699"
+    assert body["department"]["code"] == "transport"
+    assert body["routing"] == {"method": "inside", "distance_m": 0.0}
+    assert body["deadline"] is not None
+    assert body["tracking_code"].startswith("GS")
+
+
+def test_gcj02_point_lands_where_its_wgs84_point_lies(client, city) -> None:
+    # Near the edge between A and B: 20 m west of it in WGS-84; GCJ-02 shifts by ~500 m.
+    lon, lat = ORIGIN[0] + STEP_LON - 0.0002, ORIGIN[1] + STEP_LAT * 0.5
+    gcj_lon, gcj_lat = wgs84_to_gcj02(lon, lat)
+    body = client.post(
+        "/api/v1/issues", json=report(float(gcj_lon), float(gcj_lat), crs="gcj02")
+    ).json()
+    assert body["grid"]["code"] == GRID_A
+    assert abs(body["lon"] - lon) < 1e-8 and abs(body["lat"] - lat) < 1e-8
+
+
+def test_point_on_shared_edge_goes_to_lowest_code(client, city) -> None:
+    lon, lat = ORIGIN[0] + STEP_LON, ORIGIN[1] + STEP_LAT * 0.5
+    body = client.post("/api/v1/issues", json=report(lon, lat)).json()
+    assert body["grid"]["code"] == min(GRID_A, GRID_B)
+
+
+def test_point_just_outside_snaps_to_nearest_grid(client, city) -> None:
+    # 30 m west of the city's western edge (a degree of longitude is ~90.6 km here).
+    lon, lat = ORIGIN[0] - 30 / 90_600, ORIGIN[1] + STEP_LAT * 0.5
+    body = client.post("/api/v1/issues", json=report(lon, lat)).json()
+    assert body["status"] == "reported"
+    assert body["grid"]["code"] == GRID_A
+    assert body["routing"]["method"] == "nearest"
+    assert 25 < body["routing"]["distance_m"] < 35
+
+
+def test_point_far_away_is_accepted_unrouted(client, city, headers) -> None:
+    response = client.post("/api/v1/issues", json=report(0.0, 0.0))
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "unrouted" and body["grid"] is None
+    assert body["routing"]["method"] == "unrouted"
+    queue = client.get("/api/v1/issues?status=unrouted", headers=headers("supervisor")).json()
+    assert body["id"] in [issue["id"] for issue in queue["issues"]]
+
+
+def test_bad_input_is_a_422_naming_the_field(client, city) -> None:
+    response = client.post("/api/v1/issues", json=report(200.0, 0.0))
+    assert response.status_code == 422 and "lon" in response.json()["detail"]
+    response = client.post("/api/v1/issues", json={**report(113.5, 35.5), "category": "ufo"})
+    assert response.status_code == 422
+    assert "unknown category 'ufo'" in response.json()["detail"]
+    response = client.post("/api/v1/issues", json=report(113.5, 35.5, crs="utm"))
+    assert response.status_code == 422 and "crs" in response.json()["detail"]
+
+
+def test_duplicates_suggested_within_radius(client, city) -> None:
+    lon, lat = ORIGIN[0] + STEP_LON * 0.5, ORIGIN[1] + STEP_LAT * 0.5
+    first = client.post("/api/v1/issues", json=report(lon, lat)).json()
+    near = client.post("/api/v1/issues", json=report(lon + 100 / 90_600, lat)).json()
+    assert [d["id"] for d in near["duplicates"]] == [first["id"]]
+    assert 95 < near["duplicates"][0]["distance_m"] < 105
+    far = client.post("/api/v1/issues", json=report(lon + 400 / 90_600, lat)).json()
+    assert first["id"] not in [d["id"] for d in far["duplicates"]]
+    other = client.post("/api/v1/issues", json={**report(lon, lat), "category": "greenery"}).json()
+    assert other["duplicates"] == []
+
+
+def test_routing_table_overrides_category_department(client, city, headers) -> None:
+    response = client.put(
+        "/api/v1/department-routes/road_damage/150699",
+        json={"department": "municipal_facilities"},
+        headers=headers("admin"),
+    )
+    assert response.status_code == 200, response.text
+    lon, lat = ORIGIN[0] + STEP_LON * 0.5, ORIGIN[1] + STEP_LAT * 0.5
+    body = client.post("/api/v1/issues", json=report(lon, lat)).json()
+    assert body["department"]["code"] == "municipal_facilities"
+    refused = client.put(
+        "/api/v1/department-routes/road_damage/150699",
+        json={"department": "transport"},
+        headers=headers("supervisor"),
+    )
+    assert refused.status_code == 403
