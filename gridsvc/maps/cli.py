@@ -1,0 +1,96 @@
+"""``gridsvc maps``: write the planners' maps as HTML files that open with no server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import typer
+
+from gridsvc.cluster.home import ClusterError
+from gridsvc.common.errors import GridsvcError
+from gridsvc.config import get_settings
+
+app = typer.Typer(help="Planners' maps as offline HTML files.", no_args_is_help=True)
+
+#: Written maps load their assets from this folder beside them.
+STATIC_FOLDER = "static"
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` in red on stderr; the caller raises the returned Exit(1)."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+def copy_assets(assets_dir: Path, target: Path, html: str) -> int:
+    """Copy the files ``html`` links under ``static/`` into ``target/static``; count them."""
+    from gridsvc.maps import assets
+
+    copied = 0
+    for source, relative in assets.files_to_copy(assets_dir, STATIC_FOLDER, html):
+        destination = target / STATIC_FOLDER / relative
+        if not destination.exists() or destination.stat().st_size != source.stat().st_size:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
+        copied += 1
+    return copied
+
+
+def write_map(target: Path, name: str, page: str, assets_dir: Path) -> None:
+    """Write one map and the assets it loads; say so."""
+    path = target / name
+    path.write_text(page, encoding="utf-8")
+    copy_assets(assets_dir, target, page)
+    typer.echo(f"wrote {path} ({len(page.encode()) / 1e6:.1f} MB)")
+
+
+@app.command("render")
+def render_maps(
+    district: list[str] = typer.Option(
+        None,
+        "--district",
+        "-d",
+        help="Only this district (6-digit code); repeat for several. "
+        "Default: the whole city and every district.",
+    ),
+    measure: str = typer.Option("density", help="What colours the grids maps."),
+    circle: list[str] = typer.Option(
+        None, help="Coverage map of this living circle; repeat for several [default: all]."
+    ),
+    mode: str = typer.Option("network", help="Coverage by network or euclidean distance."),
+    coverage: bool = typer.Option(True, help="Also render coverage maps."),
+    out: Path | None = typer.Option(None, help="Folder to write into [default: GRIDSVC_MAPS_DIR]."),
+) -> None:
+    """Render the grids and coverage maps into maps/ with an index.html that lists them."""
+    from gridsvc.db import session_factory
+    from gridsvc.maps import assets, service
+
+    settings = get_settings()
+    target = out or settings.maps_dir
+    try:
+        assets.check_installed(settings.assets_dir)
+        options = service.render_options(settings, static_url=STATIC_FOLDER)
+        service.check_measure(measure)
+        target.mkdir(parents=True, exist_ok=True)
+        with session_factory()() as session:
+            places = list(district) if district else [None, *service.district_codes(session)]
+            for code in places:
+                page = service.grids_map_html(session, options, code, measure)
+                write_map(
+                    target,
+                    f"grids-{code}.html" if code else "grids.html",
+                    page,
+                    settings.assets_dir,
+                )
+            circles = (circle or service.circle_codes()) if coverage else []
+            for name in circles:
+                for code in list(district) if district else [None]:
+                    page = service.coverage_map_html(session, options, name, mode, code)
+                    file = f"coverage-{name}-{mode}" + (f"-{code}" if code else "") + ".html"
+                    write_map(target, file, page, settings.assets_dir)
+    except (GridsvcError, ClusterError, ValueError) as error:
+        raise fail(str(getattr(error, "message", error))) from None
+    index = target / "index.html"
+    index.write_text(service.index_html(service.written_maps(target)), encoding="utf-8")
+    typer.echo(f"wrote {index}")

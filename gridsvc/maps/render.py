@@ -1,0 +1,218 @@
+"""Planners' maps from GeoDataFrames: grids, coverage and issues, as folium maps.
+
+Pure: no database, no web framework. Each builder takes the frames its service computes
+(in WGS-84), prepares them for the base map (GCJ-02 shift, rounding), composes the layers
+of :mod:`gridsvc.maps.layers` and returns the map; :func:`gridsvc.maps.basemap.to_html`
+turns it into an offline page.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridsvc.maps import layers
+from gridsvc.maps.basemap import (
+    CANVAS_THRESHOLD,
+    Legend,
+    RenderOptions,
+    class_breaks,
+    new_map,
+    prepare,
+)
+
+#: Measures a grids map can be coloured by: column → legend title.
+GRID_MEASURES = {
+    "density": "居民/km² residents per km²",
+    "population": "居民 residents",
+    "households": "户 households",
+    "grid_workers": "网格员 grid workers",
+}
+GRID_TOOLTIP = {
+    "code": "网格编码 code",
+    "name": "网格 grid",
+    "community_name": "社区 community",
+    "population": "居民 residents",
+    "density": "居民/km² per km²",
+}
+GAP_COLOR = "#67000d"
+COVERAGE_BREAKS = [0.0, 0.5, 0.7, 0.85, 0.95, 1.0]
+COVERAGE_TOOLTIP = {
+    "code": "网格编码 code",
+    "name": "网格 grid",
+    "coverage_percent": "覆盖率 coverage %",
+    "uncovered_residents": "未覆盖居民 uncovered residents",
+}
+
+
+def bounds_of(*frames: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """West, south, east, north of all non-empty frames."""
+    boxes = np.array([frame.total_bounds for frame in frames if not frame.empty])
+    if boxes.size == 0:
+        raise ValueError("nothing to draw: every layer is empty")
+    return (
+        float(boxes[:, 0].min()),
+        float(boxes[:, 1].min()),
+        float(boxes[:, 2].max()),
+        float(boxes[:, 3].max()),
+    )
+
+
+def with_density(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Grids with ``density``: residents per km² of ground, rounded to whole residents."""
+    area = grids["area_km2"].astype(float).where(lambda value: value > 0)
+    return grids.assign(density=(grids["population"] / area).round(0))
+
+
+def add_facilities(fmap: folium.Map, facilities: gpd.GeoDataFrame) -> None:
+    """Facilities as one clustered layer per type, and their colours in a legend."""
+    if facilities.empty:
+        return
+    types = facilities.drop_duplicates("type_code").sort_values("type_code")
+    names = dict(zip(types["type_code"], types["type_name"], strict=True))
+    colors = layers.category_colors(list(names))
+    for layer in layers.clustered_points(facilities, "type_code", "name", names, colors):
+        layer.add_to(fmap)
+
+
+def grids_map(
+    grids: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    title: str,
+    options: RenderOptions,
+    measure: str = "density",
+) -> folium.Map:
+    """Grids coloured by a measure with a classed legend; facilities clustered by type.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        Columns ``code``, ``name``, ``community_name``, ``population``, ``households``,
+        ``grid_workers``, ``area_km2`` and polygon geometry in WGS-84.
+    facilities : geopandas.GeoDataFrame
+        Columns ``type_code``, ``type_name``, ``name`` and point geometry in WGS-84.
+    title : str
+        The map's title.
+    options : RenderOptions
+        Base map, assets, precision.
+    measure : str
+        A key of :data:`GRID_MEASURES`.
+    """
+    if measure not in GRID_MEASURES:
+        raise ValueError(f"unknown measure '{measure}'; known: {', '.join(GRID_MEASURES)}")
+    grids = prepare(with_density(grids), options)
+    facilities = prepare(facilities, options)
+    fmap = new_map(bounds_of(grids, facilities), title, options, len(grids) > CANVAS_THRESHOLD)
+    breaks = class_breaks(grids[measure])
+    palette = layers.class_palette(breaks, layers.SEQUENTIAL)
+    name = f"网格 grids ({len(grids):,})"
+    layers.classed_polygons(grids, measure, breaks, palette, GRID_TOOLTIP, name).add_to(fmap)
+    add_facilities(fmap, facilities)
+    fmap.add_child(Legend(GRID_MEASURES[measure], layers.legend_entries(breaks, palette)))
+    return fmap
+
+
+def coverage_map(
+    grids: gpd.GeoDataFrame,
+    gaps: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    service_areas: gpd.GeoDataFrame,
+    title: str,
+    options: RenderOptions,
+) -> folium.Map:
+    """Grids coloured by coverage, gap polygons, facilities and their service areas.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        Columns ``code``, ``name``, ``coverage`` (share of residents covered, 0 to 1;
+        NaN where unknown) and ``uncovered_residents``, polygon geometry in WGS-84.
+    gaps : geopandas.GeoDataFrame
+        The uncovered parts of grids: ``code`` and ``uncovered_residents``, polygons.
+    facilities : geopandas.GeoDataFrame
+        As for :func:`grids_map`.
+    service_areas : geopandas.GeoDataFrame
+        ``type_name`` and polygon geometry; a layer shown only when switched on.
+    title : str
+        The map's title.
+    options : RenderOptions
+        Base map, assets, precision.
+    """
+    grids = prepare(grids, options)
+    grids = grids.assign(coverage_percent=(grids["coverage"] * 100).round(1))
+    gaps, facilities, service_areas = (
+        prepare(frame, options) for frame in (gaps, facilities, service_areas)
+    )
+    fmap = new_map(bounds_of(grids, facilities), title, options, len(grids) > CANVAS_THRESHOLD)
+    palette = layers.COVERAGE_COLORS
+    name = f"覆盖率 coverage ({len(grids):,} grids)"
+    layers.classed_polygons(
+        grids, "coverage", COVERAGE_BREAKS, palette, COVERAGE_TOOLTIP, name
+    ).add_to(fmap)
+    if not service_areas.empty:
+        layers.plain_polygons(
+            service_areas,
+            "服务圈 service areas",
+            "#3182bd",
+            {"type_name": "服务圈 service area"},
+            show=False,
+            fill_opacity=0.15,
+        ).add_to(fmap)
+    if not gaps.empty:
+        tooltip = {"code": "网格 grid", "uncovered_residents": "未覆盖居民 uncovered"}
+        layers.plain_polygons(gaps, f"缺口 gaps ({len(gaps):,})", "#67000d", tooltip).add_to(fmap)
+    add_facilities(fmap, facilities)
+    entries = layers.legend_entries(COVERAGE_BREAKS, palette, percent=True)
+    fmap.add_child(Legend("覆盖率 coverage", [*entries, (GAP_COLOR, "缺口 gap")]))
+    return fmap
+
+
+def issue_labels(issues: pd.DataFrame) -> pd.Series:
+    """Tooltip text of each issue: code, category, status, and whether it is overdue."""
+    overdue = np.where(issues["overdue"].astype(bool), " · 逾期 overdue", "")
+    return (
+        issues["code"].astype(str)
+        + " · "
+        + issues["category"].astype(str)
+        + " · "
+        + issues["status"].astype(str)
+        + overdue
+    )
+
+
+def issues_map(
+    issues: gpd.GeoDataFrame,
+    statuses: dict[str, str],
+    title: str,
+    options: RenderOptions,
+) -> folium.Map:
+    """Issues clustered and coloured by status, a heat map, and overdue ones on top.
+
+    Parameters
+    ----------
+    issues : geopandas.GeoDataFrame
+        Columns ``code`` (tracking code), ``category``, ``status``, ``overdue`` (bool) and
+        point geometry in WGS-84.
+    statuses : dict
+        Status code → name, in the order the legend lists them.
+    title : str
+        The map's title.
+    options : RenderOptions
+        Base map, assets, precision.
+    """
+    issues = prepare(issues, options)
+    issues = issues.assign(label=issue_labels(issues))
+    fmap = new_map(bounds_of(issues), title, options, canvas=False)
+    colors = layers.category_colors(list(statuses))
+    for layer in layers.clustered_points(issues, "status", "label", statuses, colors, "overdue"):
+        layer.add_to(fmap)
+    layers.heat(issues, f"热力图 heat map ({len(issues):,})").add_to(fmap)
+    overdue = issues[issues["overdue"].astype(bool)]
+    if not overdue.empty:
+        name = f"逾期 overdue ({len(overdue):,})"
+        layers.flagged_points(overdue, "label", name, "#ff0000").add_to(fmap)
+    overdue_mark = ("border:3px solid #b30000; border-radius:50%", "逾期 overdue")
+    fmap.add_child(layers.category_legend("状态 status", statuses, colors, (overdue_mark,)))
+    return fmap

@@ -1,0 +1,209 @@
+"""Maps from the database: gather each map's data through the domains' services, render it.
+
+The geometry a map carries is simplified in PostGIS for the extent it shows (see
+:func:`tolerance_for`), so the whole city's 6,702 grids fit in a page of a few MB.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy.orm import Session
+
+from gridsvc.common.errors import InvalidParameterError, NotFoundError
+from gridsvc.common.geojson import BBox
+from gridsvc.config import Settings
+from gridsvc.coverage import service as coverage_service
+from gridsvc.facilities import service as facilities_service
+from gridsvc.grids import service as grids_service
+from gridsvc.maps import render
+from gridsvc.maps.basemap import RenderOptions, base_tiles, to_html
+
+#: The geometry is simplified to 1/DETAIL_PIXELS of the map's extent: a quarter of a
+#: pixel on a 2,048-px screen showing the whole extent, sharp until about 2 zooms in.
+DETAIL_PIXELS = 8192
+CITY_TITLE = "全市 whole city"
+
+
+@dataclass(frozen=True)
+class MapLink:
+    """A map the index page lists."""
+
+    title: str
+    href: str
+
+
+def render_options(settings: Settings, static_url: str = "/static") -> RenderOptions:
+    """Return base map and precision from the settings; assets under ``static_url``."""
+    tiles = base_tiles(settings.map_tiles, settings.map_tiles_crs, settings.map_tiles_attribution)
+    return RenderOptions(static_url=static_url, tiles=tiles)
+
+
+def tolerance_for(extent: BBox) -> float:
+    """Simplification tolerance (degrees) for a map showing ``extent``."""
+    span = max(extent.max_lon - extent.min_lon, extent.max_lat - extent.min_lat)
+    return span / DETAIL_PIXELS
+
+
+def grids_frame(
+    session: Session, district: str | None = None, tolerance: float | None = None
+) -> gpd.GeoDataFrame:
+    """Return current grids (of a district), simplified for the map's extent, in WGS-84.
+
+    ``tolerance`` (degrees) overrides :func:`tolerance_for`; 0 keeps the full geometry.
+    """
+    extent = grids_service.grids_extent(session, district)
+    if extent is None:
+        raise NotFoundError("no current grids to draw" + (f" in {district}" if district else ""))
+    if tolerance is None:
+        tolerance = tolerance_for(extent)
+    rows = grids_service.simplified_grids(session, district=district, tolerance=tolerance)
+    columns = ["code", "name", "community_name", "population", "households", "grid_workers"]
+    data = {column: [getattr(row, column) for row in rows] for column in columns}
+    data["area_km2"] = [float(row.area_km2) for row in rows]
+    geometry = shapely.from_wkb([bytes(row.wkb) for row in rows])
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=4326)
+
+
+def facilities_frame(session: Session, district: str | None = None) -> gpd.GeoDataFrame:
+    """Every facility (of a district) as points in WGS-84."""
+    rows = facilities_service.facility_points(session, district=district)
+    data = {
+        "id": [row.id for row in rows],
+        "type_code": [row.type_code for row in rows],
+        "type_name": [row.type_name for row in rows],
+        "name": [row.name for row in rows],
+    }
+    geometry = shapely.points([row.lon for row in rows], [row.lat for row in rows])
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=4326)
+
+
+def check_measure(measure: str) -> str:
+    """Return ``measure`` if grids maps know it, else raise InvalidParameterError."""
+    if measure not in render.GRID_MEASURES:
+        known = ", ".join(render.GRID_MEASURES)
+        raise InvalidParameterError("measure", f"unknown measure '{measure}'; known: {known}")
+    return measure
+
+
+def grids_map_html(
+    session: Session, options: RenderOptions, district: str | None = None, measure: str = "density"
+) -> str:
+    """Return the grids map of a district or the whole city as an offline HTML page."""
+    check_measure(measure)
+    place = CITY_TITLE
+    if district is not None:
+        place = f"{grids_service.get_district_name(session, district)} {district}"
+    grids = grids_frame(session, district)
+    facilities = facilities_frame(session, district)
+    fmap = render.grids_map(grids, facilities, f"{place} · 网格 grids", options, measure)
+    return to_html(fmap, options)
+
+
+def coverage_frames(
+    session: Session, circle: str | None, mode: str, district: str | None
+) -> tuple[str, gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return the circle's title, the grids with their coverage, the gaps, the facilities.
+
+    With no ``circle`` the first living circle is drawn. Gaps are simplified with the
+    grids' tolerance; facilities are those of the circle's types.
+    """
+    if circle is None:
+        circle = coverage_service.list_circles()[0]["code"]
+    chosen = coverage_service.resolve_circle(session, circle)
+    result = coverage_service.grid_coverage(session, chosen, mode, district)
+    rows = coverage_service.summary_rows(result.table, "grid", "population")
+    coverage = pd.DataFrame(rows, columns=["code", "coverage", "uncovered_residents"])
+    grids = grids_frame(session, district).merge(coverage, on="code", how="left")
+    _, features = coverage_service.gap_features(session, result, limit=len(rows) or 1)
+    gaps = gpd.GeoDataFrame.from_features(features, crs=4326)
+    if not gaps.empty:
+        extent = BBox(*grids.total_bounds)
+        gaps = gaps.rename(columns={"grid_code": "code"})[
+            ["code", "uncovered_residents", "geometry"]
+        ]
+        gaps = gaps.set_geometry(
+            shapely.simplify(gaps.geometry.values, tolerance_for(extent), preserve_topology=True)
+        )
+    else:
+        gaps = gpd.GeoDataFrame({"code": [], "uncovered_residents": []}, geometry=[], crs=4326)
+    facilities = facilities_frame(session, district)
+    facilities = facilities[facilities["type_code"].isin(chosen.facility_types)]
+    title = f"{chosen.name} {chosen.name_en} · {mode}"
+    return title, grids, gaps, facilities
+
+
+def coverage_map_html(
+    session: Session,
+    options: RenderOptions,
+    circle: str | None = None,
+    mode: str = "network",
+    district: str | None = None,
+) -> str:
+    """Return the coverage map of a circle, in a district or the whole city, as a page."""
+    place = CITY_TITLE
+    if district is not None:
+        place = f"{grids_service.get_district_name(session, district)} {district}"
+    title, grids, gaps, facilities = coverage_frames(session, circle, mode, district)
+    # Service areas wait for a coverage service function that lists them.
+    service_areas = gpd.GeoDataFrame({"type_name": []}, geometry=[], crs=4326)
+    fmap = render.coverage_map(
+        grids, gaps, facilities, service_areas, f"{place} · {title}", options
+    )
+    return to_html(fmap, options)
+
+
+def district_codes(session: Session) -> list[str]:
+    """Return the codes of the current districts, in order."""
+    return [item["properties"]["code"] for item in grids_service.list_districts(session)]
+
+
+def circle_codes() -> list[str]:
+    """Return the codes of the living circles coverage maps can show."""
+    return [item["code"] for item in coverage_service.list_circles()]
+
+
+def map_links(session: Session) -> list[MapLink]:
+    """Return the served maps: the city's and each district's grids, each circle's coverage."""
+    links = [MapLink(f"{CITY_TITLE} · 网格 grids", "/maps/grids")]
+    for district in grids_service.list_districts(session):
+        code, name = district["properties"]["code"], district["properties"]["name"]
+        links.append(MapLink(f"{name} {code} · 网格 grids", f"/maps/grids?district={code}"))
+    for circle in coverage_service.list_circles():
+        title = f"{CITY_TITLE} · 覆盖率 coverage · {circle['name']} {circle['name_en']}"
+        links.append(MapLink(title, f"/maps/coverage?circle={circle['code']}"))
+    return links
+
+
+def index_html(links: list[MapLink], title: str = "gridsvc maps") -> str:
+    """Return a plain page listing ``links`` (no assets at all)."""
+    items = "\n".join(
+        f'<li><a href="{html.escape(link.href)}">{html.escape(link.title)}</a></li>'
+        for link in links
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8"><title>{title}</title>'
+        "<style>body{font:15px/1.6 sans-serif;margin:2em}</style></head>"
+        f"<body><h1>{title}</h1><ul>\n{items}\n</ul></body></html>\n"
+    )
+
+
+def page_title(path: Path) -> str:
+    """Return the ``<title>`` of a written map, or its file name."""
+    match = re.search(r"<title>(.*?)</title>", path.read_text(encoding="utf-8")[:20000])
+    return html.unescape(match.group(1)) if match else path.stem
+
+
+def written_maps(folder: Path) -> list[MapLink]:
+    """Every map written in ``folder``, for its index page, city first."""
+    pages = sorted(path for path in folder.glob("*.html") if path.name != "index.html")
+    pages.sort(
+        key=lambda path: (not path.name.startswith("grids"), path.name != "grids.html", path.name)
+    )
+    return [MapLink(page_title(path), path.name) for path in pages]

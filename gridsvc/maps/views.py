@@ -1,0 +1,113 @@
+"""Routes of the maps, the static assets they load, and the offline API docs."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from gridsvc.config import get_settings
+from gridsvc.db import SessionDep
+from gridsvc.maps import assets, service
+from gridsvc.maps.render import GRID_MEASURES
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+docs_router = APIRouter(include_in_schema=False)
+
+DISTRICT = Query(
+    description="Only this district (6-digit code); the whole city when omitted.",
+    examples=["150602"],
+)
+
+
+#: Pages above this size go gzipped to clients that accept it (a city map: 3.4 → 0.4 MB).
+GZIP_ABOVE_BYTES = 16_384
+
+
+def map_page(request: Request, html: str) -> HTMLResponse:
+    """Return an HTML response, gzipped when the client accepts it and the page is large."""
+    body = html.encode("utf-8")
+    accepts = "gzip" in request.headers.get("accept-encoding", "").lower()
+    if not accepts or len(body) < GZIP_ABOVE_BYTES:
+        return HTMLResponse(body)
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return HTMLResponse(gzip.compress(body, compresslevel=6), headers=headers)
+
+
+@router.get("", response_class=HTMLResponse)
+def maps_index(session: SessionDep) -> HTMLResponse:
+    """Return a page listing the maps: the whole city's grids and each district's."""
+    return HTMLResponse(service.index_html(service.map_links(session)))
+
+
+@router.get("/grids", response_class=HTMLResponse)
+def grids_map(
+    request: Request,
+    session: SessionDep,
+    district: Annotated[str | None, DISTRICT] = None,
+    measure: Annotated[
+        str, Query(description=f"What colours the grids: one of {', '.join(GRID_MEASURES)}.")
+    ] = "density",
+) -> HTMLResponse:
+    """Grids coloured by a measure with a classed legend, facilities clustered by type."""
+    options = service.render_options(get_settings())
+    return map_page(request, service.grids_map_html(session, options, district, measure))
+
+
+@router.get("/coverage", response_class=HTMLResponse)
+def coverage_map(
+    request: Request,
+    session: SessionDep,
+    circle: Annotated[
+        str | None,
+        Query(description="Living circle code (see /api/v1/circles); the first one if omitted."),
+    ] = None,
+    mode: Annotated[
+        str, Query(description="network (walking on streets) or euclidean (straight line).")
+    ] = "network",
+    district: Annotated[str | None, DISTRICT] = None,
+) -> HTMLResponse:
+    """Grids coloured by coverage with a classed legend, gap polygons and the facilities."""
+    options = service.render_options(get_settings())
+    html = service.coverage_map_html(session, options, circle, mode, district)
+    return map_page(request, html)
+
+
+def static_files() -> Starlette:
+    """Return the installed packages' JS, CSS and images under ``/static/<package>/``."""
+    assets_dir = get_settings().assets_dir
+    return Starlette(
+        routes=[
+            Mount(
+                f"/{folder.name}",
+                StaticFiles(directory=folder.directory(assets_dir), check_dir=False),
+            )
+            for folder in assets.STATIC_FOLDERS
+        ]
+    )
+
+
+@docs_router.get("/docs")
+def swagger_ui() -> HTMLResponse:
+    """Swagger UI from the service's own copy of swagger-ui-dist (no CDN)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="gridsvc API",
+        swagger_js_url=assets.static_url("/static", assets.SWAGGER_JS),
+        swagger_css_url=assets.static_url("/static", assets.SWAGGER_CSS),
+        swagger_favicon_url=assets.static_url("/static", assets.SWAGGER_FAVICON),
+        oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+
+
+@docs_router.get("/docs/oauth2-redirect")
+def swagger_ui_redirect() -> HTMLResponse:
+    """Swagger UI's OAuth2 redirect page."""
+    return get_swagger_ui_oauth2_redirect_html()

@@ -1,0 +1,146 @@
+"""A real gridsvc server over the test database, and headless Chromium to look at its maps.
+
+The server is uvicorn in a subprocess on a free loopback port, pointed at the test
+database with the demo city committed. The browser is Debian's ``chromium`` driven by
+Playwright; every request to anything but the loopback is recorded and refused, so a test
+can assert that a page loads nothing from the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import urlopen
+
+import pytest
+
+from tests.api.conftest import city, client  # noqa: F401 - the API tests' fixtures, shared
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = os.environ.get("GRIDSVC_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            with urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer {url} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+    """Base URL of a gridsvc server serving the test database with the demo city."""
+    port = free_port()
+    env = {**os.environ, "GRIDSVC_DATABASE_URL": database_url, "GRIDSVC_MAP_TILES": "none"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "gridsvc.main:app", "--host", "127.0.0.1"]
+        + ["--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/health", process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian chromium, or a skip when it is not installed."""
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class WatchedPage:
+    """A page with what it asked for beyond the loopback and what its console reported."""
+
+    page: object
+    outside_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def assert_clean(self) -> None:
+        assert self.outside_requests == [], f"requests left localhost: {self.outside_requests}"
+        assert self.console_errors == [], f"console errors: {self.console_errors}"
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+
+def is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in ("file", "data", "blob", "about"):
+        return True
+    return parsed.hostname in LOCAL_HOSTS
+
+
+@pytest.fixture
+def watched_page(browser) -> Iterator[WatchedPage]:  # noqa: ANN001
+    """A fresh page, 1280x800, refusing and recording every request off the loopback."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    watched = WatchedPage(page)
+
+    def guard(route, request) -> None:  # noqa: ANN001
+        if is_local(request.url):
+            route.continue_()
+        else:
+            watched.outside_requests.append(request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on(
+        "console",
+        lambda message: (
+            watched.console_errors.append(message.text) if message.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda error: watched.console_errors.append(str(error)))
+    yield watched
+    context.close()

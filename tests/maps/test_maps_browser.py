@@ -1,0 +1,141 @@
+"""The maps in a real browser: headless Chromium against a running gridsvc, no internet."""
+
+from __future__ import annotations
+
+import shapely
+
+from tests.maps.helpers import MAP_STATE
+
+GAPS = """() => {
+    const map = Object.values(window).find((value) => value instanceof L.Map);
+    let gaps = 0;
+    map.eachLayer((layer) => {
+        if (layer.feature && !("coverage_percent" in layer.feature.properties)) { gaps += 1; }
+    });
+    return gaps;
+}"""
+
+SCREEN_POINT = """([lat, lon, zoom]) => {
+    const map = Object.values(window).find((value) => value instanceof L.Map);
+    if (zoom) { map.setView([lat, lon], zoom, {animate: false}); }
+    const point = map.latLngToContainerPoint([lat, lon]);
+    const box = map.getContainer().getBoundingClientRect();
+    return [box.left + point.x, box.top + point.y];
+}"""
+
+
+def open_map(watched, url: str) -> dict:  # noqa: ANN001
+    page = watched.page
+    page.goto(url, wait_until="load")
+    page.wait_for_function(f"({MAP_STATE})() && ({MAP_STATE})().polygons > 0", timeout=60_000)
+    return page.evaluate(MAP_STATE)
+
+
+def district_facilities(demo_city, code: str) -> int:  # noqa: ANN001
+    outline = demo_city.districts.set_index("code").geometry[code]
+    return int(shapely.intersects(outline, demo_city.facilities.geometry.values).sum())
+
+
+def hide_overlays_but(watched, keep: str) -> None:  # noqa: ANN001
+    labels = watched.page.locator(".leaflet-control-layers-overlays label")
+    for index in range(labels.count()):
+        label = labels.nth(index)
+        if keep not in label.inner_text():
+            label.locator("input").uncheck()
+
+
+def hide_overlays_but_grids(watched) -> None:  # noqa: ANN001
+    hide_overlays_but(watched, "grids")
+
+
+def hover_grid(watched, demo_city, code: str, zoom: int | None = None) -> str:  # noqa: ANN001
+    grid = demo_city.grids.set_index("code").geometry[code]
+    inside = grid.representative_point()
+    x, y = watched.page.evaluate(SCREEN_POINT, [inside.y, inside.x, zoom])
+    watched.page.mouse.move(x, y)
+    tooltip = watched.page.locator(".leaflet-tooltip")
+    tooltip.first.wait_for(state="visible", timeout=10_000)
+    return tooltip.first.inner_text()
+
+
+def test_district_grids_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+    code = demo_city.districts["code"].iloc[0]
+    grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
+    state = open_map(watched_page, f"{server_url}/maps/grids?district={code}")
+    assert state["polygons"] == len(grids)
+    assert state["markers"] == district_facilities(demo_city, code)
+    page = watched_page.page
+    assert page.locator(".map-legend .map-legend-class").count() >= 3
+    assert "residents per km²" in page.locator(".map-legend").inner_text()
+    assert page.locator(".marker-cluster").count() > 0
+    watched_page.screenshot(f"map-grids-{code}")
+    # Switch the facility layers off: only the grids' SVG paths stay, one per grid.
+    hide_overlays_but_grids(watched_page)
+    assert page.locator(".marker-cluster").count() == 0
+    assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == len(grids)
+    grid = grids.iloc[len(grids) // 2]
+    text = hover_grid(watched_page, demo_city, grid["code"])
+    assert grid["code"] in text and grid["name"] in text
+    watched_page.assert_clean()
+
+
+def test_full_city_grids_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+    state = open_map(watched_page, f"{server_url}/maps/grids")
+    assert state["polygons"] == len(demo_city.grids) == 6702
+    assert state["markers"] == len(demo_city.facilities)
+    assert state["clusters"] == demo_city.facilities["type_code"].nunique()
+    watched_page.screenshot("map-grids-city")
+    hide_overlays_but_grids(watched_page)
+    grid = demo_city.grids.iloc[1234]
+    text = hover_grid(watched_page, demo_city, grid["code"], zoom=14)
+    assert grid["code"] in text
+    assert f"{int(grid['population']):,}" in text  # the tooltip localizes numbers
+    watched_page.screenshot("map-grids-city-tooltip")
+    watched_page.assert_clean()
+
+
+def test_district_coverage_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+    code = demo_city.districts["code"].iloc[1]
+    grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
+    url = f"{server_url}/maps/coverage?district={code}&mode=euclidean&circle=living_10min"
+    state = open_map(watched_page, url)
+    gaps = watched_page.page.evaluate(GAPS)
+    assert gaps > 0
+    assert state["polygons"] == len(grids) + gaps
+    legend = watched_page.page.locator(".map-legend").inner_text()
+    assert "coverage" in legend and "95%" in legend and "gap" in legend
+    watched_page.screenshot(f"map-coverage-{code}")
+    hide_overlays_but(watched_page, "coverage")
+    grid = grids.iloc[len(grids) // 3]
+    text = hover_grid(watched_page, demo_city, grid["code"], zoom=14)
+    assert grid["code"] in text and "coverage %" in text and "uncovered residents" in text
+    watched_page.assert_clean()
+
+
+def test_full_city_coverage_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+    url = f"{server_url}/maps/coverage?mode=euclidean&circle=living_10min"
+    state = open_map(watched_page, url)
+    assert state["polygons"] == len(demo_city.grids) + watched_page.page.evaluate(GAPS)
+    watched_page.screenshot("map-coverage-city")
+    watched_page.assert_clean()
+
+
+def test_maps_index_links_open(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+    page = watched_page.page
+    page.goto(f"{server_url}/maps")
+    assert page.locator('a[href^="/maps/grids"]').count() == 1 + len(demo_city.districts)
+    assert page.locator('a[href^="/maps/coverage?circle="]').count() >= 1
+    page.locator("a").nth(1).click()
+    page.wait_for_url("**/maps/grids?district=*")
+    page.wait_for_function(f"({MAP_STATE})() && ({MAP_STATE})().polygons > 0")
+    watched_page.assert_clean()
+
+
+def test_swagger_ui_offline(server_url, watched_page) -> None:  # noqa: ANN001
+    page = watched_page.page
+    page.goto(f"{server_url}/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)
+    assert "gridsvc" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock").count() > 5
+    watched_page.screenshot("docs")
+    watched_page.assert_clean()
