@@ -4,17 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 GRIDSVC := $(BIN)/gridsvc
 DEBIAN_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting python3-venv
+# Maps: npm installs Leaflet & co. to serve offline; chromium (+ a CJK font) runs the browser tests.
+DEBIAN_PACKAGES += nodejs npm chromium fonts-wqy-microhei
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench system-packages db clean-db
 
-demo: system-packages $(VENV)/.installed ## Start PostGIS, build the demo city, serve the API
+demo: system-packages $(VENV)/.installed node_modules/.installed ## Start PostGIS, build the demo city, serve the API
 	$(GRIDSVC) db start
 	$(GRIDSVC) db migrate
 	$(GRIDSVC) demo build
+	$(GRIDSVC) maps render
 	$(GRIDSVC) serve
 
-test: system-packages $(VENV)/.installed ## Run the tests against a real PostGIS (own database)
+test: system-packages $(VENV)/.installed node_modules/.installed ## Run the tests against a real PostGIS (own database)
 	$(GRIDSVC) db start
 	$(BIN)/python -m pytest
 
@@ -22,7 +25,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check gridsvc tests bench alembic
 	$(BIN)/ruff format --check gridsvc tests bench alembic
 
-bench: system-packages $(VENV)/.installed ## Run every benchmark in bench/
+bench: system-packages $(VENV)/.installed node_modules/.installed ## Run every benchmark in bench/
 	$(GRIDSVC) db start
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
@@ -41,6 +44,11 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+# The JS/CSS the service serves itself (package-lock.json pins them); no install scripts run.
+node_modules/.installed: package.json package-lock.json
+	SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 db: system-packages $(VENV)/.installed ## Start the project's own PostGIS

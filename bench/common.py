@@ -61,11 +61,11 @@ def timed() -> Iterator[list[float]]:
     elapsed.append(time.perf_counter() - started)
 
 
-def bench_database_url() -> str:
+def bench_database_url(name: str = BENCH_DATABASE) -> str:
     """A migrated benchmark database (never the demo's) on the configured server."""
     settings = get_settings()
     cluster_service.start(settings)
-    url = cluster_service.ensure_database(settings, BENCH_DATABASE)
+    url = cluster_service.ensure_database(settings, name)
     migrate(url)
     return url
 

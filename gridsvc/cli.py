@@ -8,10 +8,14 @@ from pathlib import Path
 
 import typer
 
+from gridsvc.auth import cli as auth_cli
 from gridsvc.cluster import cli as cluster_cli
 from gridsvc.cluster.home import ClusterError
 from gridsvc.config import get_settings
+from gridsvc.coverage import cli as coverage_cli
 from gridsvc.geodata import cli as geodata_cli
+from gridsvc.issues import cli as issues_cli
+from gridsvc.maps import cli as maps_cli
 
 app = typer.Typer(
     help="gridsvc: grid management for a Chinese city (Ordos demo).", no_args_is_help=True
@@ -19,8 +23,12 @@ app = typer.Typer(
 app.add_typer(cluster_cli.app, name="db")
 demo_app = typer.Typer(help="Build the Ordos demo city.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(coverage_cli.app, name="coverage")
 app.add_typer(geodata_cli.import_app, name="import")
 app.command("export")(geodata_cli.export)
+app.add_typer(maps_cli.app, name="maps")
+app.add_typer(issues_cli.app, name="issues")
+app.command("token")(auth_cli.token)
 
 DEFAULT_DEMO_SEED = 20240601
 DEFAULT_DEMO_GRIDS = 6702
@@ -64,6 +72,7 @@ def demo_build(
             typer.echo(f"loaded {step}", err=True)
     target = gpkg or get_settings().geodata_dir / "demo" / "ordos-demo.gpkg"
     write_city_geopackage(city, target)
+    coverage_cli.refresh_city()
     typer.echo(
         f"Demo city (seed {seed}): {len(city.districts)} districts, {len(city.streets)} streets, "
         f"{len(city.communities)} communities, {len(city.grids)} grids, "

@@ -40,12 +40,27 @@ class Settings(BaseSettings):
     geodata_dir: Path = project_root() / "geodata"
     # Where rendered HTML maps go.
     maps_dir: Path = project_root() / "maps"
+    # Base map under the maps: none (works offline), osm, amap (GCJ-02, data shifted to
+    # match), or an XYZ tile URL such as http://127.0.0.1:8080/{z}/{x}/{y}.png.
+    map_tiles: str = "none"
+    # Coordinate system of a tile URL's tiles: wgs84 or gcj02 (presets know their own).
+    map_tiles_crs: str = "wgs84"
+    # Attribution shown for a tile URL's tiles.
+    map_tiles_attribution: str = ""
+    # Where `npm ci` installs the JavaScript and CSS the service serves (Leaflet, Swagger UI).
+    assets_dir: Path = project_root() / "node_modules"
 
     # Metric CRS for the city's extent (UTM 49N for Ordos).
     metric_crs: str = "EPSG:32649"
 
     # Largest page the listing endpoints return.
     max_page_size: int = 10000
+
+    # Coverage: the living circles file (default: the packaged gridsvc/coverage/data/circles.json)
+    # and the width in metres of the strip along reached walking edges that a network
+    # service area covers.
+    circles_file: Path | None = None
+    service_area_buffer_m: float = 50.0
 
     # Imports: the city's extent when the database holds no current district yet
     # (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), and how far outside the extent a
@@ -57,6 +72,20 @@ class Settings(BaseSettings):
     grid_tolerance_m2: float = 10.0
     # The OSM tag -> facility type mapping [default: gridsvc/geodata/osm_tags.json].
     osm_tags_file: Path | None = None
+
+    # Issues: a point outside every grid but this close to one goes to the nearest grid;
+    # open issues of the same category this close come back as duplicate suggestions.
+    issue_snap_distance_m: float = 50.0
+    issue_duplicate_radius_m: float = 250.0
+    # Where issue photos are stored, and the largest photo accepted.
+    photos_dir: Path = project_root() / ".gridsvc" / "photos"
+    max_photo_bytes: int = 10 * 1024 * 1024
+    # Signing key of bearer tokens (HS256); unset: a random key kept in home/token-secret.
+    # And how long `gridsvc token` tokens last.
+    token_secret: str | None = None
+    token_ttl_hours: float = 24.0 * 30
+    # How long an Idempotency-Key is remembered.
+    idempotency_ttl_hours: float = 24.0
 
 
 @lru_cache

@@ -23,10 +23,14 @@ from gridsvc.common.errors import (
     InvalidParameterError,
     NotFoundError,
 )
+from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
+from gridsvc.issues.open311_views import router as open311_router
+from gridsvc.issues.views import router as issues_router
+from gridsvc.maps import views as maps_views
 
 DESCRIPTION = (
     "Management grids, districts and facilities of the city. Geometries are RFC 7946 "
@@ -74,8 +78,10 @@ async def database_unavailable(request: Request, error: Exception) -> JSONRespon
 
 
 async def domain_error(request: Request, error: GridsvcError) -> JSONResponse:
-    """400 for any other domain error a service raises."""
-    return JSONResponse({"detail": error.message}, status_code=400)
+    """400 for any other domain error a service raises, unless it names its own status."""
+    status_code = getattr(error, "status_code", 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return JSONResponse({"detail": error.message}, status_code=status_code, headers=headers)
 
 
 def create_app() -> FastAPI:
@@ -84,7 +90,7 @@ def create_app() -> FastAPI:
         title="gridsvc",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served by maps_views.docs_router from local assets
         openapi_url="/openapi.json",
     )
     app.add_exception_handler(RequestValidationError, validation_failed)
@@ -98,7 +104,13 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(grids_router)
     app.include_router(facilities_router)
+    app.include_router(coverage_router)
     app.include_router(geodata_router)
+    app.include_router(issues_router)
+    app.include_router(open311_router)
+    app.include_router(maps_views.router)
+    app.include_router(maps_views.docs_router)
+    app.mount("/static", maps_views.static_files(), name="static")
     return app
 
 

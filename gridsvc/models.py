@@ -1,19 +1,29 @@
 """Every mapped table, imported in one place for Alembic's autogenerate comparison."""
 
-from gridsvc.coverage.models import NetworkEdge, NetworkNode
+from gridsvc.coverage.models import (
+    CoverageRefresh,
+    GridCoverage,
+    NetworkEdge,
+    NetworkNode,
+    ServiceArea,
+)
 from gridsvc.db import Base
 from gridsvc.facilities.models import Facility, FacilityType
 from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
+from gridsvc.issues import models as issues_models  # noqa: F401 - registers the issue tables
 
 __all__ = [
     "Base",
     "Community",
+    "CoverageRefresh",
     "District",
     "Facility",
     "FacilityType",
     "Grid",
+    "GridCoverage",
     "NetworkEdge",
     "NetworkNode",
     "PopulationPoint",
+    "ServiceArea",
     "Street",
 ]

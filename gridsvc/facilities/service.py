@@ -97,3 +97,25 @@ def list_facilities(
     return FeaturePage(
         number_matched=matched or 0, features=[facility_feature(row) for row in rows]
     )
+
+
+def facility_points(session: Session, *, district: str | None = None) -> list[Row]:
+    """Every facility (of one district) for a map: type, its name, name, lon and lat."""
+    conditions: list[ColumnElement[bool]] = []
+    if district is not None:
+        conditions.append(grids_service.in_current_district(Facility.geom, district))
+    return list(
+        session.execute(
+            select(
+                Facility.id,
+                Facility.type_code,
+                FacilityType.name.label("type_name"),
+                Facility.name,
+                func.ST_X(Facility.geom).label("lon"),
+                func.ST_Y(Facility.geom).label("lat"),
+            )
+            .join(FacilityType, Facility.type_code == FacilityType.code)
+            .where(*conditions)
+            .order_by(Facility.id)
+        )
+    )
