@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 GRIDSVC := $(BIN)/gridsvc
 DEBIAN_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting python3-venv
-# Maps: npm installs Leaflet & co. to serve offline; chromium (+ a CJK font) runs the browser tests.
-DEBIAN_PACKAGES += nodejs npm chromium fonts-wqy-microhei
+# Maps: chromium (+ a CJK font) runs the browser tests; npm installs Leaflet & co. to serve
+# offline (Debian's nodejs and npm, unless an npm is already on the PATH: a Node.js from
+# elsewhere bundles its own npm and conflicts with Debian's).
+DEBIAN_PACKAGES += chromium fonts-wqy-microhei
+NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench system-packages db clean-db
@@ -14,6 +17,7 @@ demo: system-packages $(VENV)/.installed node_modules/.installed ## Start PostGI
 	$(GRIDSVC) db start
 	$(GRIDSVC) db migrate
 	$(GRIDSVC) demo build
+	$(GRIDSVC) coverage refresh --if-stale
 	$(GRIDSVC) maps render
 	$(GRIDSVC) serve
 
@@ -31,7 +35,7 @@ bench: system-packages $(VENV)/.installed node_modules/.installed ## Run every b
 
 # Debian's PostgreSQL 15 with PostGIS 3 and pgRouting; apt runs only when one is missing.
 system-packages:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \

@@ -72,7 +72,6 @@ def demo_build(
             typer.echo(f"loaded {step}", err=True)
     target = gpkg or get_settings().geodata_dir / "demo" / "ordos-demo.gpkg"
     write_city_geopackage(city, target)
-    coverage_cli.refresh_city()
     typer.echo(
         f"Demo city (seed {seed}): {len(city.districts)} districts, {len(city.streets)} streets, "
         f"{len(city.communities)} communities, {len(city.grids)} grids, "

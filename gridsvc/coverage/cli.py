@@ -19,18 +19,12 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def refresh_city(progress: bool = True) -> dict:
-    """Recompute and store service areas and coverage of every circle for the whole city."""
-    from gridsvc.coverage import refresh
-    from gridsvc.db import session_factory
-
-    with session_factory()() as session, session.begin():
-        return refresh.refresh(session, progress=progress)
-
-
 @app.command("refresh")
 def refresh_command(
     district: str | None = typer.Option(None, help="Only this district (6-digit code)."),
+    if_stale: bool = typer.Option(
+        False, "--if-stale", help="Do nothing when the stored coverage is current."
+    ),
 ) -> None:
     """Compute and store every facility's service areas and every grid's coverage."""
     from gridsvc.cluster.home import ClusterError
@@ -39,6 +33,9 @@ def refresh_command(
 
     try:
         with session_factory()() as session, session.begin():
+            if if_stale and refresh.is_fresh(session, district):
+                typer.echo("Stored coverage is current: nothing to refresh.")
+                return
             summary = refresh.refresh(session, district=district, progress=True)
     except (GridsvcError, ClusterError) as error:
         raise fail(str(error)) from None
