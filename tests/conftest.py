@@ -6,12 +6,15 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
 from gridsvc.config import Settings, get_settings
-from gridsvc.db import migrate
+from gridsvc.db import get_session, migrate
+from gridsvc.main import create_app
+from tests.factories import LatticeCity, make_test_city
 
 # Tests never touch the demo's database.
 TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")
@@ -42,6 +45,30 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def client(db_session: Session) -> Iterator[TestClient]:
+    """The app, its session dependency replaced by the test's rolled-back session."""
+    app = create_app()
+
+    def test_session() -> Iterator[Session]:
+        try:
+            yield db_session
+            db_session.commit()  # releases the savepoint only; db_session rolls all back
+        except BaseException:
+            db_session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def city(db_session: Session) -> LatticeCity:
+    """A small lattice city (district 150699, far from Ordos) beside the demo city."""
+    return make_test_city(db_session)
 
 
 @pytest.fixture

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 from geoalchemy2.shape import from_shape
 from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridsvc.coverage.models import NetworkEdge, NetworkNode
-from gridsvc.db import get_session
 from gridsvc.facilities.models import Facility
 from gridsvc.grids.models import PopulationPoint
-from gridsvc.main import create_app
 from tests.factories import LatticeCity, make_test_city
 
 TO_METRIC = Transformer.from_crs(4326, 32649, always_xy=True)
@@ -112,20 +108,3 @@ def walk_city(db_session: Session) -> WalkCity:
         db_session.flush()
         ids.append(facility.id)
     return WalkCity(lattice, residents, persons, ids, types, facility_xy)
-
-
-@pytest.fixture
-def client(db_session: Session) -> Iterator[TestClient]:
-    app = create_app()
-
-    def test_session() -> Iterator[Session]:
-        try:
-            yield db_session
-            db_session.commit()  # releases the savepoint only; db_session rolls all back
-        except BaseException:
-            db_session.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = test_session
-    with TestClient(app) as test_client:
-        yield test_client

@@ -10,7 +10,6 @@ import pytest
 from gridsvc.auth.tokens import Principal, issue_token, signing_secret
 from gridsvc.config import get_settings
 from gridsvc.issues.workflow import Role
-from tests.api.conftest import city, client  # noqa: F401 - the API fixtures, shared
 
 GRID_A = "150699001001001"  # south-west corner cell of the lattice city
 GRID_B = "150699001001002"  # its eastern neighbour

@@ -22,8 +22,6 @@ from urllib.request import urlopen
 
 import pytest
 
-from tests.api.conftest import city, client  # noqa: F401 - the API tests' fixtures, shared
-
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = os.environ.get("GRIDSVC_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
