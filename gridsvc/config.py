@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     token_ttl_hours: float = 24.0 * 30
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_hours: float = 24.0
+    # Open311 GeoReport v2: the one jurisdiction served (a request naming another gets the
+    # spec's 404), and the api_key values third-party apps may POST with (comma-separated;
+    # a gridsvc bearer token is accepted as api_key too).
+    open311_jurisdiction_id: str = "ordos.gov.cn"
+    open311_api_keys: str = ""
 
 
 @lru_cache

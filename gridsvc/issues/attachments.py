@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import NotFoundError
 from gridsvc.config import get_settings
-from gridsvc.issues import service, tracking
+from gridsvc.issues import photo_files, service, tracking
 from gridsvc.issues.models import Issue, IssuePhoto
 from gridsvc.issues.photos import clean_photo
 
@@ -40,13 +41,9 @@ def add_photo(
     settings = get_settings()
     photo = clean_photo(data, settings.max_photo_bytes)
     digest = hashlib.sha256(photo.content).hexdigest()
-    relative = Path(str(issue.id)) / f"{digest[:16]}.{photo.extension}"
-    target = Path(settings.photos_dir) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temporary name and rename: a reader never sees half a photo.
-    partial = target.with_suffix(".part")
-    partial.write_bytes(photo.content)
-    partial.replace(target)
+    # A random part keeps two uploads of the same image apart: rolling one back must
+    # never remove the file of the other.
+    relative = Path(str(issue.id)) / f"{digest[:16]}-{secrets.token_hex(4)}.{photo.extension}"
     row = IssuePhoto(
         issue_id=issue.id,
         path=str(relative),
@@ -58,6 +55,7 @@ def add_photo(
     )
     session.add(row)
     session.flush()
+    photo_files.place_file(session, Path(settings.photos_dir) / relative, photo.content)
     return photo_body(row)
 
 

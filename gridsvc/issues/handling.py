@@ -7,6 +7,7 @@ survivor of a merge...), moves the stage deadline and appends the event.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -238,16 +239,25 @@ def requested_extension(session: Session, issue: Issue) -> str | None:
     return last.details.get("extension")
 
 
-def escalate_overdue(session: Session, now: datetime | None = None) -> list[Issue]:
-    """Put every open issue past its stage deadline and not yet escalated under supervision."""
+def escalate_overdue(
+    session: Session,
+    now: datetime | None = None,
+    progress: Callable[[list[Issue]], Iterable[Issue]] | None = None,
+) -> list[Issue]:
+    """Put every open issue past its stage deadline and not yet escalated under supervision.
+
+    ``progress`` wraps the cases to escalate (the command line passes a progress bar).
+    """
     now = now or datetime.now(UTC)
-    overdue = session.scalars(
-        select(Issue)
-        .where(Issue.deadline_at < now, Issue.escalated_at.is_(None))
-        .order_by(Issue.deadline_at, Issue.id)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for issue in overdue:
+    overdue = list(
+        session.scalars(
+            select(Issue)
+            .where(Issue.deadline_at < now, Issue.escalated_at.is_(None))
+            .order_by(Issue.deadline_at, Issue.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for issue in progress(overdue) if progress else overdue:
         hours = overdue_hours(load_cn_calendar(), issue.deadline_at, now)
         issue.escalated_at = now
         service.record_event(
@@ -255,7 +265,7 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> list[Issu
             f"督办: {hours:.1f} working hours overdue", {"overdue_working_hours": round(hours, 2)},
         )  # fmt: skip
     session.flush()
-    return list(overdue)
+    return overdue
 
 
 def list_overdue(

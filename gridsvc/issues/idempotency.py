@@ -45,9 +45,7 @@ def check_key(key: str) -> str:
     return key
 
 
-def stored_response(
-    session: Session, principal: str, key: str, digest: str
-) -> tuple[int, dict[str, Any]]:
+def stored_response(session: Session, principal: str, key: str, digest: str) -> tuple[int, Any]:
     """Return the status and body first given for the key, if the body is the same."""
     stored = session.scalars(
         select(IdempotencyKey).where(
@@ -68,9 +66,9 @@ def once(
     principal: str,
     key: str,
     body: dict[str, Any],
-    create: Callable[[], dict[str, Any]],
+    create: Callable[[], Any],
     status_code: int = 201,
-) -> tuple[int, dict[str, Any], bool]:
+) -> tuple[int, Any, bool]:
     """Run ``create`` once per (principal, key); return (status, response, replayed).
 
     Raises

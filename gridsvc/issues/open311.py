@@ -14,8 +14,14 @@ from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
-from gridsvc.issues import service
-from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
+from gridsvc.issues import idempotency, service
+from gridsvc.issues.models import (
+    Department,
+    Issue,
+    IssueCategory,
+    IssueEvent,
+    IssuePhoto,
+)
 from gridsvc.issues.schemas import IssueSubmission
 from gridsvc.issues.workflow import Status, is_open
 
@@ -38,7 +44,8 @@ def discovery(base_url: str) -> dict[str, Any]:
     return {
         "changeset": "2026-11-24T00:00:00Z",
         "contact": "Run by the city's grid-management command centre (网格化管理指挥中心).",
-        "key_service": "No API key is needed; staff use bearer tokens.",
+        "key_service": "POST needs an api_key: ask the city's grid-management command centre "
+        "for one; staff may pass their gridsvc bearer token as api_key.",
         "endpoints": [
             {
                 "specification": SPECIFICATION,
@@ -90,8 +97,10 @@ def create_request(
 ) -> list[dict[str, Any]]:
     """Accept a form-encoded service request; answer with its id and where it went."""
     code = form.get("service_code") or ""
+    if not code:
+        raise Open311Error("'service_code' is required")
     if session.get(IssueCategory, code) is None:
-        raise Open311Error(f"'service_code' is required and must be a known service, not '{code}'")
+        raise Open311Error(f"service_code '{code}' was not found", 404)
     contact = " ".join(
         form[f] for f in ("first_name", "last_name", "email", "phone") if form.get(f)
     )
@@ -109,7 +118,35 @@ def create_request(
     grid = body["grid"]["code"] if body["grid"] else "the supervisors' queue (no grid here)"
     department = body["department"]["name"] if body["department"] else "to be decided"
     notice = f"Routed to {grid}; department: {department}."
-    return [{"service_request_id": body["tracking_code"], "service_notice": notice}]
+    return [
+        {
+            "service_request_id": body["tracking_code"],
+            "service_notice": notice,
+            "account_id": None,
+        }
+    ]
+
+
+def create_request_once(
+    session: Session, form: dict[str, str], principal: Principal, key: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """Create the request once per ``Idempotency-Key``; return (answer, replayed).
+
+    Keys live apart from the JSON API's (another namespace per caller), and the api_key is
+    no part of the body compared.
+    """
+    fields = {name: value for name, value in form.items() if name != "api_key"}
+    if key is None:
+        return create_request(session, fields, principal), False
+    _, answer, replayed = idempotency.once(
+        session,
+        f"open311:{principal.subject}",
+        key,
+        fields,
+        lambda: create_request(session, fields, principal),
+        status_code=200,
+    )
+    return answer, replayed
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -123,7 +160,9 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def list_requests(session: Session, query: dict[str, str]) -> list[dict[str, Any]]:
+def list_requests(
+    session: Session, query: dict[str, str], base_url: str = ""
+) -> list[dict[str, Any]]:
     """Service requests filtered as the spec says: ids, service codes, dates, status."""
     statement = select(Issue)
     ids = query.get("service_request_id")
@@ -145,18 +184,18 @@ def list_requests(session: Session, query: dict[str, str]) -> list[dict[str, Any
         elif wanted == {"closed"}:
             statement = statement.where(Issue.status.not_in(OPEN))
     issues = session.scalars(statement.order_by(Issue.created_at.desc()).limit(MAX_REQUESTS))
-    return [request_body(session, issue) for issue in issues]
+    return [request_body(session, issue, base_url) for issue in issues]
 
 
-def get_request(session: Session, code: str) -> list[dict[str, Any]]:
+def get_request(session: Session, code: str, base_url: str = "") -> list[dict[str, Any]]:
     """One service request, as a list of one (the spec's shape)."""
     issue = session.scalars(select(Issue).where(Issue.tracking_code == code)).first()
     if issue is None:
         raise Open311Error(f"no service request '{code}'", 404)
-    return [request_body(session, issue)]
+    return [request_body(session, issue, base_url)]
 
 
-def request_body(session: Session, issue: Issue) -> dict[str, Any]:
+def request_body(session: Session, issue: Issue, base_url: str = "") -> dict[str, Any]:
     """Return one issue as an Open311 service request, without personal data."""
     category = session.get(IssueCategory, issue.category_code)
     department = session.get(Department, issue.department_code) if issue.department_code else None
@@ -181,8 +220,19 @@ def request_body(session: Session, issue: Issue) -> dict[str, Any]:
         "zipcode": None,
         "lat": lat,
         "long": lon,
-        "media_url": None,
+        "media_url": media_url(session, issue, base_url),
     }
+
+
+def media_url(session: Session, issue: Issue, base_url: str) -> str | None:
+    """Return the first photo's address, opened by the tracking code (service_request_id)."""
+    photo_id = session.scalar(
+        select(IssuePhoto.id).where(IssuePhoto.issue_id == issue.id).order_by(IssuePhoto.id)
+    )
+    if photo_id is None:
+        return None
+    path = f"/api/v1/issues/{issue.id}/photos/{photo_id}?tracking_code={issue.tracking_code}"
+    return base_url.rstrip("/") + path
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.dependencies import PrincipalDep
 from gridsvc.common.errors import GridsvcError, NotFoundError
 from gridsvc.db import SessionDep
-from gridsvc.issues import open311
+from gridsvc.issues import open311, open311_access
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+JurisdictionQuery = Annotated[
+    str | None,
+    Query(description="Optional: this endpoint serves one jurisdiction (ordos.gov.cn)."),
+]
 
 
 def answer(produce: Callable[[], Any], session: Session | None = None) -> JSONResponse:
@@ -24,7 +29,8 @@ def answer(produce: Callable[[], Any], session: Session | None = None) -> JSONRe
     A failed write is rolled back here, since the error never reaches the session dependency.
     """
     try:
-        return JSONResponse(jsonable_encoder(produce()))
+        result = produce()
+        return result if isinstance(result, Response) else JSONResponse(jsonable_encoder(result))
     except GridsvcError as error:
         if session is not None:
             session.rollback()
@@ -41,21 +47,39 @@ def discovery(request: Request) -> JSONResponse:
 
 
 @router.get("/services.json", name="services")
-def services(session: SessionDep) -> JSONResponse:
+def services(session: SessionDep, jurisdiction_id: JurisdictionQuery = None) -> JSONResponse:
     """Service list: the issue categories."""
-    return answer(lambda: open311.list_services(session))
+
+    def produce() -> Any:
+        open311_access.check_jurisdiction(jurisdiction_id)
+        return open311.list_services(session)
+
+    return answer(produce)
 
 
 @router.get("/services/{service_code}.json")
-def service_definition(service_code: str, session: SessionDep) -> JSONResponse:
+def service_definition(
+    service_code: str, session: SessionDep, jurisdiction_id: JurisdictionQuery = None
+) -> JSONResponse:
     """Service definition (no extra attributes)."""
-    return answer(lambda: open311.service_definition(session, service_code))
+
+    def produce() -> Any:
+        open311_access.check_jurisdiction(jurisdiction_id)
+        return open311.service_definition(session, service_code)
+
+    return answer(produce)
 
 
 @router.get("/requests.json")
 def list_requests(request: Request, session: SessionDep) -> JSONResponse:
     """Service requests: filter by service_request_id, service_code, start/end_date, status."""
-    return answer(lambda: open311.list_requests(session, dict(request.query_params)))
+    query = dict(request.query_params)
+
+    def produce() -> Any:
+        open311_access.check_jurisdiction(query.get("jurisdiction_id"))
+        return open311.list_requests(session, query, str(request.base_url))
+
+    return answer(produce)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -65,15 +89,45 @@ async def form_fields(request: Request) -> dict[str, str]:
 
 @router.post("/requests.json")
 def create_request(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     form: Annotated[dict[str, str], Depends(form_fields)],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="A retry with the same key and form gets the first answer (200).",
+        ),
+    ] = None,
 ) -> JSONResponse:
-    """Create a service request from a form-encoded body (service_code, lat, long, ...)."""
-    return answer(lambda: open311.create_request(session, form, principal), session=session)
+    """Create a service request from a form-encoded body (api_key, service_code, lat, long...).
+
+    Answers 200 with ``[{service_request_id, service_notice, account_id}]``, as the spec's
+    example does.
+    """
+
+    def produce() -> Any:
+        open311_access.check_jurisdiction(form.get("jurisdiction_id"))
+        poster = open311_access.poster(form.get("api_key"), principal)
+        body, replayed = open311.create_request_once(session, form, poster, idempotency_key)
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return JSONResponse(jsonable_encoder(body), headers=headers)
+
+    return answer(produce, session=session)
 
 
 @router.get("/requests/{service_request_id}.json")
-def get_request(service_request_id: str, session: SessionDep) -> JSONResponse:
+def get_request(
+    service_request_id: str,
+    request: Request,
+    session: SessionDep,
+    jurisdiction_id: JurisdictionQuery = None,
+) -> JSONResponse:
     """One service request, as a list of one."""
-    return answer(lambda: open311.get_request(session, service_request_id))
+
+    def produce() -> Any:
+        open311_access.check_jurisdiction(jurisdiction_id)
+        return open311.get_request(session, service_request_id, str(request.base_url))
+
+    return answer(produce)

@@ -210,3 +210,26 @@ class CategoryOut(BaseModel):
     name_en: str
     department: str
     deadlines: dict[str, str] = Field(description="Stage -> '4h' or '3d'.")
+
+
+class CategoryIn(BaseModel):
+    """A category as an admin writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="Chinese name (环境卫生).")
+    name_en: str = Field(min_length=1, max_length=200)
+    department: str = Field(description="Default department code (GET /api/v1/departments).")
+    deadlines: dict[str, str] | None = Field(
+        None,
+        description="Stage -> '4h' (working hours) or '3d' (working days); replaces every "
+        "stage's deadline when given, leaves them alone when left out.",
+    )
+
+
+class DeadlineIn(BaseModel):
+    """How long a stage may take."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline: str = Field(description="'4h' (working hours) or '3d' (working days).")

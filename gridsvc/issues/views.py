@@ -14,6 +14,7 @@ from gridsvc.db import SessionDep
 from gridsvc.issues import (
     attachments,
     catalog,
+    catalog_admin,
     handling,
     idempotency,
     service,
@@ -22,7 +23,9 @@ from gridsvc.issues import (
 )
 from gridsvc.issues.schemas import (
     ActionRequest,
+    CategoryIn,
     CategoryOut,
+    DeadlineIn,
     DepartmentRouteIn,
     DepartmentRouteOut,
     IssueCreated,
@@ -130,6 +133,29 @@ def reporter_action(tracking_code: str, request: ReporterAction, session: Sessio
 def list_categories(session: SessionDep) -> Any:
     """Categories a report may have, with default department and stage deadlines."""
     return catalog.list_categories(session)
+
+
+@router.put("/issue-categories/{code}", response_model=CategoryOut)
+def put_category(code: str, category: CategoryIn, session: SessionDep, principal: AdminDep) -> Any:
+    """Create or change a category: names, default department, stage deadlines (admins only)."""
+    body, created = catalog_admin.put_category(
+        session, code, category.name, category.name_en, category.department, category.deadlines
+    )
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+@router.put("/issue-categories/{code}/deadlines/{stage}", response_model=CategoryOut)
+def set_deadline(
+    code: str, stage: str, deadline: DeadlineIn, session: SessionDep, principal: AdminDep
+) -> Any:
+    """Set one stage's deadline for cases started from now on (admins only)."""
+    return catalog_admin.set_deadline(session, code, stage, deadline.deadline)
+
+
+@router.delete("/issue-categories/{code}/deadlines/{stage}", response_model=CategoryOut)
+def remove_deadline(code: str, stage: str, session: SessionDep, principal: AdminDep) -> Any:
+    """Drop one stage's deadline: that stage runs without one (admins only)."""
+    return catalog_admin.remove_deadline(session, code, stage)
 
 
 @router.get("/departments")

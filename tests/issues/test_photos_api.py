@@ -4,9 +4,17 @@ import io
 
 import pytest
 from PIL import Image
+from sqlalchemy.orm import Session
 
+from gridsvc.auth.tokens import ANONYMOUS, Principal
 from gridsvc.config import get_settings
+from gridsvc.issues import attachments, service
+from gridsvc.issues.models import IssuePhoto
+from gridsvc.issues.workflow import Role
+from tests.issues.test_deadlines_service import submission
 from tests.issues.test_workflow_api import WORKER_A, submit
+
+SYSTEM_ADMIN = Principal(role=Role.ADMIN, subject="admin")
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +85,57 @@ def test_photos_listed_and_served_in_scope(client, city) -> None:
     assert Image.open(io.BytesIO(image.content)).size == (8, 6)
     assert client.get(url).status_code == 404  # anonymous without the tracking code
     assert client.get(f"{url}/999999", headers=WORKER_A).status_code == 404
+
+
+def png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (0, 0, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_failing_request_leaves_no_file(client, city, photos_dir, monkeypatch) -> None:
+    issue = submit(client)
+
+    def fail(row):
+        raise RuntimeError("the request fails after the photo was stored")
+
+    monkeypatch.setattr(attachments, "photo_body", fail)
+    with pytest.raises(RuntimeError):
+        client.post(
+            f"/api/v1/issues/{issue['id']}/photos",
+            files={"photo": ("p.png", png_bytes())},
+            headers=WORKER_A,
+        )
+    assert [p for p in photos_dir.rglob("*") if p.is_file()] == []
+
+
+def test_rollback_keeps_committed_files(db_session, city, photos_dir) -> None:
+    issue_id = service.submit(db_session, submission(), ANONYMOUS)["id"]
+    db_session.commit()
+    kept = attachments.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())
+    db_session.commit()
+    attachments.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())  # same image
+    assert len(list(photos_dir.rglob("*.png"))) == 2
+    db_session.rollback()
+    (left,) = photos_dir.rglob("*.png")
+    row = db_session.get(IssuePhoto, kept["id"])
+    assert left == photos_dir / row.path  # the committed row still has its file
+    assert not list(photos_dir.rglob("*.part"))
+
+
+def test_inner_savepoint_rollback_keeps_outer_files(db_session, city, photos_dir) -> None:
+    issue_id = service.submit(db_session, submission(), ANONYMOUS)["id"]
+    attachments.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())
+    with db_session.begin_nested() as inner:
+        inner.rollback()
+    assert len(list(photos_dir.rglob("*.png"))) == 1
+    db_session.commit()
+    assert len(list(photos_dir.rglob("*.png"))) == 1
+
+
+def test_closing_without_commit_removes_the_file(engine, photos_dir) -> None:
+    with Session(engine) as session:  # far from every grid: unrouted, nothing to commit
+        issue_id = service.submit(session, submission(), ANONYMOUS)["id"]
+        attachments.add_photo(session, SYSTEM_ADMIN, issue_id, png_bytes())
+        assert len(list(photos_dir.rglob("*.png"))) == 1
+    assert list(photos_dir.rglob("*.png")) == []

@@ -60,3 +60,20 @@ def test_statistics_by_district_month(client, db_session, city) -> None:
     assert other["rows"] == []
     bad = client.get("/api/v1/stats/issues?by=planet", headers=ADMIN)
     assert bad.status_code == 422 and "by" in bad.json()["detail"]
+
+
+def test_by_department_counts_every_department_involved(client, db_session, city) -> None:
+    start = at("2025-11-03", "09:00")
+    whistled = service.submit(db_session, submission(), ANONYMOUS, now=start)["id"]
+    for action, departments in (("register", None), ("whistle", ["sanitation", "transport"])):
+        request = ActionRequest(action=action, departments=departments)
+        handling.act(db_session, WORKER, whistled, request, start + timedelta(hours=1))
+    service.submit(db_session, submission(), ANONYMOUS, now=start)  # transport only
+    response = client.get("/api/v1/stats/issues?period=month&by=department", headers=ADMIN)
+    rows = {
+        row["department"]: row["total"]
+        for row in response.json()["rows"]
+        if row["period_start"] == "2025-11-01"
+    }
+    # The routed department once per case; the whistled one too; never twice for one case.
+    assert rows == {"transport": 2, "sanitation": 1}

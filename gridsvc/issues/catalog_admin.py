@@ -1,0 +1,130 @@
+"""Admins edit the catalogue: categories (names, default department) and stage deadlines.
+
+A new deadline applies to stages started from now on; running stages keep theirs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from gridsvc.common.errors import InvalidParameterError, NotFoundError
+from gridsvc.issues.catalog import list_categories
+from gridsvc.issues.deadlines import DeadlineRule, parse_rule
+from gridsvc.issues.models import CODE_FORMAT, CategoryDeadline, Department, IssueCategory
+from gridsvc.issues.service import get_category
+from gridsvc.issues.workflow import Stage
+
+MAX_CODE_LENGTH = 40
+STAGES = ", ".join(stage.value for stage in Stage)
+
+
+def check_category_code(code: str) -> str:
+    """Return ``code`` if it is a usable category code, else a 422 saying what is."""
+    if len(code) > MAX_CODE_LENGTH or not re.fullmatch(CODE_FORMAT, code):
+        raise InvalidParameterError(
+            "code",
+            f"a category code is 1-{MAX_CODE_LENGTH} lower-case letters, digits and '_', "
+            f"starting with a letter, not '{code}'",
+            "path",
+        )
+    return code
+
+
+def check_stage(stage: str) -> Stage:
+    """Return the stage named ``stage``, else a 422 naming the stages."""
+    try:
+        return Stage(stage)
+    except ValueError:
+        raise InvalidParameterError("stage", f"one of {STAGES}, not '{stage}'", "path") from None
+
+
+def check_rule(text: str, name: str) -> DeadlineRule:
+    """Read a deadline like '4h' or '3d', else a 422 naming the field."""
+    try:
+        return parse_rule(text)
+    except ValueError as error:
+        raise InvalidParameterError(name, str(error), "body") from None
+
+
+def category_body(session: Session, code: str) -> dict[str, Any]:
+    """Return one category as ``GET /issue-categories`` lists it."""
+    session.flush()
+    return next(row for row in list_categories(session) if row["code"] == code)
+
+
+def put_category(
+    session: Session,
+    code: str,
+    name: str,
+    name_en: str,
+    department: str,
+    deadlines: dict[str, str] | None,
+) -> tuple[dict[str, Any], bool]:
+    """Create or update a category; ``deadlines`` (if given) replace all of its stages'.
+
+    Returns the category and whether it was created.
+    """
+    check_category_code(code)
+    if session.get(Department, department) is None:
+        known = ", ".join(session.scalars(select(Department.code).order_by(Department.code)))
+        raise InvalidParameterError(
+            "department", f"unknown department '{department}'; known: {known}", "body"
+        )
+    rules = None
+    if deadlines is not None:
+        rules = {
+            check_stage_in_body(stage): check_rule(text, f"deadlines.{stage}")
+            for stage, text in deadlines.items()
+        }
+    category = session.get(IssueCategory, code)
+    created = category is None
+    if category is None:
+        category = IssueCategory(code=code)
+        session.add(category)
+    category.name, category.name_en, category.department_code = name, name_en, department
+    session.flush()
+    if rules is not None:
+        session.execute(delete(CategoryDeadline).where(CategoryDeadline.category_code == code))
+        for stage, rule in rules.items():
+            row = CategoryDeadline(category_code=code, stage=stage.value)
+            row.amount, row.unit = rule.amount, rule.unit
+            session.add(row)
+    return category_body(session, code), created
+
+
+def check_stage_in_body(stage: str) -> Stage:
+    """Return the stage named by a key of ``deadlines``, else a 422 naming the stages."""
+    try:
+        return Stage(stage)
+    except ValueError:
+        raise InvalidParameterError(
+            "deadlines", f"stages are {STAGES}, not '{stage}'", "body"
+        ) from None
+
+
+def set_deadline(session: Session, code: str, stage: str, deadline: str) -> dict[str, Any]:
+    """Set how long one stage of the category's cases may take from now on."""
+    get_category(session, code)
+    which = check_stage(stage)
+    rule = check_rule(deadline, "deadline")
+    row = session.get(CategoryDeadline, (code, which.value))
+    if row is None:
+        row = CategoryDeadline(category_code=code, stage=which.value)
+        session.add(row)
+    row.amount, row.unit = rule.amount, rule.unit
+    return category_body(session, code)
+
+
+def remove_deadline(session: Session, code: str, stage: str) -> dict[str, Any]:
+    """Drop a stage's deadline: that stage of the category's cases runs without one."""
+    get_category(session, code)
+    which = check_stage(stage)
+    row = session.get(CategoryDeadline, (code, which.value))
+    if row is None:
+        raise NotFoundError(f"category '{code}' has no deadline for stage '{which}'")
+    session.delete(row)
+    return category_body(session, code)
