@@ -1,4 +1,4 @@
-"""PostGIS I/O of coverage: read the city, store service areas and coverage, check freshness.
+"""PostGIS I/O of coverage: read the city, store service areas and per-grid coverage.
 
 The computation itself is in :mod:`gridsvc.coverage.analysis` and
 :mod:`gridsvc.coverage.network`; here rows go in and out, in EPSG:4326 in the database and
@@ -16,13 +16,21 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle, load_circles
+from gridsvc.coverage.freshness import (
+    CITY,
+    current_districts,
+    fingerprint,
+    metric_srid,
+    reach_margin,
+)
+from gridsvc.coverage.freshness import is_fresh as is_fresh
 from gridsvc.coverage.models import CoverageRefresh, GridCoverage, NetworkEdge, ServiceArea
 from gridsvc.coverage.network import build_network, snap
 from gridsvc.coverage.reach import service_area_polygons
@@ -32,11 +40,6 @@ from gridsvc.grids import service as grids_service
 from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
 
 WGS84 = 4326
-
-
-def metric_srid() -> int:
-    """Return the EPSG code of the settings' metric CRS."""
-    return int(get_settings().metric_crs.split(":")[-1])
 
 
 def _xy(geom: Any, srid: int) -> tuple[Any, Any]:
@@ -94,7 +97,7 @@ def load_inputs(session: Session, district: str | None = None) -> analysis.CityI
     """
     srid = metric_srid()
     grids = _load_grids(session, district, srid)
-    margin = max(c.threshold_m for c in load_circles().values()) * 2 + 1000
+    margin = reach_margin()
     if grids.empty:  # an unknown district: nothing to compute
         return _inputs(grids, np.zeros((0, 3)), [], [])
     area = _envelope(grids, margin, srid)
@@ -148,37 +151,6 @@ def _inputs(
         facility_xy=np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
         network=network,
     )
-
-
-def fingerprint(session: Session) -> str:
-    """Digest what stored coverage depends on: facilities, network, grids, residents, circles."""
-    parts = session.execute(
-        text(
-            "SELECT"
-            " (SELECT md5(coalesce(string_agg(id || type_code || ST_AsText(geom), ','"
-            "   ORDER BY id), '')) FROM facilities),"
-            " (SELECT count(*) || ':' || coalesce(round(sum(length_m)::numeric, 3), 0)"
-            "   || ':' || coalesce(sum(source + 3 * target), 0) FROM network_edges),"
-            " (SELECT md5(coalesce(string_agg(code || generation, ',' ORDER BY code), ''))"
-            "   FROM grids WHERE valid_to IS NULL),"
-            " (SELECT count(*) || ':' || coalesce(sum(persons), 0) FROM population_points)"
-        )
-    ).one()
-    circles = ";".join(f"{c.code}={c.key}" for c in load_circles().values())
-    buffer_m = get_settings().service_area_buffer_m
-    return "|".join(str(part) for part in (*parts, circles, buffer_m))
-
-
-def is_fresh(session: Session, district: str | None = None) -> bool:
-    """Whether the newest refresh covering ``district`` (or the city) used today's data."""
-    scopes = ["city"] if district is None else ["city", district]
-    newest = session.scalar(
-        select(CoverageRefresh.fingerprint)
-        .where(CoverageRefresh.scope.in_(scopes))
-        .order_by(CoverageRefresh.id.desc())
-        .limit(1)
-    )
-    return newest is not None and newest == fingerprint(session)
 
 
 def _ewkb(geometries: np.ndarray, srid: int) -> list[str | None]:
@@ -247,10 +219,36 @@ def store_coverage(
     _copy(session, "grid_coverage", columns, rows)
 
 
+def complete_facilities(inputs: analysis.CityInputs, district: str | None) -> np.ndarray:
+    """Mask of the facilities whose service areas the loaded network holds whole.
+
+    The city: all. A district: those within the reach margin less the largest threshold
+    of its grids' extent; farther ones may walk out of the loaded box, so their stored
+    service areas are left to the refresh of a district nearer to them.
+    """
+    keep = np.ones(len(inputs.facility_ids), dtype=bool)
+    if district is None or inputs.grids.empty or not len(keep):
+        return keep
+    distance = reach_margin() - max(c.threshold_m for c in load_circles().values())
+    west, south, east, north = shapely.total_bounds(inputs.grids["geometry"].to_numpy())
+    x, y = inputs.facility_xy[:, 0], inputs.facility_xy[:, 1]
+    return (
+        (x >= west - distance)
+        & (x <= east + distance)
+        & (y >= south - distance)
+        & (y <= north + distance)
+    )
+
+
 def store_service_areas(
-    session: Session, inputs: analysis.CityInputs, circles: list[Circle], srid: int, bar: tqdm
+    session: Session,
+    inputs: analysis.CityInputs,
+    circles: list[Circle],
+    keep: np.ndarray,
+    bar: tqdm,
 ) -> int:
-    """Compute and write every facility's service areas for the thresholds its circles use."""
+    """Compute and write the ``keep`` facilities' service areas for the circles' thresholds."""
+    srid = metric_srid()
     buffer_m = get_settings().service_area_buffer_m
     thresholds: dict[float, set[str]] = {}
     for circle in circles:
@@ -258,6 +256,7 @@ def store_service_areas(
     written = 0
     for threshold, types in sorted(thresholds.items()):
         rows = inputs.facilities_of(tuple(types))
+        rows = rows[keep[rows]]
         xy = inputs.facility_xy[rows]
         areas = {
             "euclidean": shapely.buffer(shapely.points(xy.reshape(-1, 2)), threshold, quad_segs=16)
@@ -287,39 +286,41 @@ def refresh(
 ) -> dict[str, Any]:
     """Recompute and store service areas and per-grid coverage; the caller commits.
 
-    Without ``circle_codes`` it records the refresh's scope (the district or the city) and
-    fingerprint, so that readers know the stored result is fresh.
+    Without ``circle_codes`` it records the fingerprint of the district (or of every current
+    district and the city) it was made from, so that readers know the stored result is fresh
+    (:mod:`gridsvc.coverage.freshness`).
     """
     started = time.perf_counter()
-    made_from = fingerprint(session)
+    scopes = [district] if district is not None else [*current_districts(session), CITY]
+    made_from = {scope: fingerprint(session, None if scope == CITY else scope) for scope in scopes}
     every = load_circles()
     circles = [every[code] for code in (circle_codes or list(every))]
     srid = metric_srid()
     inputs = load_inputs(session, district)
+    keep = complete_facilities(inputs, district)
     steps = len(circles) * len(analysis.MODES) + len({c.threshold_m for c in circles})
     bar = tqdm(total=steps, disable=not progress, file=sys.stderr, unit="step")
-    _clear(session, inputs, circles, district)
+    _clear(session, inputs, circles, district, keep)
     buffer_m = get_settings().service_area_buffer_m
     for circle in circles:
         rows = inputs.facilities_of(circle.facility_types)
         for mode in analysis.MODES:
-            bar.set_description(f"coverage {circle.code} ({mode})")
+            bar.set_description(f"coverage {district or CITY} {circle.code} ({mode})")
             table = analysis.compute_coverage(inputs, rows, mode, circle.threshold_m, buffer_m)
             store_coverage(session, table, circle, mode, srid)
             bar.update(1)
-    bar.set_description("service areas")
-    areas = store_service_areas(session, inputs, circles, srid, bar)
+    bar.set_description(f"service areas {district or CITY}")
+    areas = store_service_areas(session, inputs, circles, keep, bar)
     bar.close()
     seconds = time.perf_counter() - started
     if circle_codes is None:
-        session.add(
-            CoverageRefresh(
-                scope=district or "city",
-                fingerprint=made_from,
-                circles=",".join(every),
-                seconds=seconds,
+        # The city's record comes last: it is then the newest while nothing changed since.
+        for scope, value in made_from.items():
+            record = CoverageRefresh(
+                scope=scope, fingerprint=value, circles=",".join(every), seconds=seconds
             )
-        )
+            session.add(record)
+            session.flush()
     session.flush()
     return {
         "grids": len(inputs.grids),
@@ -330,7 +331,11 @@ def refresh(
 
 
 def _clear(
-    session: Session, inputs: analysis.CityInputs, circles: list[Circle], district: str | None
+    session: Session,
+    inputs: analysis.CityInputs,
+    circles: list[Circle],
+    district: str | None,
+    keep: np.ndarray,
 ) -> None:
     codes = [c.code for c in circles]
     statement = delete(GridCoverage).where(GridCoverage.circle.in_(codes))
@@ -341,5 +346,6 @@ def _clear(
     thresholds = sorted({c.threshold_m for c in circles})
     conditions = [ServiceArea.type_code.in_(types), ServiceArea.threshold_m.in_(thresholds)]
     if district is not None:
-        conditions.append(ServiceArea.facility_id.in_([int(i) for i in inputs.facility_ids]))
+        kept = [int(i) for i in inputs.facility_ids[keep]]
+        conditions.append(ServiceArea.facility_id.in_(kept))
     session.execute(delete(ServiceArea).where(*conditions))

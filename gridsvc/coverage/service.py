@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import feature
 from gridsvc.config import get_settings
-from gridsvc.coverage import analysis, refresh
+from gridsvc.coverage import analysis, freshness, refresh
 from gridsvc.coverage.circles import Circle, custom_circle, load_circles
 from gridsvc.coverage.models import GridCoverage, ServiceArea
 from gridsvc.facilities import service as facilities_service
@@ -97,6 +97,30 @@ def city_inputs(session: Session, district: str | None = None) -> analysis.CityI
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return inputs
+
+
+def refresh_after_change(
+    session: Session, districts: list[str] | None = None, progress: bool = False
+) -> dict[str, Any]:
+    """Recompute stored coverage where the data changed: the stale districts, or the city.
+
+    Only districts whose stored coverage no longer matches the data are recomputed (of
+    ``districts`` when given); when every district is stale, the city is refreshed in one
+    pass. The caller commits.
+    """
+    stale = freshness.stale_districts(session)
+    if districts is not None:
+        stale = [code for code in stale if code in districts]
+    summary: dict[str, Any] = {"districts": stale, "grids": 0, "service_areas": 0, "seconds": 0.0}
+    if stale and stale == freshness.current_districts(session):
+        done = refresh.refresh(session, progress=progress)
+        return {**summary, **{k: done[k] for k in ("grids", "service_areas", "seconds")}}
+    for code in stale:
+        done = refresh.refresh(session, district=code, progress=progress)
+        for key in ("grids", "service_areas", "seconds"):
+            summary[key] += done[key]
+    summary["seconds"] = round(summary["seconds"], 2)
+    return summary
 
 
 @dataclass

@@ -72,8 +72,49 @@ def report(result) -> None:  # noqa: ANN001 - importer.ImportResult
     )
 
 
-def run_import(request) -> None:  # noqa: ANN001 - importer.ImportRequest
-    """Run one import in one transaction: committed whole, or rolled back and reported."""
+# Layers that stored coverage is made from; importing one refreshes it (unless --no-refresh).
+COVERAGE_LAYERS = ("grids", "facilities", "population")
+
+NO_REFRESH_HELP = (
+    "Do not refresh stored coverage after the import (readers then compute it live until "
+    "'gridsvc coverage refresh'); useful before importing further layers."
+)
+
+
+def refresh_coverage() -> None:
+    """Refresh stored coverage where a committed import made it stale, in its own transaction.
+
+    The import stays committed whatever happens here: a failed refresh is reported in red
+    (exit 1), its partial writes are rolled back, and readers compute coverage live until
+    a refresh succeeds.
+    """
+    from gridsvc.coverage import service as coverage_service
+    from gridsvc.db import session_factory
+
+    try:
+        with session_factory()() as session, session.begin():
+            done = coverage_service.refresh_after_change(session, progress=True)
+    except Exception as error:  # noqa: BLE001 - whatever failed, the import is kept
+        raise fail(
+            f"The import is committed, but refreshing stored coverage failed: {error}. "
+            "Coverage is computed live until 'gridsvc coverage refresh' succeeds."
+        ) from None
+    if not done["districts"]:
+        typer.echo("Stored coverage is current.")
+        return
+    typer.echo(
+        f"Stored coverage refreshed for {len(done['districts'])} district(s) "
+        f"({', '.join(done['districts'])}): {done['grids']:,} grids, "
+        f"{done['service_areas']:,} service areas; {done['seconds']} s."
+    )
+
+
+def run_import(request, refresh: bool = True) -> None:  # noqa: ANN001 - importer.ImportRequest
+    """Run one import in one transaction: committed whole, or rolled back and reported.
+
+    After a committed import of a layer coverage is made from, stored coverage is refreshed
+    in a transaction of its own (see :func:`refresh_coverage`).
+    """
     from gridsvc.geodata.importer import import_file
 
     try:
@@ -92,6 +133,8 @@ def run_import(request) -> None:  # noqa: ANN001 - importer.ImportRequest
     finally:
         session.close()
     report(result)
+    if refresh and request.layer in COVERAGE_LAYERS:
+        refresh_coverage()
 
 
 def import_command(layer: str) -> Callable[..., None]:
@@ -121,6 +164,7 @@ def import_command(layer: str) -> Callable[..., None]:
             "closed. Facilities: drop earlier ones of the same source. Population: drop all.",
         ),
         repair: bool = typer.Option(False, help="Repair invalid geometries with make_valid."),
+        no_refresh: bool = typer.Option(False, "--no-refresh", help=NO_REFRESH_HELP),
     ) -> None:
         from gridsvc.geodata.importer import ImportRequest
         from gridsvc.geodata.readers import parse_assignments
@@ -138,7 +182,7 @@ def import_command(layer: str) -> Callable[..., None]:
             )
         except GridsvcError as error:
             raise fail(error.message) from None
-        run_import(request)
+        run_import(request, refresh=not no_refresh)
 
     command.__doc__ = (
         f"{LAYER_HELP[layer]} Every row is checked first: any problem is listed and "
@@ -160,6 +204,7 @@ def import_osm(
     replace: bool = typer.Option(
         False, help="Replace the walking network and the facilities of an earlier OSM import."
     ),
+    no_refresh: bool = typer.Option(False, "--no-refresh", help=NO_REFRESH_HELP),
 ) -> None:
     """Load the walking network (largest connected part) and facilities from OSM tags."""
     from gridsvc.common.geojson import parse_bbox
@@ -183,6 +228,8 @@ def import_osm(
         f"({loaded.length_km:,.1f} km), {loaded.facilities:,} facilities "
         f"({', '.join(f'{t} {n}' for t, n in sorted(loaded.facility_types.items())) or 'none'})."
     )
+    if not no_refresh:
+        refresh_coverage()
 
 
 def export(

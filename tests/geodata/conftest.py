@@ -21,6 +21,9 @@ from gridsvc.db import migrate
 from gridsvc.geodata.service import CITY_TABLES
 from tests.geodata.cityfiles import FixtureCity, make_fixture_city
 
+# Stored coverage, which imports now refresh: emptied too, so no test sees another's.
+COVERAGE_TABLES = ("grid_coverage", "service_areas", "coverage_refreshes")
+
 # One per test process: two runs on one cluster never drop each other's database.
 GEODATA_DATABASE = f"gridsvc_test_geodata_{os.getpid()}"
 
@@ -46,9 +49,10 @@ def geodata_engine(geodata_url: str) -> Iterator[Engine]:
 def geodata_db(
     geodata_url: str, geodata_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Engine]:
-    """Empty city tables; the CLI and the app use this database."""
+    """Empty city and coverage tables; the CLI and the app use this database."""
     with geodata_engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(CITY_TABLES)} RESTART IDENTITY"))
+        tables = [*CITY_TABLES, *COVERAGE_TABLES]
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY"))
     monkeypatch.setenv("GRIDSVC_DATABASE_URL", geodata_url)
     get_settings.cache_clear()
     yield geodata_engine

@@ -1,0 +1,137 @@
+"""Whether stored coverage still matches the data it was made from, per district and city.
+
+A district's coverage depends only on its current grids and on the residents, facilities
+and walking network within reach of them: the box :func:`refresh.load_inputs` reads (the
+grids' extent in the metric CRS grown by :func:`reach_margin`). A district's fingerprint
+digests exactly those rows, so a change elsewhere leaves it fresh. Every refresh records
+the fingerprint of each district it recomputed (a city refresh: every district, then the
+city's own); a district is fresh when its newest record matches today's data, and the city
+when its newest record is the last one written and matches, or else when every current
+district is fresh.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from gridsvc.config import get_settings
+from gridsvc.coverage.circles import load_circles
+from gridsvc.coverage.models import CoverageRefresh
+
+CITY = "city"
+
+# The box of a district's current grids, grown by the reach margin, in EPSG:4326.
+_DISTRICT_AREA = (
+    "WITH area AS (SELECT ST_Transform(ST_SetSRID(ST_Expand(ST_Extent("
+    "ST_Transform(g.geom, :srid)), :margin)::geometry, :srid), 4326) AS box"
+    " FROM grids g JOIN communities c ON c.id = g.community_id"
+    " JOIN streets s ON s.id = c.street_id JOIN districts d ON d.id = s.district_id"
+    " WHERE g.valid_to IS NULL AND d.code = :district) "
+)
+_DISTRICT_GRIDS = (
+    "g.code IN (SELECT g2.code FROM grids g2 JOIN communities c ON c.id = g2.community_id"
+    " JOIN streets s ON s.id = c.street_id JOIN districts d ON d.id = s.district_id"
+    " WHERE g2.valid_to IS NULL AND d.code = :district)"
+)
+_PARTS = (
+    "SELECT"
+    " (SELECT md5(coalesce(string_agg(id || type_code || ST_AsText(geom), ','"
+    "   ORDER BY id), '')) FROM facilities WHERE {near}),"
+    " (SELECT count(*) || ':' || coalesce(round(sum(length_m)::numeric, 3), 0)"
+    "   || ':' || coalesce(sum(source + 3 * target), 0) FROM network_edges WHERE {near}),"
+    " (SELECT md5(coalesce(string_agg(g.code || g.generation, ',' ORDER BY g.code), ''))"
+    "   FROM grids g WHERE g.valid_to IS NULL AND {grids}),"
+    " (SELECT count(*) || ':' || coalesce(sum(persons), 0) FROM population_points"
+    "   WHERE {near})"
+)
+
+
+def reach_margin() -> float:
+    """Metres around a district's grids within which data can change its coverage.
+
+    A walk of the largest threshold stays within that threshold of where it ends, so twice
+    it (plus 1 km for snapping onto the network) holds every facility, edge and access leg
+    that can reach the grids, and every facility whose service area is then complete.
+    """
+    return max(c.threshold_m for c in load_circles().values()) * 2 + 1000
+
+
+def metric_srid() -> int:
+    """Return the EPSG code of the settings' metric CRS."""
+    return int(get_settings().metric_crs.split(":")[-1])
+
+
+def fingerprint(session: Session, district: str | None = None) -> str:
+    """Digest what stored coverage of the city (or of ``district``) depends on.
+
+    Facilities, network, current grids and residents (of the district's reach), circles.
+    """
+    if district is None:
+        sql, parameters = _PARTS.format(near="TRUE", grids="TRUE"), {}
+    else:
+        near = "geom && (SELECT box FROM area)"
+        sql = _DISTRICT_AREA + _PARTS.format(near=near, grids=_DISTRICT_GRIDS)
+        # One metre more than load_inputs reads, so float rounding never leaves a row out.
+        parameters = {"srid": metric_srid(), "margin": reach_margin() + 1, "district": district}
+    parts = session.execute(text(sql), parameters).one()
+    circles = ";".join(f"{c.code}={c.key}" for c in load_circles().values())
+    buffer_m = get_settings().service_area_buffer_m
+    return "|".join(str(part) for part in (*parts, circles, buffer_m))
+
+
+def current_districts(session: Session) -> list[str]:
+    """Codes of the current districts, in order."""
+    return list(
+        session.scalars(text("SELECT code FROM districts WHERE valid_to IS NULL ORDER BY code"))
+    )
+
+
+def _newest(session: Session, scopes: list[str]) -> CoverageRefresh | None:
+    return session.scalar(
+        select(CoverageRefresh)
+        .where(CoverageRefresh.scope.in_(scopes))
+        .order_by(CoverageRefresh.id.desc())
+        .limit(1)
+    )
+
+
+class _CityFingerprint:
+    """The city's fingerprint, computed at most once per check."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.value: str | None = None
+
+    def __call__(self) -> str:
+        if self.value is None:
+            self.value = fingerprint(self.session)
+        return self.value
+
+
+def _district_fresh(session: Session, district: str, city: _CityFingerprint) -> bool:
+    newest = _newest(session, [district])
+    if newest is not None:
+        return newest.fingerprint == fingerprint(session, district)
+    # Refreshes from before per-district records: only the city's fingerprint counts.
+    newest = _newest(session, [CITY])
+    return newest is not None and newest.fingerprint == city()
+
+
+def is_fresh(session: Session, district: str | None = None) -> bool:
+    """Whether the stored coverage of ``district`` (or of the whole city) is current."""
+    city = _CityFingerprint(session)
+    if district is not None:
+        return _district_fresh(session, district, city)
+    newest = _newest(session, [CITY])
+    last = session.scalar(select(CoverageRefresh.id).order_by(CoverageRefresh.id.desc()).limit(1))
+    if newest is not None and newest.id == last and newest.fingerprint == city():
+        return True
+    districts = current_districts(session)
+    return bool(districts) and all(_district_fresh(session, code, city) for code in districts)
+
+
+def stale_districts(session: Session) -> list[str]:
+    """Return the current districts whose stored coverage is missing or out of date."""
+    city = _CityFingerprint(session)
+    return [code for code in current_districts(session) if not _district_fresh(session, code, city)]
