@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Cookie, Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridsvc.auth.tokens import (
@@ -52,3 +52,37 @@ STAFF = (Role.GRID_WORKER, Role.DEPARTMENT, Role.SUPERVISOR, Role.ADMIN)
 StaffDep = Annotated[Principal, Depends(require_roles(*STAFF))]
 SupervisorDep = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+#: The cookie a browser keeps its token in, once a page was opened with ``?token=``.
+TOKEN_COOKIE = "gridsvc_token"
+BROWSER_TOKEN_HELP = (
+    "this page needs a token: send 'Authorization: Bearer TOKEN', or open it once with "
+    "?token=TOKEN (from 'gridsvc token --role supervisor'); the browser then keeps it"
+)
+
+
+def browser_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    token: Annotated[
+        str | None,
+        Query(
+            description="A bearer token, for a page opened in a browser: it is moved "
+            "into an HttpOnly cookie and the page reloads without it."
+        ),
+    ] = None,
+    cookie: Annotated[str | None, Cookie(alias=TOKEN_COOKIE, include_in_schema=False)] = None,
+) -> Principal:
+    """Return the caller of a page: the ``token`` parameter, the bearer token or the cookie."""
+    value = token or (credentials.credentials if credentials else None) or cookie
+    if not value:
+        raise InvalidTokenError(BROWSER_TOKEN_HELP)
+    return read_token(value, signing_secret(get_settings()))
+
+
+def browser_staff(principal: Annotated[Principal, Depends(browser_principal)]) -> Principal:
+    """Admit staff only, as :data:`StaffDep` does, whichever way the page got its token."""
+    return require_roles(*STAFF)(principal)
+
+
+BrowserStaffDep = Annotated[Principal, Depends(browser_staff)]

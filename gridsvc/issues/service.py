@@ -351,3 +351,36 @@ def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str
             for event in issue_events(session, issue.id)
         ],
     }
+
+
+def issue_points(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    district: str | None = None,
+    since: datetime | None = None,
+) -> list[Any]:
+    """Issues in scope as map points: code, category, status, overdue, lon, lat."""
+    conditions = [visible_to(principal)]
+    if status is not None:
+        conditions.append(Issue.status == Status(status).value)
+    if district is not None:
+        conditions.append(Issue.district_code == district)
+    if since is not None:
+        conditions.append(Issue.created_at >= since)
+    overdue = Issue.status.in_(OPEN_STATUSES) & (Issue.deadline_at < func.now())
+    statement = (
+        select(
+            Issue.tracking_code,
+            IssueCategory.name.label("category"),
+            Issue.status,
+            func.coalesce(overdue, false()).label("overdue"),
+            func.ST_X(Issue.geom).label("lon"),
+            func.ST_Y(Issue.geom).label("lat"),
+        )
+        .join(IssueCategory, IssueCategory.code == Issue.category_code)
+        .where(*conditions)
+        .order_by(Issue.id)
+    )
+    return list(session.execute(statement))

@@ -60,9 +60,12 @@ def render_maps(
     ),
     mode: str = typer.Option("network", help="Coverage by network or euclidean distance."),
     coverage: bool = typer.Option(True, help="Also render coverage maps."),
+    issues: bool = typer.Option(
+        True, help="Also render the issues map (every issue, as a city supervisor sees them)."
+    ),
     out: Path | None = typer.Option(None, help="Folder to write into [default: GRIDSVC_MAPS_DIR]."),
 ) -> None:
-    """Render the grids and coverage maps into maps/ with an index.html that lists them."""
+    """Render the grids, coverage and issues maps into maps/ with an index.html listing them."""
     from gridsvc.db import session_factory
     from gridsvc.maps import assets, service
 
@@ -89,6 +92,13 @@ def render_maps(
                     page = service.coverage_map_html(session, options, name, mode, code)
                     file = f"coverage-{name}-{mode}" + (f"-{code}" if code else "") + ".html"
                     write_map(target, file, page, settings.assets_dir)
+            for code in (list(district) if district else [None]) if issues else []:
+                # The command runs as the administrator: a supervisor's view of the city.
+                page = service.issues_map_html(
+                    session, options, service.CITY_SUPERVISOR, None, code
+                )
+                file = f"issues-{code}.html" if code else "issues.html"
+                write_map(target, file, page, settings.assets_dir)
     except (GridsvcError, ClusterError, ValueError) as error:
         raise fail(str(getattr(error, "message", error))) from None
     index = target / "index.html"

@@ -12,6 +12,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry import box
 
 from gridsvc.maps import layers
 from gridsvc.maps.basemap import (
@@ -38,6 +39,8 @@ GRID_TOOLTIP = {
     "density": "居民/km² per km²",
 }
 GAP_COLOR = "#67000d"
+NO_RESIDENTS = "无居民 no residents"
+UNKNOWN = "—"
 COVERAGE_BREAKS = [0.0, 0.5, 0.7, 0.85, 0.95, 1.0]
 COVERAGE_TOOLTIP = {
     "code": "网格编码 code",
@@ -114,6 +117,22 @@ def grids_map(
     return fmap
 
 
+def with_coverage_text(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Grids with ``coverage_percent`` and ``uncovered_residents`` as the tooltip shows them.
+
+    Where coverage is unknown the tooltip reads "no residents" (a grid without residents has
+    no share to cover) or "—", never "null".
+    """
+    percent = (grids["coverage"] * 100).round(1).astype(object)
+    unknown = grids["coverage"].isna()
+    residents = grids["population"] if "population" in grids else pd.Series(1, grids.index)
+    empty = residents.fillna(0).eq(0)
+    percent[unknown] = np.where(empty[unknown], NO_RESIDENTS, UNKNOWN)
+    uncovered = grids["uncovered_residents"].astype(object)
+    uncovered[grids["uncovered_residents"].isna()] = UNKNOWN
+    return grids.assign(coverage_percent=percent, uncovered_residents=uncovered)
+
+
 def coverage_map(
     grids: gpd.GeoDataFrame,
     gaps: gpd.GeoDataFrame,
@@ -140,8 +159,7 @@ def coverage_map(
     options : RenderOptions
         Base map, assets, precision.
     """
-    grids = prepare(grids, options)
-    grids = grids.assign(coverage_percent=(grids["coverage"] * 100).round(1))
+    grids = with_coverage_text(prepare(grids, options))
     gaps, facilities, service_areas = (
         prepare(frame, options) for frame in (gaps, facilities, service_areas)
     )
@@ -187,6 +205,7 @@ def issues_map(
     statuses: dict[str, str],
     title: str,
     options: RenderOptions,
+    extent: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     """Issues clustered and coloured by status, a heat map, and overdue ones on top.
 
@@ -201,14 +220,21 @@ def issues_map(
         The map's title.
     options : RenderOptions
         Base map, assets, precision.
+    extent : tuple of float, optional
+        West, south, east, north (WGS-84) the map shows when there is no issue to fit.
     """
     issues = prepare(issues, options)
     issues = issues.assign(label=issue_labels(issues))
-    fmap = new_map(bounds_of(issues), title, options, canvas=False)
+    if issues.empty and extent is not None:
+        bounds = prepare(gpd.GeoDataFrame(geometry=[box(*extent)], crs=4326), options)
+        fmap = new_map(bounds_of(bounds), title, options, canvas=False)
+    else:
+        fmap = new_map(bounds_of(issues), title, options, canvas=False)
     colors = layers.category_colors(list(statuses))
     for layer in layers.clustered_points(issues, "status", "label", statuses, colors, "overdue"):
         layer.add_to(fmap)
-    layers.heat(issues, f"热力图 heat map ({len(issues):,})").add_to(fmap)
+    if not issues.empty:
+        layers.heat(issues, f"热力图 heat map ({len(issues):,})").add_to(fmap)
     overdue = issues[issues["overdue"].astype(bool)]
     if not overdue.empty:
         name = f"逾期 overdue ({len(overdue):,})"

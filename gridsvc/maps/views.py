@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import gzip
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from gridsvc.auth.dependencies import TOKEN_COOKIE, BrowserStaffDep
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
+from gridsvc.issues.workflow import Status
 from gridsvc.maps import assets, service
 from gridsvc.maps.render import GRID_MEASURES
 
@@ -76,6 +79,58 @@ def coverage_map(
     """Grids coloured by coverage with a classed legend, gap polygons and the facilities."""
     options = service.render_options(get_settings())
     html = service.coverage_map_html(session, options, circle, mode, district)
+    return map_page(request, html)
+
+
+def keep_token_in_cookie(request: Request, token: str) -> RedirectResponse:
+    """Move a checked ``?token=`` into an HttpOnly cookie and reload the page without it.
+
+    The token then stays out of the address bar, history, bookmarks and Referer headers;
+    SameSite=Strict keeps other sites from sending it, and the path keeps it to the maps.
+    """
+    query = request.url.remove_query_params("token").query
+    response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), 303)
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        path="/maps",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.get(
+    "/issues",
+    response_class=HTMLResponse,
+    responses={303: {"description": "The token moved into a cookie; the same page without it."}},
+)
+def issues_map(
+    request: Request,
+    session: SessionDep,
+    principal: BrowserStaffDep,
+    status: Annotated[Status | None, Query(description="Only issues in this status.")] = None,
+    district: Annotated[str | None, DISTRICT] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="Only issues reported since (ISO date or time; city time if no zone)."),
+    ] = None,
+) -> Response:
+    """Issues in the caller's scope, clustered by status, with a heat map; overdue ones stand out.
+
+    Staff only (grid workers, departments, supervisors, admins), each within their scope.
+    A browser opens it once with `?token=` (moved into an HttpOnly cookie), then without.
+    """
+    token = request.query_params.get("token")
+    if token:  # checked by BrowserStaffDep already
+        return keep_token_in_cookie(request, token)
+    options = service.render_options(get_settings())
+    html = service.issues_map_html(
+        session, options, principal, status.value if status else None, district, since
+    )
     return map_page(request, html)
 
 

@@ -120,3 +120,20 @@ def test_bad_coverage_map_parameters(client, city) -> None:  # noqa: ANN001
     assert response.status_code == 422 and "mode" in response.json()["detail"]
     response = client.get("/maps/coverage", params={"district": "150600"})
     assert response.status_code == 404
+
+
+def test_coverage_map_service_areas_per_type(client, db_session, loaded_demo_city) -> None:  # noqa: ANN001
+    from gridsvc.coverage import refresh
+
+    code = loaded_demo_city.districts["code"].iloc[1]
+    params = {"circle": "living_10min", "mode": "euclidean", "district": code}
+    before = client.get("/maps/coverage", params=params).text
+    assert "service areas" not in before  # nothing stored yet: no layer
+    refresh.refresh(db_session, district=code, circle_codes=["living_10min"])
+    html = client.get("/maps/coverage", params=params).text
+    grids, areas, gaps = embedded_collections(html)
+    stored = client.get("/api/v1/coverage/service-areas", params={**params, "limit": 1000}).json()
+    types = {item["properties"]["type_code"] for item in stored["features"]}
+    assert len(types) > 1 and len(areas["features"]) == len(types)  # one shape per type
+    assert all(item["geometry"]["coordinates"] for item in areas["features"])
+    assert len(grids["features"]) > 0 and escaped("服务圈 service areas") in html

@@ -49,6 +49,8 @@ def test_render_writes_maps_an_index_and_their_assets(
     assert (tmp_path / "static/leaflet/images/marker-icon.png").is_file()
     index = (tmp_path / "index.html").read_text()
     assert f'href="grids-{code}.html"' in index and f'href="{coverage}"' in index
+    assert f'href="issues-{code}.html"' in index  # as a city supervisor sees them
+    assert "事件 issues" in (tmp_path / f"issues-{code}.html").read_text()
     grids = loaded_demo_city.grids["code"].str.startswith(code).sum()
     watched_page.page.goto(page.as_uri())
     watched_page.page.wait_for_function(f"({MAP_STATE})() && ({MAP_STATE})().polygons > 0")

@@ -7,6 +7,7 @@ import re
 
 import folium
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
@@ -155,3 +156,18 @@ def test_names_are_escaped_for_the_tooltips() -> None:
     assert json.dumps("&lt;img src=x onerror=alert(1)&gt;")[1:-1].replace("&", "\\u0026") in html
     (collection,) = embedded_collections(html)
     assert collection["features"][0]["properties"]["name"] == "&lt;b&gt;网格&lt;/b&gt;"
+
+
+def test_unknown_coverage_reads_no_residents_or_a_dash_never_null() -> None:
+    grids, gaps, facilities, areas = make_coverage()
+    grids.loc[3, "uncovered_residents"] = np.nan
+    grids.loc[4, "population"] = 0  # coverage NaN: no residents to cover
+    grids = pd.concat([grids, grids.iloc[[1]].assign(code="X", coverage=np.nan)])  # unknown
+    html = to_html(render.coverage_map(grids, gaps, facilities, areas, "t", OPTIONS), OPTIONS)
+    (collection, *_) = embedded_collections(html)
+    shown = {item["properties"]["code"]: item["properties"] for item in collection["features"]}
+    assert shown[grids["code"].iloc[4]]["coverage_percent"] == render.NO_RESIDENTS
+    assert shown["X"]["coverage_percent"] == "—" and shown["X"]["k"] == -1
+    assert shown[grids["code"].iloc[3]]["uncovered_residents"] == "—"
+    assert shown[grids["code"].iloc[0]]["coverage_percent"] == 20.0
+    assert "null" not in json.dumps(list(shown.values()))
