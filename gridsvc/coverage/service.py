@@ -330,3 +330,11 @@ def service_area_features(
         for row in rows
     ]
     return matched or 0, features
+
+
+def service_areas_version(session: Session) -> tuple[int, int]:
+    """Return (newest id, count) of the stored service areas: any rewrite changes it."""
+    newest, count = session.execute(
+        select(func.coalesce(func.max(ServiceArea.id), 0), func.count()).select_from(ServiceArea)
+    ).one()
+    return int(newest), int(count)

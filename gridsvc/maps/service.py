@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import OrderedDict
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -146,7 +147,29 @@ def coverage_frames(
     return chosen, grids, gaps, facilities
 
 
+# Merged service areas by (stored areas' version, circle, mode, district, tolerance): the
+# merge costs seconds on the full city, and stored areas change only when refreshed.
+MERGED_AREAS: OrderedDict[tuple, gpd.GeoDataFrame] = OrderedDict()
+MERGED_AREAS_KEPT = 32
+
+
 def service_areas_frame(
+    session: Session, circle: Circle, mode: str, district: str | None, tolerance: float
+) -> gpd.GeoDataFrame:
+    """Return the circle's stored service areas merged per type, reusing the last merge."""
+    version = coverage_service.service_areas_version(session)
+    key = (version, repr(circle), mode, district, round(tolerance, 9))
+    if key in MERGED_AREAS:
+        MERGED_AREAS.move_to_end(key)
+        return MERGED_AREAS[key]
+    frame = merged_service_areas(session, circle, mode, district, tolerance)
+    MERGED_AREAS[key] = frame
+    while len(MERGED_AREAS) > MERGED_AREAS_KEPT:
+        MERGED_AREAS.popitem(last=False)
+    return frame
+
+
+def merged_service_areas(
     session: Session, circle: Circle, mode: str, district: str | None, tolerance: float
 ) -> gpd.GeoDataFrame:
     """Return the circle's stored service areas, merged into one shape per type, simplified.

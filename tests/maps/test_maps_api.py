@@ -137,3 +137,25 @@ def test_coverage_map_service_areas_per_type(client, db_session, loaded_demo_cit
     assert len(types) > 1 and len(areas["features"]) == len(types)  # one shape per type
     assert all(item["geometry"]["coordinates"] for item in areas["features"])
     assert len(grids["features"]) > 0 and escaped("服务圈 service areas") in html
+
+
+def test_merged_service_areas_are_reused_until_the_next_refresh(
+    db_session,
+    loaded_demo_city,  # noqa: ANN001
+) -> None:
+    from gridsvc.coverage import refresh
+    from gridsvc.coverage.circles import load_circles
+    from gridsvc.maps import service as maps_service
+
+    code = loaded_demo_city.districts["code"].iloc[1]
+    circle = load_circles()["living_10min"]
+    refresh.refresh(db_session, district=code, circle_codes=["living_10min"])
+    first = maps_service.service_areas_frame(db_session, circle, "euclidean", code, 1e-4)
+    again = maps_service.service_areas_frame(db_session, circle, "euclidean", code, 1e-4)
+    assert again is first  # the merge is reused
+    fresh = maps_service.merged_service_areas(db_session, circle, "euclidean", code, 1e-4)
+    assert list(fresh["type_name"]) == list(first["type_name"])
+    assert all(a.equals(b) for a, b in zip(fresh.geometry, first.geometry, strict=True))
+    refresh.refresh(db_session, district=code, circle_codes=["living_10min"])
+    after = maps_service.service_areas_frame(db_session, circle, "euclidean", code, 1e-4)
+    assert after is not first  # a new refresh merges anew
