@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -278,6 +278,10 @@ def store_service_areas(
     return written
 
 
+# Key of the transaction-level advisory lock that serialises refreshes.
+REFRESH_LOCK = 5_180_627
+
+
 def refresh(
     session: Session,
     district: str | None = None,
@@ -290,6 +294,8 @@ def refresh(
     district and the city) it was made from, so that readers know the stored result is fresh
     (:mod:`gridsvc.coverage.freshness`).
     """
+    # One refresh at a time: a second waits for the first's commit instead of interleaving.
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK})
     started = time.perf_counter()
     scopes = [district] if district is not None else [*current_districts(session), CITY]
     made_from = {scope: fingerprint(session, None if scope == CITY else scope) for scope in scopes}

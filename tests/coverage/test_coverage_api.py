@@ -239,3 +239,20 @@ def test_a_district_without_grids_has_no_rows_and_a_bad_code_is_named(client: Te
     assert gaps["features"] == []
     response = client.get("/api/v1/coverage", params={**params, "district": "15"})
     assert response.status_code == 422 and "district" in response.json()["detail"]
+
+
+def test_refreshes_run_one_at_a_time(engine, loaded_demo_city) -> None:  # noqa: ANN001
+    """A second refresh waits for the first's transaction to end."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    with engine.connect() as holder:
+        holding = holder.begin()
+        holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": refresh.REFRESH_LOCK})
+        with Session(engine) as session:
+            session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            code = loaded_demo_city.districts["code"].iloc[1]
+            with pytest.raises(Exception, match="lock timeout"):
+                refresh.refresh(session, district=code, circle_codes=["living_10min"])
+            session.rollback()
+        holding.rollback()
