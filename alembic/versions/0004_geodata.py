@@ -1,4 +1,4 @@
-"""Geodata: import bookkeeping.
+"""Geodata: no schema change (imports use the foundation tables); kept so the chain stays whole.
 
 Revision ID: 0004_geodata
 Revises: 0003_coverage
