@@ -11,6 +11,7 @@ import typer
 from gridsvc.auth import cli as auth_cli
 from gridsvc.cluster import cli as cluster_cli
 from gridsvc.cluster.home import ClusterError
+from gridsvc.common.cli import fail
 from gridsvc.config import get_settings
 from gridsvc.coverage import cli as coverage_cli
 from gridsvc.geodata import cli as geodata_cli
@@ -32,12 +33,6 @@ app.command("token")(auth_cli.token)
 
 DEFAULT_DEMO_SEED = 20240601
 DEFAULT_DEMO_GRIDS = 6702
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` in red on stderr; the caller raises the returned Exit(1)."""
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 @demo_app.command("build")

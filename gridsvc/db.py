@@ -40,9 +40,9 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on error."""
-    session = session_factory()()
+def transaction_per_request(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Yield a session of ``factory``; commit on success, roll back on error, then close."""
+    session = factory()
     try:
         yield session
         session.commit()
@@ -51,6 +51,11 @@ def get_session() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def get_session() -> Iterator[Session]:
+    """One transaction per request: commit on success, roll back on error."""
+    yield from transaction_per_request(session_factory())
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 from shapely.geometry.polygon import orient
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from gridsvc.facilities.models import Facility, FacilityType
@@ -239,3 +239,23 @@ def make_facility(
     session.add(facility)
     session.flush()
     return facility
+
+
+def remove_issues(engine: Engine, marker: str) -> None:
+    """Delete the issues (and idempotency keys) a test committed, found by ``marker``.
+
+    The append-only trigger of issue_events is lifted for this clean-up only.
+    """
+    with engine.begin() as connection:
+        ids = [row[0] for row in connection.execute(
+            text("SELECT id FROM issues WHERE description LIKE :m"), {"m": f"%{marker}%"}
+        )]  # fmt: skip
+        connection.execute(
+            text("ALTER TABLE issue_events DISABLE TRIGGER issue_events_append_only")
+        )
+        connection.execute(text("DELETE FROM issue_events WHERE issue_id = ANY(:i)"), {"i": ids})
+        connection.execute(text("ALTER TABLE issue_events ENABLE TRIGGER issue_events_append_only"))
+        connection.execute(text("DELETE FROM issues WHERE id = ANY(:i)"), {"i": ids})
+        connection.execute(
+            text("DELETE FROM idempotency_keys WHERE key LIKE :m"), {"m": f"{marker}%"}
+        )

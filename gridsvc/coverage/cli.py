@@ -8,15 +8,10 @@ from pathlib import Path
 
 import typer
 
+from gridsvc.common.cli import fail
 from gridsvc.common.errors import GridsvcError
 
 app = typer.Typer(help="Coverage of living circles: refresh, report.", no_args_is_help=True)
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` in red on stderr; the caller raises the returned Exit(1)."""
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 @app.command("refresh")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from gridsvc.common.cli import fail
 from gridsvc.common.errors import GridsvcError
 from gridsvc.geodata.layers import EXPORT_LAYERS, LAYERS
 from gridsvc.geodata.problems import Problem, problem_table
@@ -28,12 +29,6 @@ LAYER_HELP = {
     "facilities": "Facilities (points): type_code, name, capacity, source.",
     "population": "Residents (points): persons.",
 }
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` in red on stderr; the caller raises the returned Exit(1)."""
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 def open_session():  # noqa: ANN201 - sqlalchemy Session, imported lazily

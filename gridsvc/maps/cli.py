@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from gridsvc.cluster.home import ClusterError
+from gridsvc.common.cli import fail
 from gridsvc.common.errors import GridsvcError
 from gridsvc.config import get_settings
 
@@ -15,12 +16,6 @@ app = typer.Typer(help="Planners' maps as offline HTML files.", no_args_is_help=
 
 #: Written maps load their assets from this folder beside them.
 STATIC_FOLDER = "static"
-
-
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` in red on stderr; the caller raises the returned Exit(1)."""
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(1)
 
 
 def copy_assets(assets_dir: Path, target: Path, html: str) -> int:

@@ -15,8 +15,9 @@ import uvicorn
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridsvc.db import get_session
+from gridsvc.db import get_session, transaction_per_request
 from gridsvc.main import create_app
+from tests.factories import remove_issues
 from tests.issues.conftest import bearer
 from tests.issues.test_workflow_api import INSIDE_A
 
@@ -64,15 +65,7 @@ def server(engine: Engine) -> Iterator[str]:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
 
     def committing_session() -> Iterator[Session]:
-        session = factory()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        yield from transaction_per_request(factory)
 
     app.dependency_overrides[get_session] = committing_session
     port = free_port()
@@ -86,23 +79,6 @@ def server(engine: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     uvicorn_server.should_exit = True
     thread.join(10)
-
-
-def remove_issues(engine: Engine, marker: str) -> None:
-    """Delete what the test committed; the append-only trigger is lifted for this only."""
-    with engine.begin() as connection:
-        ids = [row[0] for row in connection.execute(
-            text("SELECT id FROM issues WHERE description LIKE :m"), {"m": f"%{marker}%"}
-        )]  # fmt: skip
-        connection.execute(
-            text("ALTER TABLE issue_events DISABLE TRIGGER issue_events_append_only")
-        )
-        connection.execute(text("DELETE FROM issue_events WHERE issue_id = ANY(:i)"), {"i": ids})
-        connection.execute(text("ALTER TABLE issue_events ENABLE TRIGGER issue_events_append_only"))
-        connection.execute(text("DELETE FROM issues WHERE id = ANY(:i)"), {"i": ids})
-        connection.execute(
-            text("DELETE FROM idempotency_keys WHERE key LIKE :m"), {"m": f"{marker}%"}
-        )
 
 
 def test_concurrent_retries_create_one_issue(server: str, engine: Engine) -> None:

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import ANONYMOUS
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.schemas import IssueSubmission
+from tests.factories import remove_issues
 from tests.issues.conftest import bearer
 
 POINTS = """() => {
@@ -27,20 +28,6 @@ POINTS = """() => {
     });
     return {overdue, clustered};
 }"""
-
-
-def remove_issues(engine: Engine, marker: str) -> None:
-    """Delete the issues a test committed; the append-only trigger is lifted for this only."""
-    with engine.begin() as connection:
-        ids = [row[0] for row in connection.execute(
-            text("SELECT id FROM issues WHERE description LIKE :m"), {"m": f"%{marker}%"}
-        )]  # fmt: skip
-        connection.execute(
-            text("ALTER TABLE issue_events DISABLE TRIGGER issue_events_append_only")
-        )
-        connection.execute(text("DELETE FROM issue_events WHERE issue_id = ANY(:i)"), {"i": ids})
-        connection.execute(text("ALTER TABLE issue_events ENABLE TRIGGER issue_events_append_only"))
-        connection.execute(text("DELETE FROM issues WHERE id = ANY(:i)"), {"i": ids})
 
 
 @pytest.fixture
