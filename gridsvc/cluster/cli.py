@@ -78,6 +78,15 @@ def url(
         typer.echo(service.database_url(get_settings(), database))
 
 
+def project_database_url() -> str:
+    """Return the project's database URL; the embedded cluster must be running."""
+    settings = get_settings()
+    with user_errors():
+        if not settings.database_url and not service.status(settings).running:
+            raise ClusterError("The cluster is not running: run `gridsvc db start` first.")
+        return service.database_url(settings)
+
+
 @app.command()
 def migrate(
     revision: str = typer.Option("head", help="Alembic revision to upgrade to."),
@@ -88,15 +97,34 @@ def migrate(
 
     from gridsvc import db
 
-    settings = get_settings()
-    with user_errors():
-        if not settings.database_url and not service.status(settings).running:
-            raise ClusterError("The cluster is not running: run `gridsvc db start` first.")
-        database_url = service.database_url(settings)
+    database_url = project_database_url()
     shown = make_url(database_url).render_as_string(hide_password=True)
     try:
         db.migrate(database_url, revision)
     except (CommandError, SQLAlchemyError) as error:
         typer.secho(f"Migrating {shown} failed: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{shown} is at revision {revision}.")
+
+
+@app.command()
+def downgrade(
+    revision: str = typer.Argument(..., help="Alembic revision to go down to ('base': nothing)."),
+    force: bool = typer.Option(
+        False, "--force", help="Drop tables even if they hold rows (their data is lost)."
+    ),
+) -> None:
+    """Downgrade the project's database; refuses to drop tables holding rows unless --force."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gridsvc import db
+
+    database_url = project_database_url()
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    try:
+        db.downgrade(database_url, revision, force=force)
+    except (CommandError, SQLAlchemyError) as error:
+        typer.secho(f"Downgrading {shown} failed: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{shown} is at revision {revision}.")
