@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from sqlalchemy.engine import make_url
@@ -128,3 +129,35 @@ def downgrade(
         typer.secho(f"Downgrading {shown} failed: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{shown} is at revision {revision}.")
+
+
+def progress_line(message: str) -> None:
+    """Print one progress line on standard error."""
+    typer.echo(message, err=True)
+
+
+@app.command()
+def backup(
+    file: Path = typer.Argument(..., help="The tar to write (database dump and photo files)."),
+) -> None:
+    """Back up the project's database (pg_dump) and its photo files into one tar FILE."""
+    from gridsvc.cluster import backup as backups
+
+    project_database_url()  # says what to do when the cluster is not running
+    with user_errors():
+        backups.backup(get_settings(), file, progress_line)
+
+
+@app.command()
+def restore(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A `db backup` tar."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the project's database even if it holds data."
+    ),
+) -> None:
+    """Restore a `gridsvc db backup` FILE into an empty database (or replace it with --force)."""
+    from gridsvc.cluster import backup as backups
+
+    project_database_url()
+    with user_errors():
+        backups.restore(get_settings(), file, force, progress_line)
