@@ -93,6 +93,8 @@ def serve(
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from gridsvc.common.access_log import log_config
+
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
@@ -102,7 +104,15 @@ def serve(
             f"Open http://{host}:{port}/docs, or stop it first, or set GRIDSVC_PORT."
         )
     typer.echo(f"gridsvc serves on http://{host}:{port} (docs: http://{host}:{port}/docs)")
-    uvicorn.run("gridsvc.main:app", host=host, port=port, log_level="info")
+    uvicorn.run(
+        "gridsvc.main:app",
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=log_config(),  # tokens and secrets in query strings become ***
+        server_header=False,
+        timeout_keep_alive=settings.keepalive_timeout_s,
+    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # The API server.
     host: str = "127.0.0.1"
     port: int = 8000
+    # Seconds an idle keep-alive connection stays open: longer than the 60 s idle timeout of
+    # common proxies and load balancers, so the server never closes one they are reusing.
+    keepalive_timeout_s: int = 65
 
     # Where the demo city's GeoPackage copy is written.
     geodata_dir: Path = project_root() / "geodata"

@@ -24,6 +24,7 @@ from gridsvc.common.errors import (
     InvalidParameterError,
     NotFoundError,
 )
+from gridsvc.common.headers import SecurityHeaders
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
@@ -113,8 +114,10 @@ def create_app() -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         docs_url=None,  # served by maps_views.docs_router from local assets
+        redoc_url=None,  # ReDoc only loads from a CDN: not offered rather than blank offline
         openapi_url="/openapi.json",
     )
+    app.add_middleware(SecurityHeaders, image_sources=maps_views.tile_sources())
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(InvalidParameterError, invalid_parameter)
     app.add_exception_handler(NotFoundError, not_found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -18,6 +19,7 @@ from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
 from gridsvc.maps import assets, service
+from gridsvc.maps.basemap import base_tiles
 from gridsvc.maps.render import GRID_MEASURES
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -146,6 +148,22 @@ def static_files() -> Starlette:
             for folder in assets.STATIC_FOLDERS
         ]
     )
+
+
+def tile_sources() -> list[str]:
+    """CSP sources of the configured base map's tiles (``*.`` for a ``{s}`` subdomain)."""
+    settings = get_settings()
+    try:
+        url = base_tiles(settings.map_tiles, settings.map_tiles_crs).url
+    except ValueError:  # a bad setting: the maps say so themselves
+        return []
+    if not url:
+        return []
+    parsed = urlsplit(url)
+    host = parsed.netloc
+    if "{" in host:
+        host = "*." + host.split(".", 1)[1] if "." in host else "*"
+    return [f"{parsed.scheme}://{host}"]
 
 
 @docs_router.get("/docs")
