@@ -93,3 +93,15 @@ def test_cli_downgrade_refuses_then_forces(
         assert revision_of(populated_url) == "0001_foundation"
     finally:
         get_settings.cache_clear()
+
+
+def test_downgrade_keeps_reporters_secrets_unless_forced(populated_url: str) -> None:
+    engine = create_engine(populated_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE issues SET secret_hash = repeat('a', 64)"))
+    engine.dispose()
+    with pytest.raises(CommandError, match=r"below 0005_reporter_secret .* secrets"):
+        downgrade(populated_url, "0004_geodata")
+    assert revision_of(populated_url) != "0004_geodata"
+    downgrade(populated_url, "0004_geodata", force=True)
+    assert revision_of(populated_url) == "0004_geodata"
