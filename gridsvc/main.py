@@ -23,6 +23,7 @@ from gridsvc.common.errors import (
     InvalidParameterError,
     NotFoundError,
 )
+from gridsvc.common.limits import BodyLimits
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
@@ -93,6 +94,7 @@ def create_app() -> FastAPI:
         docs_url=None,  # served by maps_views.docs_router from local assets
         openapi_url="/openapi.json",
     )
+    app.add_middleware(BodyLimits)
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(InvalidParameterError, invalid_parameter)
     app.add_exception_handler(NotFoundError, not_found)
