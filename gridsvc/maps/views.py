@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gridsvc.auth.dependencies import TOKEN_COOKIE, BrowserStaffDep
+from gridsvc.common.heavy import heavy
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
@@ -50,6 +51,7 @@ def maps_index(session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/grids", response_class=HTMLResponse)
+@heavy
 def grids_map(
     request: Request,
     session: SessionDep,
@@ -64,6 +66,7 @@ def grids_map(
 
 
 @router.get("/coverage", response_class=HTMLResponse)
+@heavy
 def coverage_map(
     request: Request,
     session: SessionDep,
@@ -108,6 +111,7 @@ def keep_token_in_cookie(request: Request, token: str) -> RedirectResponse:
     response_class=HTMLResponse,
     responses={303: {"description": "The token moved into a cookie; the same page without it."}},
 )
+@heavy
 def issues_map(
     request: Request,
     session: SessionDep,
