@@ -21,6 +21,7 @@ from gridsvc.issues import (
     stats,
     tracking,
 )
+from gridsvc.issues.ratelimit import SubmissionRateLimit
 from gridsvc.issues.schemas import (
     ActionRequest,
     CategoryIn,
@@ -58,6 +59,7 @@ def submit_issue(
     submission: IssueSubmission,
     session: SessionDep,
     principal: PrincipalDep,
+    rate_limited: SubmissionRateLimit,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Report a problem at a point; it is routed to a grid and a department at once."""
