@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: A rate setting: "10/hour" (at least one; units second, minute, hour, day).
+RATE_FORMAT = re.compile(r"[1-9][0-9]*/(second|minute|hour|day)")
 
 
 def project_root() -> Path:
@@ -83,6 +88,10 @@ class Settings(BaseSettings):
     # Where issue photos are stored, and the largest photo accepted.
     photos_dir: Path = project_root() / ".gridsvc" / "photos"
     max_photo_bytes: int = 10 * 1024 * 1024
+    # Photos: the most pixels a photo may have (decided from its header, before decoding),
+    # and the longest side of what is stored (larger photos are scaled down).
+    max_photo_pixels: int = 40_000_000
+    photo_max_side_px: int = 4096
     # Signing key of bearer tokens (HS256); unset: a random key kept in home/token-secret.
     # And how long `gridsvc token` tokens last.
     token_secret: str | None = None
@@ -96,6 +105,30 @@ class Settings(BaseSettings):
     # a gridsvc bearer token is accepted as api_key too).
     open311_jurisdiction_id: str = "ordos.gov.cn"
     open311_api_keys: str = ""
+
+    # Bounded resources. Request bodies: JSON bodies and other bodies (form-encoded...) at
+    # most this many bytes (a photo upload: max_photo_bytes plus its multipart framing),
+    # and at most this many seconds to arrive.
+    max_json_bytes: int = 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    body_timeout_s: float = 60.0
+    # Anonymous reports per client address and per device (X-Device-Id): "COUNT/UNIT",
+    # UNIT one of second, minute, hour, day. Staff and registered reporters are not limited.
+    rate_limit_per_address: str = "60/hour"
+    rate_limit_per_device: str = "10/hour"
+    # Heavy endpoints (siting, what-if, full-city maps, exports): how many run at once, how
+    # long one waits for its turn before a 503, and how long one SQL statement may run.
+    heavy_concurrency: int = 2
+    heavy_queue_wait_s: float = 10.0
+    heavy_timeout_s: float = 60.0
+
+    @field_validator("rate_limit_per_address", "rate_limit_per_device")
+    @classmethod
+    def check_rate(cls, value: str) -> str:
+        """Accept "COUNT/UNIT" only, so that a typo fails at start and not on a report."""
+        if not RATE_FORMAT.fullmatch(value.strip()):
+            raise ValueError(f"a rate is COUNT/UNIT such as 10/hour, not '{value}'")
+        return value.strip()
 
 
 @lru_cache

@@ -25,6 +25,7 @@ from gridsvc.common.errors import (
     NotFoundError,
 )
 from gridsvc.common.headers import SecurityHeaders
+from gridsvc.common.limits import BodyLimits
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
@@ -117,6 +118,8 @@ def create_app() -> FastAPI:
         redoc_url=None,  # ReDoc only loads from a CDN: not offered rather than blank offline
         openapi_url="/openapi.json",
     )
+    app.add_middleware(BodyLimits)
+    # Outermost: a 413 or 408 from the body limits carries the headers too.
     app.add_middleware(SecurityHeaders, image_sources=maps_views.tile_sources())
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(InvalidParameterError, invalid_parameter)

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gridsvc.auth.dependencies import TOKEN_COOKIE, BrowserStaffDep
+from gridsvc.common.heavy import heavy
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
@@ -52,6 +53,7 @@ def maps_index(session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/grids", response_class=HTMLResponse)
+@heavy
 def grids_map(
     request: Request,
     session: SessionDep,
@@ -66,6 +68,7 @@ def grids_map(
 
 
 @router.get("/coverage", response_class=HTMLResponse)
+@heavy
 def coverage_map(
     request: Request,
     session: SessionDep,
@@ -110,6 +113,7 @@ def keep_token_in_cookie(request: Request, token: str) -> RedirectResponse:
     response_class=HTMLResponse,
     responses={303: {"description": "The token moved into a cookie; the same page without it."}},
 )
+@heavy
 def issues_map(
     request: Request,
     session: SessionDep,
