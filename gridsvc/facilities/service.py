@@ -126,7 +126,7 @@ def facility_sources(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Facility.source, func.count()).group_by(Facility.source).order_by(Facility.source)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def withdraw_source(session: Session, source: str) -> int:

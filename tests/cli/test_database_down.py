@@ -33,6 +33,8 @@ DATABASE_COMMANDS = [
     *[["import", layer, "{file}"] for layer in ("districts", "grids", "facilities", "population")],
     ["import", "osm", "{file}"],
     ["export", "grids", "{out}"],
+    ["facilities", "sources"],
+    ["facilities", "withdraw", "osm"],
     ["maps", "render", "--out", "{folder}"],
     ["issues", "escalate"],
 ]
