@@ -70,9 +70,10 @@ class Settings(BaseSettings):
     circles_file: Path | None = None
     service_area_buffer_m: float = 50.0
 
-    # Imports: the city's extent when the database holds no current district yet
-    # (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), and how far outside the extent a
-    # feature may lie before it is reported as misplaced.
+    # Imports: the city's box (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), inside which
+    # every district must lie (other layers are checked against the current districts, or
+    # this box while there are none), and how far outside a feature may lie before it is
+    # reported as misplaced.
     city_bbox: str = "106.7,37.6,111.5,40.8"
     import_extent_margin_km: float = 50.0
     # Grids may overlap each other, leave gaps in their community or stick out of it by

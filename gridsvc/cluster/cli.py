@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from gridsvc.cluster import service
 from gridsvc.cluster.service import ClusterError, ClusterStatus
+from gridsvc.common.cli import is_unreachable
 from gridsvc.config import get_settings
 
 # pg_ctl's exit code for "no server running".
@@ -94,7 +95,7 @@ def migrate(
 ) -> None:
     """Upgrade the project's database to the newest schema (Alembic)."""
     from alembic.util import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
     from gridsvc import db
 
@@ -103,6 +104,8 @@ def migrate(
     try:
         db.migrate(database_url, revision)
     except (CommandError, SQLAlchemyError) as error:
+        if isinstance(error, OperationalError) and is_unreachable(error):
+            raise  # the top command says it in one line
         typer.secho(f"Migrating {shown} failed: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{shown} is at revision {revision}.")
