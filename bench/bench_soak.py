@@ -86,17 +86,25 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--rate", type=rate, default=200.0, help="requests/s [200/s]")
     parser.add_argument("--duration", type=seconds, default=60.0, help="length of the run [60s]")
     parser.add_argument(
-        "--outage", type=seconds, default=None, help="how long each outage lasts [10 %% of it]"
+        "--outage",
+        type=seconds,
+        default=None,
+        help="length of each outage [10 %% of --duration, at least 1s]",
     )
-    parser.add_argument("--connections", type=int, default=32, help="wrk threads = connections")
-    parser.add_argument("--timeout", type=seconds, default=10.0, help="wrk's request timeout")
+    parser.add_argument(
+        "--connections", type=int, default=32, help="wrk threads, one connection each [32]"
+    )
+    parser.add_argument("--timeout", type=seconds, default=10.0, help="wrk's request timeout [10s]")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers [2]")
     parser.add_argument("--grids", type=int, default=60, help="grids of the demo city [60]")
     arguments = parser.parse_args()
     if arguments.outage is None:
         arguments.outage = max(1.0, arguments.duration / 10)
-    if arguments.outage * 2 > arguments.duration * 0.35:
-        parser.error("--outage is too long for --duration: both outages must fit in the run")
+    # The first outage must end before the kill at 60 % of the run.
+    if arguments.outage >= 0.35 * arguments.duration:
+        parser.error("--outage must be shorter than 35 % of --duration")
+    if min(arguments.connections, arguments.workers) < 1 or arguments.grids < 9:
+        parser.error("--connections and --workers must be at least 1, --grids at least 9")
     return arguments
 
 
@@ -143,7 +151,8 @@ def run_wrk(base: str, arguments: argparse.Namespace, folder: Path, tag: str) ->
     answers.mkdir()
     connections = arguments.connections
     command = ["wrk", "-t", str(connections), "-c", str(connections),
-               "-d", f"{round(arguments.duration)}s", "--timeout", f"{round(arguments.timeout)}s",
+               "-d", f"{max(1, round(arguments.duration))}s",
+               "--timeout", f"{max(1, round(arguments.timeout))}s",
                "-s", str(LUA_SCRIPT), base, "--", str(folder / "points.txt"), str(answers), tag,
                str(connections / arguments.rate)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -288,6 +297,8 @@ def soak(url: str, settings: Settings, folder: Path, arguments: argparse.Namespa
 
 def print_plan(arguments: argparse.Namespace) -> None:
     duration, outage = arguments.duration, arguments.outage
+    version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    print(f"load generator: {version.stdout.splitlines()[0].split(' Copyright')[0]}")
     print(f"load: {arguments.rate:g} requests/s for {duration:g} s, wrk -t "
           f"{arguments.connections} -c {arguments.connections} (rate held by soak.lua's delay()); "
           f"uvicorn --workers {arguments.workers} on 127.0.0.1; a demo city of {arguments.grids} "
