@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = ROOT / "bench" / "soak.lua"
 CATEGORIES = ("road_damage", "environmental_sanitation", "illegal_parking", "greenery")
 SEED = 20240601
-WARM_UP_REQUESTS = 40
+WARM_UP_REQUESTS = 20
 PHASES = ("before", "stopped", "between", "killed", "after")
 PHASE_TITLES = {
     "before": "before the outages",
