@@ -191,6 +191,7 @@ class Run:
         self.details = Counter(f"{row[2]} {row[5]}" for row in rows if len(row) > 5)
         boundaries = [times[name] for name in PHASES[1:]]
         self.phase = np.searchsorted(np.array(boundaries), self.sent, side="right")
+        # Filled in by soak() once the server has stopped.
         self.counters: dict[str, int] = {}
         self.peak_rss = 0
         self.tracebacks = 0
@@ -230,6 +231,9 @@ def print_phases(run: Run, duration: float) -> None:
         print(f"{PHASE_TITLES[name]:34s} {starts[index]:7.1f} {len(codes):8,} {per_second:6.0f} "
               f"{ok:7,} {p50:8.1f} {p99:8.1f}  {statuses(codes[codes >= 500])}; "
               f"{statuses(codes[(codes < 200) | ((codes >= 300) & (codes < 500))])}")  # fmt: skip
+    if run.times["after"] - run.started >= duration:
+        print("note: the cluster came back only after wrk had stopped; a longer --duration "
+              "shows the recovery")  # fmt: skip
     for name in ("between", "after"):
         later = (run.sent >= run.times[name]) & (run.status >= 200) & (run.status < 300)
         first = f"+{run.sent[later].min() - run.times[name]:.2f} s" if later.any() else "none"

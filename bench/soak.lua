@@ -40,7 +40,8 @@ function init(args)
   log:setvbuf("line") -- wrk exits without closing Lua's files
   tag = args[3]
   interval = tonumber(args[4])
-  -- Threads start at random points of their first interval, not all at once.
+  -- Every connection sends its first request at once; the next ones come at a random point
+  -- of each thread's interval, so that the threads do not stay in step.
   math.randomseed(thread_number)
   next_slot = now() + interval * math.random()
   made, answered = 0, 0

@@ -57,17 +57,17 @@ def kill_postmaster(settings: Settings) -> None:
         os.kill(server[0], signal.SIGKILL)
 
 
-def restart(settings: Settings, patience: float = RESTART_PATIENCE_SECONDS) -> None:
+def restart(settings: Settings, cancelled: threading.Event) -> None:
     """Start the cluster, retrying while a killed postmaster's backends still hold it."""
-    deadline = time.monotonic() + patience
-    while True:
+    deadline = time.monotonic() + RESTART_PATIENCE_SECONDS
+    while not cancelled.is_set():
         try:
             cluster_service.start(settings)
             return
         except ClusterError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(0.5)
+            cancelled.wait(0.5)
 
 
 @contextmanager
@@ -172,7 +172,7 @@ class Outages(threading.Thread):
             cluster_service.stop(self.settings)  # pg_ctl stop -m fast
             if not self.wait_until(self.stop_at + self.outage):
                 return
-            restart(self.settings)
+            restart(self.settings, self.cancelled)
             self.times["between"] = time.time()
             if not self.wait_until(self.kill_at):
                 return
@@ -180,7 +180,7 @@ class Outages(threading.Thread):
             kill_postmaster(self.settings)
             if not self.wait_until(self.kill_at + self.outage):
                 return
-            restart(self.settings)
+            restart(self.settings, self.cancelled)
             self.times["after"] = time.time()
         except BaseException as error:  # reported by the main thread
             self.error = error
