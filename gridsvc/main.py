@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,11 +17,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from gridsvc import __version__
 from gridsvc.cluster.service import ClusterError
+from gridsvc.common import inputs
 from gridsvc.common.errors import (
     DatabaseUnavailableError,
     GridsvcError,
     InvalidParameterError,
     NotFoundError,
+    field_name,
+    where,
 )
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
@@ -40,13 +43,13 @@ DESCRIPTION = (
 
 
 def describe(error: dict[str, Any]) -> str:
-    """One validation problem as 'query parameter 'limit': <message>'."""
-    location = [str(part) for part in error.get("loc", ())]
-    if len(location) >= 2 and location[0] in ("query", "path", "header", "cookie"):
-        where = f"{location[0]} parameter '{'.'.join(location[1:])}'"
+    """One problem as "query parameter 'limit': <message>" or "body field 'add[0].lon': ..."."""
+    location = list(error.get("loc", ()))
+    if len(location) >= 2 and location[0] in ("query", "path", "header", "cookie", "body"):
+        place = where(str(location[0]), field_name(location[1:]))
     else:
-        where = " -> ".join(location) or "request"
-    return f"{where}: {error.get('msg', 'invalid value')}"
+        place = " -> ".join(str(part) for part in location) or "request"
+    return f"{place}: {error.get('msg', 'invalid value')}"
 
 
 async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -58,7 +61,7 @@ async def validation_failed(request: Request, error: RequestValidationError) -> 
 
 async def invalid_parameter(request: Request, error: InvalidParameterError) -> JSONResponse:
     """422 in the same shape as FastAPI's own validation errors."""
-    problem = {"loc": [error.location, error.name], "msg": error.reason, "type": "value_error"}
+    problem = {"loc": error.loc, "msg": error.reason, "type": "value_error"}
     return JSONResponse({"detail": error.message, "errors": [problem]}, status_code=422)
 
 
@@ -92,6 +95,7 @@ def create_app() -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,  # served by maps_views.docs_router from local assets
         openapi_url="/openapi.json",
+        dependencies=[Depends(inputs.check_request)],
     )
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(InvalidParameterError, invalid_parameter)
