@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     token_ttl_hours: float = 24.0 * 30
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_hours: float = 24.0
+    # How long after closing a reporter may ask to reopen a case (supervisors always may).
+    reopen_window_days: float = 7.0
     # Open311 GeoReport v2: the one jurisdiction served (a request naming another gets the
     # spec's 404), and the api_key values third-party apps may POST with (comma-separated;
     # a gridsvc bearer token is accepted as api_key too).

@@ -58,7 +58,10 @@ def get_session() -> Iterator[Session]:
     yield from transaction_per_request(session_factory())
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the route returns, before the response is sent,
+# so a 2xx is only ever sent for committed work and a failed commit becomes an error
+# answer. (FastAPI's default "request" scope runs the exit after the response is sent.)
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported lazily

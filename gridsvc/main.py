@@ -7,13 +7,14 @@ Creating the app never touches the database: the engine is resolved by the first
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from gridsvc import __version__
 from gridsvc.cluster.service import ClusterError
@@ -32,8 +33,11 @@ from gridsvc.geodata.views import router as geodata_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
 from gridsvc.issues.open311_views import router as open311_router
+from gridsvc.issues.reporter_views import router as reporter_router
 from gridsvc.issues.views import router as issues_router
 from gridsvc.maps import views as maps_views
+
+logger = logging.getLogger("gridsvc")
 
 DESCRIPTION = (
     "Management grids, districts and facilities of the city. Geometries are RFC 7946 "
@@ -70,14 +74,32 @@ async def not_found(request: Request, error: NotFoundError) -> JSONResponse:
     return JSONResponse({"detail": error.message}, status_code=404)
 
 
+#: Seconds a client is asked to wait before retrying while the database is away.
+RETRY_AFTER_S = 5
+
+
 async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
-    """503: the database cannot be reached; the cause is in ``detail``."""
-    if isinstance(error, GridsvcError):
-        message = error.message
-    else:
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
-        message = f"database unavailable: {cause[0] if cause else type(error).__name__}"
-    return JSONResponse({"detail": message}, status_code=503)
+    """503 with Retry-After: the database cannot be reached; nothing of the request was kept.
+
+    The driver's text names the host, port and driver: it goes to the server log, never
+    into the answer.
+    """
+    logger.warning("database unavailable: %s", str(getattr(error, "orig", None) or error)[:300])
+    return JSONResponse(
+        {"detail": "database unavailable: nothing was stored; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+async def database_refused(request: Request, error: DBAPIError) -> JSONResponse:
+    """500: the database refused the work (a constraint at commit, say); nothing was stored."""
+    if error.connection_invalidated:
+        return await database_unavailable(request, error)
+    logger.error("database refused the request: %s", str(error.orig or error)[:500])
+    return JSONResponse(
+        {"detail": "the database refused this request: nothing was stored"}, status_code=500
+    )
 
 
 async def domain_error(request: Request, error: GridsvcError) -> JSONResponse:
@@ -104,6 +126,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
     app.add_exception_handler(ClusterError, database_unavailable)
+    app.add_exception_handler(DBAPIError, database_refused)
     app.add_exception_handler(GridsvcError, domain_error)
     app.include_router(health_router)
     app.include_router(grids_router)
@@ -111,6 +134,7 @@ def create_app() -> FastAPI:
     app.include_router(coverage_router)
     app.include_router(geodata_router)
     app.include_router(issues_router)
+    app.include_router(reporter_router)
     app.include_router(open311_router)
     app.include_router(maps_views.router)
     app.include_router(maps_views.docs_router)

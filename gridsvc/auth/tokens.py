@@ -2,7 +2,7 @@
 
 Scopes: a grid worker acts on own grids, department staff on their department's cases, a
 supervisor on the whole city or on one district; an admin on everything. A reporter is
-anonymous (no token: tracking code only) or registered (a token whose subject owns the
+anonymous (no token: the report's secret only) or registered (a token whose subject owns the
 reports made with it).
 """
 

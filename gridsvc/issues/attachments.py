@@ -13,19 +13,20 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import NotFoundError
 from gridsvc.config import get_settings
-from gridsvc.issues import photo_files, service, tracking
+from gridsvc.issues import photo_files, reporter, service
 from gridsvc.issues.models import Issue, IssuePhoto
 from gridsvc.issues.photos import clean_photo
 
 
 def issue_for_upload(
-    session: Session, principal: Principal, issue_id: int, tracking_code: str | None
+    session: Session, principal: Principal, issue_id: int, secret: str | None
 ) -> Issue:
-    """Return the issue if the caller may add photos: in scope, or holding its tracking code."""
-    if tracking_code:
-        issue = tracking.find_by_tracking_code(session, tracking_code)
+    """Return the issue if the caller may see its photos: in scope, or holding its secret."""
+    if secret:
+        issue = reporter.find_by_secret(session, secret)
         if issue.id == issue_id:
             return issue
+        raise NotFoundError(f"no issue {issue_id} (or not within your scope)")
     return service.find_issue(session, principal, issue_id)
 
 
@@ -34,10 +35,10 @@ def add_photo(
     principal: Principal,
     issue_id: int,
     data: bytes,
-    tracking_code: str | None = None,
+    secret: str | None = None,
 ) -> dict[str, Any]:
     """Check, clean and store one photo of an issue; return its description."""
-    issue = issue_for_upload(session, principal, issue_id, tracking_code)
+    issue = issue_for_upload(session, principal, issue_id, secret)
     settings = get_settings()
     photo = clean_photo(data, settings.max_photo_bytes)
     digest = hashlib.sha256(photo.content).hexdigest()
@@ -69,14 +70,15 @@ def photo_body(row: IssuePhoto) -> dict[str, Any]:
         "width": row.width,
         "height": row.height,
         "sha256": row.sha256,
+        "published": bool(row.published),
     }
 
 
 def list_photos(
-    session: Session, principal: Principal, issue_id: int, tracking_code: str | None = None
+    session: Session, principal: Principal, issue_id: int, secret: str | None = None
 ) -> list[dict[str, Any]]:
     """Return the photos of an issue the caller may see, oldest first."""
-    issue = issue_for_upload(session, principal, issue_id, tracking_code)
+    issue = issue_for_upload(session, principal, issue_id, secret)
     rows = session.scalars(
         select(IssuePhoto).where(IssuePhoto.issue_id == issue.id).order_by(IssuePhoto.id)
     )
@@ -88,10 +90,10 @@ def photo_file(
     principal: Principal,
     issue_id: int,
     photo_id: int,
-    tracking_code: str | None = None,
+    secret: str | None = None,
 ) -> tuple[Path, str]:
     """Return the file and media type of one photo of an issue the caller may see."""
-    issue = issue_for_upload(session, principal, issue_id, tracking_code)
+    issue = issue_for_upload(session, principal, issue_id, secret)
     row = session.get(IssuePhoto, photo_id)
     path = Path(get_settings().photos_dir) / row.path if row else None
     if row is None or row.issue_id != issue.id or path is None or not path.is_file():

@@ -34,7 +34,7 @@ def escalate() -> None:
         with session_factory()() as session, session.begin():
             escalated = handling.escalate_overdue(session, progress=progress_bar)
             lines = [
-                f"{issue.id}\t{issue.tracking_code}\t{issue.status}\t"
+                f"{issue.id}\t{issue.public_id}\t{issue.status}\t"
                 f"{issue.grid_code or '-'}\tdue {issue.deadline_at:%Y-%m-%d %H:%M %Z}"
                 for issue in escalated
             ]

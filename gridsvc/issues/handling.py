@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import service
+from gridsvc.issues import reporter, service
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
@@ -76,14 +76,14 @@ def act(
     request: ActionRequest,
     now: datetime | None = None,
     *,
-    by_tracking_code: bool = False,
+    by_secret: bool = False,
 ) -> Issue:
     """Take one workflow action on an issue in the caller's scope and record it.
 
-    ``by_tracking_code``: the caller proved to be the reporter with the tracking code.
+    ``by_secret``: the caller proved to be the reporter with the report's secret.
     """
     now = now or datetime.now(UTC)
-    if by_tracking_code:
+    if by_secret:
         issue = session.get(Issue, issue_id, with_for_update=True)
         assert issue is not None and principal.role is Role.REPORTER
     else:
@@ -129,9 +129,12 @@ def apply_effects(
     if action is Action.RATE:
         if request.rating is None:
             raise InvalidParameterError("rating", "rate needs a rating from 1 to 5", "body")
+        reporter.check_rating(session, issue)
         issue.rating = request.rating
         return {"rating": request.rating}
     if action is Action.REOPEN:
+        if principal.role is Role.REPORTER:
+            reporter.check_reopen_window(issue, now)
         issue.closed_at = None
         issue.departments = []
     if action is Action.ESCALATE:
@@ -182,7 +185,7 @@ def merge_into(
             "survivor_id", f"issue {survivor_id} is '{survivor.status}', not open", "body"
         )
     issue.survivor_id = survivor.id
-    return {"survivor_id": survivor.id, "survivor_tracking_code": survivor.tracking_code}
+    return {"survivor_id": survivor.id, "survivor_public_id": survivor.public_id}
 
 
 def move_deadline(
@@ -282,7 +285,7 @@ def list_overdue(
     return [
         {
             "id": issue.id,
-            "tracking_code": issue.tracking_code,
+            "public_id": issue.public_id,
             "status": issue.status,
             "category": issue.category_code,
             "grid_code": issue.grid_code,

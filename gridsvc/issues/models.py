@@ -110,10 +110,18 @@ class Issue(Base):
             "deadline_at",
             postgresql_where=text("deadline_at IS NOT NULL"),
         ),
+        Index(
+            "ix_issues_published",
+            "published_at",
+            postgresql_where=text("published_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
+    # What staff, lists and Open311 (service_request_id) show; not a credential.
+    public_id: Mapped[str] = mapped_column(String(16), unique=True)
+    # SHA-256 of the reporter's secret, the credential returned once in the 201.
+    secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     category_code: Mapped[str] = mapped_column(
         String(40), ForeignKey("issue_categories.code"), index=True
     )
@@ -146,6 +154,10 @@ class Issue(Base):
         TIMESTAMP(timezone=True), server_default=now_default()
     )
     closed_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    # Public once staff publish it (moderation): then category, status, dates, the text
+    # staff published and a rounded location are shown to anyone.
+    published_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    published_text: Mapped[str | None] = mapped_column(Text)
 
 
 class IssueEvent(Base):
@@ -197,6 +209,7 @@ class IssuePhoto(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(
         TIMESTAMP(timezone=True), server_default=now_default()
     )

@@ -1,7 +1,10 @@
 """Open311 GeoReport v2 over the issues: services are categories, requests are issues.
 
-A request's ``service_request_id`` is the issue's public tracking code; open/closed comes
-from the workflow (``workflow.is_open``). No personal data is ever listed.
+A request's ``service_request_id`` is the issue's public id; open/closed comes from the
+workflow (``workflow.is_open``). Only reports staff published are listed or shown, as the
+public sees them (``publication``): published text, rounded location, published photos.
+The POST's answer also carries the reporter's ``secret`` (an extension of the spec's
+fields), which the app hands to its user once.
 """
 
 from __future__ import annotations
@@ -14,13 +17,12 @@ from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
-from gridsvc.issues import idempotency, service
+from gridsvc.issues import idempotency, publication, reporter, service
 from gridsvc.issues.models import (
     Department,
     Issue,
     IssueCategory,
     IssueEvent,
-    IssuePhoto,
 )
 from gridsvc.issues.schemas import IssueSubmission
 from gridsvc.issues.workflow import Status, is_open
@@ -93,7 +95,7 @@ def number(form: dict[str, str], name: str) -> float:
 
 
 def create_request(
-    session: Session, form: dict[str, str], principal: Principal
+    session: Session, form: dict[str, str], principal: Principal, secret: str
 ) -> list[dict[str, Any]]:
     """Accept a form-encoded service request; answer with its id and where it went."""
     code = form.get("service_code") or ""
@@ -112,7 +114,7 @@ def create_request(
             description=form.get("description") or code,
             reporter_contact=contact or None,
         )
-        body = service.submit(session, submission, principal)
+        body = service.submit(session, submission, principal, reporter.hash_secret(secret))
     except (ValueError, InvalidParameterError) as error:
         raise Open311Error(str(error)) from None
     grid = body["grid"]["code"] if body["grid"] else "the supervisors' queue (no grid here)"
@@ -120,7 +122,7 @@ def create_request(
     notice = f"Routed to {grid}; department: {department}."
     return [
         {
-            "service_request_id": body["tracking_code"],
+            "service_request_id": body["public_id"],
             "service_notice": notice,
             "account_id": None,
         }
@@ -128,25 +130,30 @@ def create_request(
 
 
 def create_request_once(
-    session: Session, form: dict[str, str], principal: Principal, key: str | None
+    session: Session, form: dict[str, str], principal: Principal, key: str | None, scope: str
 ) -> tuple[list[dict[str, Any]], bool]:
     """Create the request once per ``Idempotency-Key``; return (answer, replayed).
 
-    Keys live apart from the JSON API's (another namespace per caller), and the api_key is
-    no part of the body compared.
+    Keys live apart from the JSON API's (another namespace per caller ``scope``), and the
+    api_key is no part of the body compared. The secret is added after the key's record is
+    kept, so it is never stored.
     """
     fields = {name: value for name, value in form.items() if name != "api_key"}
+    scope = f"open311:{scope}"
+    secret = reporter.new_secret(scope, key)
     if key is None:
-        return create_request(session, fields, principal), False
-    _, answer, replayed = idempotency.once(
-        session,
-        f"open311:{principal.subject}",
-        key,
-        fields,
-        lambda: create_request(session, fields, principal),
-        status_code=200,
-    )
-    return answer, replayed
+        answer = create_request(session, fields, principal, secret)
+        replayed = False
+    else:
+        _, answer, replayed = idempotency.once(
+            session,
+            scope,
+            key,
+            fields,
+            lambda: create_request(session, fields, principal, secret),
+            status_code=200,
+        )
+    return [{**answer[0], "secret": secret}], replayed
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -163,11 +170,11 @@ def parse_time(value: str | None, name: str) -> datetime | None:
 def list_requests(
     session: Session, query: dict[str, str], base_url: str = ""
 ) -> list[dict[str, Any]]:
-    """Service requests filtered as the spec says: ids, service codes, dates, status."""
-    statement = select(Issue)
+    """Return published service requests filtered as the spec says (ids, codes, dates, status)."""
+    statement = select(Issue).where(Issue.published_at.is_not(None))
     ids = query.get("service_request_id")
     if ids:
-        statement = statement.where(Issue.tracking_code.in_(ids.split(",")))
+        statement = statement.where(Issue.public_id.in_(ids.split(",")))
     else:
         end = parse_time(query.get("end_date"), "end_date") or datetime.now(UTC)
         start = parse_time(query.get("start_date"), "start_date") or end - DEFAULT_WINDOW
@@ -188,15 +195,17 @@ def list_requests(
 
 
 def get_request(session: Session, code: str, base_url: str = "") -> list[dict[str, Any]]:
-    """One service request, as a list of one (the spec's shape)."""
-    issue = session.scalars(select(Issue).where(Issue.tracking_code == code)).first()
+    """One published service request, as a list of one (the spec's shape)."""
+    issue = session.scalars(
+        select(Issue).where(Issue.public_id == code, Issue.published_at.is_not(None))
+    ).first()
     if issue is None:
         raise Open311Error(f"no service request '{code}'", 404)
     return [request_body(session, issue, base_url)]
 
 
 def request_body(session: Session, issue: Issue, base_url: str = "") -> dict[str, Any]:
-    """Return one issue as an Open311 service request, without personal data."""
+    """Return one published issue as the public sees it: no contact, own text or exact place."""
     category = session.get(IssueCategory, issue.category_code)
     department = session.get(Department, issue.department_code) if issue.department_code else None
     updated = session.scalar(
@@ -204,12 +213,12 @@ def request_body(session: Session, issue: Issue, base_url: str = "") -> dict[str
     )
     lon, lat = service.position(session, issue)
     return {
-        "service_request_id": issue.tracking_code,
+        "service_request_id": issue.public_id,
         "status": "open" if is_open(Status(issue.status)) else "closed",
         "status_notes": issue.status,
         "service_name": category.name_en if category else issue.category_code,
         "service_code": issue.category_code,
-        "description": issue.description,
+        "description": issue.published_text,
         "agency_responsible": department.name if department else None,
         "service_notice": None,
         "requested_datetime": iso(issue.created_at),
@@ -218,21 +227,18 @@ def request_body(session: Session, issue: Issue, base_url: str = "") -> dict[str
         "address": issue.grid_code,
         "address_id": None,
         "zipcode": None,
-        "lat": lat,
-        "long": lon,
+        "lat": publication.coarse(lat),
+        "long": publication.coarse(lon),
         "media_url": media_url(session, issue, base_url),
     }
 
 
 def media_url(session: Session, issue: Issue, base_url: str) -> str | None:
-    """Return the first photo's address, opened by the tracking code (service_request_id)."""
-    photo_id = session.scalar(
-        select(IssuePhoto.id).where(IssuePhoto.issue_id == issue.id).order_by(IssuePhoto.id)
-    )
-    if photo_id is None:
+    """Return the address of the first photo published with the report, if any."""
+    photos = publication.published_photo_ids(session, issue)
+    if not photos:
         return None
-    path = f"/api/v1/issues/{issue.id}/photos/{photo_id}?tracking_code={issue.tracking_code}"
-    return base_url.rstrip("/") + path
+    return base_url.rstrip("/") + f"/api/v1/reports/{issue.public_id}/photos/{photos[0]}"
 
 
 def iso(moment: datetime | None) -> str | None:

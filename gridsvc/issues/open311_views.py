@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.dependencies import PrincipalDep
 from gridsvc.common.errors import GridsvcError, NotFoundError
 from gridsvc.db import SessionDep
-from gridsvc.issues import open311, open311_access
+from gridsvc.issues import open311, open311_access, reporter
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -113,17 +113,23 @@ def create_request(
             description="A retry with the same key and form gets the first answer (200).",
         ),
     ] = None,
+    device_id: Annotated[
+        str | None,
+        Header(alias="X-Device-Id", max_length=100, description="Scopes Idempotency-Keys."),
+    ] = None,
 ) -> JSONResponse:
     """Create a service request from a form-encoded body (api_key, service_code, lat, long...).
 
-    Answers 200 with ``[{service_request_id, service_notice, account_id}]``, as the spec's
-    example does.
+    Answers 200 with ``[{service_request_id, service_notice, account_id, secret}]``, as the
+    spec's example does, plus the reporter's secret (shown once).
     """
 
     def produce() -> Any:
         open311_access.check_jurisdiction(form.get("jurisdiction_id"))
         poster = open311_access.poster(form.get("api_key"), principal)
-        body, replayed = open311.create_request_once(session, form, poster, idempotency_key)
+        address = request.client.host if request.client else None
+        scope = reporter.idempotency_scope(poster, device_id, address)
+        body, replayed = open311.create_request_once(session, form, poster, idempotency_key, scope)
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return JSONResponse(jsonable_encoder(body), headers=headers)
 

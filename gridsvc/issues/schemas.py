@@ -49,20 +49,27 @@ class Routing(BaseModel):
 
 
 class DuplicateSuggestion(BaseModel):
-    """An open issue of the same category nearby: perhaps the same problem."""
+    """An open issue of the same category nearby: perhaps the same problem.
 
-    id: int
-    tracking_code: str
+    Only what anyone may know of another person's report.
+    """
+
+    public_id: str
+    category: str
     status: Status
-    distance_m: float
-    created_at: datetime
+    distance_m: int = Field(description="Distance, rounded up to the next 50 m.")
 
 
 class IssueCreated(BaseModel):
     """The answer to a submission (also the answer replayed for a retried Idempotency-Key)."""
 
     id: int
-    tracking_code: str
+    public_id: str = Field(description="The report's public id (not a credential).")
+    secret: str = Field(
+        description="The reporter's secret, shown only in this answer and never stored: "
+        "keep it to follow the report (GET /api/v1/track), add photos, rate and reopen. "
+        "A retry with the same Idempotency-Key from the same device gets it again."
+    )
     status: Status
     category: Named
     lon: float = Field(description="WGS-84 longitude as stored.")
@@ -94,7 +101,7 @@ class IssueOut(BaseModel):
     """An issue as staff see it."""
 
     id: int
-    tracking_code: str
+    public_id: str
     status: Status
     category: str
     description: str
@@ -114,6 +121,8 @@ class IssueOut(BaseModel):
     rating: int | None
     created_at: datetime
     closed_at: datetime | None
+    published_at: datetime | None = Field(description="When staff published it; None: private.")
+    published_text: str | None = Field(description="The text the public sees.")
     allowed_actions: list[Action] = Field(description="What the caller may do next.")
     events: list[IssueEventOut]
 
@@ -139,7 +148,7 @@ class ActionRequest(BaseModel):
 
 
 class ReporterAction(BaseModel):
-    """What a reporter may do with a tracking code: rate or ask to reopen a closed case."""
+    """What a reporter may do with the secret: rate a closed case once, or ask to reopen it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -149,7 +158,7 @@ class ReporterAction(BaseModel):
 
 
 class TrackEvent(BaseModel):
-    """A step of the public history: no names, no contacts."""
+    """A step of the reporter's history: no staff names, no notes."""
 
     action: str
     to_status: str
@@ -157,23 +166,48 @@ class TrackEvent(BaseModel):
 
 
 class TrackOut(BaseModel):
-    """The reporter's view of a case, by tracking code; no personal data."""
+    """The reporter's own report, by its secret: all of it, and where the case stands."""
 
-    tracking_code: str
+    id: int
+    public_id: str
     status: Status
-    category: str
-    district: str | None
+    category: Named
+    description: str
+    reporter_contact: str | None
+    lon: float = Field(description="WGS-84 longitude as stored.")
+    lat: float = Field(description="WGS-84 latitude as stored.")
+    grid_code: str | None
+    district_code: str | None
+    department: Named | None
     deadline: datetime | None
     rating: int | None
-    merged_into: str | None = Field(description="Tracking code of the surviving case.")
+    created_at: datetime
+    closed_at: datetime | None
+    published: bool = Field(description="Whether staff made it public.")
+    photos: list[int] = Field(description="Ids of its photos (GET .../photos/{id}).")
+    merged_into: str | None = Field(description="Public id of the surviving case.")
     history: list[TrackEvent]
+
+
+class PublicationIn(BaseModel):
+    """What staff publish of a report: a text of their own choosing and chosen photos."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(
+        None,
+        max_length=4000,
+        description="The text the public sees; the reporter's own text stays private "
+        "unless it is given here.",
+    )
+    photos: list[int] = Field(default_factory=list, description="Ids of photos to publish.")
 
 
 class OverdueIssue(BaseModel):
     """An open issue past its stage deadline, and by how much."""
 
     id: int
-    tracking_code: str
+    public_id: str
     status: Status
     category: str
     grid_code: str | None

@@ -30,9 +30,11 @@ from gridsvc.issues.models import (
 from gridsvc.issues.schemas import IssueSubmission
 from gridsvc.issues.workflow import Role, Stage, Status, allowed_actions, is_open
 
-# Tracking codes: no 0/O or 1/I/L, so a code read out over the phone is not misheard.
-TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-TRACKING_LENGTH = 10
+# Public ids: no 0/O or 1/I/L, so an id read out over the phone is not misheard.
+PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+PUBLIC_ID_LENGTH = 10
+# Distances to other people's reports are told in steps this wide, never exactly.
+DUPLICATE_DISTANCE_STEP_M = 50
 OPEN_STATUSES = [status.value for status in Status if is_open(status)]
 
 
@@ -47,9 +49,9 @@ def iso_local(moment: datetime | None) -> str | None:
     return local_moment.isoformat() if local_moment else None
 
 
-def new_tracking_code() -> str:
-    """Return a random public tracking code like ``GS7K2M9QXR4T``."""
-    return "GS" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+def new_public_id() -> str:
+    """Return a random public id like ``GS7K2M9QXR4T`` (not a credential)."""
+    return "GS" + "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -138,18 +140,22 @@ def submit(
     session: Session,
     submission: IssueSubmission,
     principal: Principal,
+    secret_hash: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Accept a report: route it to a grid and a department, start its deadline, return it.
 
-    A point beyond every grid and the snap distance is still accepted, as ``unrouted``.
+    ``secret_hash`` is the hash of the reporter's secret (the caller hands the secret
+    itself to the reporter). A point beyond every grid and the snap distance is still
+    accepted, as ``unrouted``.
     """
     now = now or datetime.now(UTC)
     category = get_category(session, submission.category)
     lon, lat = (float(value) for value in to_wgs84(submission.lon, submission.lat, submission.crs))
     placement = grids_service.place_point(session, lon, lat, get_settings().issue_snap_distance_m)
     issue = Issue(
-        tracking_code=new_tracking_code(),
+        public_id=new_public_id(),
+        secret_hash=secret_hash,
         category_code=category.code,
         description=submission.description,
         reporter_contact=submission.reporter_contact,
@@ -202,7 +208,7 @@ def created_body(
     department = session.get(Department, issue.department_code) if issue.department_code else None
     return {
         "id": issue.id,
-        "tracking_code": issue.tracking_code,
+        "public_id": issue.public_id,
         "status": issue.status,
         "category": named(category.code, category.name),
         "lon": lon,
@@ -222,7 +228,11 @@ def created_body(
 def duplicate_suggestions(
     session: Session, issue: Issue, lon: float, lat: float, limit: int = 10
 ) -> list[dict[str, Any]]:
-    """Open issues of the same category within the duplicate radius, nearest first."""
+    """Open issues of the same category within the duplicate radius, nearest first.
+
+    They go to the reporter, who may be anyone: public id, category, status and a distance
+    rounded up to 50 m only, never the other report's text, position or secret.
+    """
     radius = get_settings().issue_duplicate_radius_m
     other = Issue.__table__.alias("other")
     here = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
@@ -231,7 +241,7 @@ def duplicate_suggestions(
     # prefilter; the exact test is on the geography.
     degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
     rows = session.execute(
-        select(other.c.id, other.c.tracking_code, other.c.status, other.c.created_at, distance)
+        select(other.c.public_id, other.c.category_code, other.c.status, distance)
         .where(
             other.c.id != issue.id,
             other.c.category_code == issue.category_code,
@@ -242,13 +252,13 @@ def duplicate_suggestions(
         .order_by(distance, other.c.id)
         .limit(limit)
     )
+    step = DUPLICATE_DISTANCE_STEP_M
     return [
         {
-            "id": row.id,
-            "tracking_code": row.tracking_code,
+            "public_id": row.public_id,
+            "category": row.category_code,
             "status": row.status,
-            "distance_m": round(row[4], 1),
-            "created_at": iso_local(row.created_at),
+            "distance_m": max(step, math.ceil(row[3] / step) * step),
         }
         for row in rows
     ]
@@ -317,7 +327,7 @@ def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str
     lon, lat = position(session, issue)
     return {
         "id": issue.id,
-        "tracking_code": issue.tracking_code,
+        "public_id": issue.public_id,
         "status": issue.status,
         "category": issue.category_code,
         "description": issue.description,
@@ -337,6 +347,8 @@ def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str
         "rating": issue.rating,
         "created_at": local(issue.created_at),
         "closed_at": local(issue.closed_at),
+        "published_at": local(issue.published_at),
+        "published_text": issue.published_text,
         "allowed_actions": allowed_actions(Status(issue.status), principal.role),
         "events": [
             {
@@ -361,7 +373,7 @@ def issue_points(
     district: str | None = None,
     since: datetime | None = None,
 ) -> list[Any]:
-    """Issues in scope as map points: code, category, status, overdue, lon, lat."""
+    """Issues in scope as map points: public id, category, status, overdue, lon, lat."""
     conditions = [visible_to(principal)]
     if status is not None:
         conditions.append(Issue.status == Status(status).value)
@@ -372,7 +384,7 @@ def issue_points(
     overdue = Issue.status.in_(OPEN_STATUSES) & (Issue.deadline_at < func.now())
     statement = (
         select(
-            Issue.tracking_code,
+            Issue.public_id,
             IssueCategory.name.label("category"),
             Issue.status,
             func.coalesce(overdue, false()).label("overdue"),

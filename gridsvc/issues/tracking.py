@@ -1,8 +1,9 @@
-"""The reporter's side: a case's status and history by tracking code; rating and reopening.
+"""The reporter's side: one's own report by its secret; rating and asking to reopen.
 
-The tracking code is the reporter's key: anyone holding it sees the status and the steps
-taken, never names or contacts, and may rate the closed case or ask to reopen it. A
-merged report follows its survivor: its page shows the survivor's status and steps.
+The secret is the reporter's key: its holder sees the whole report (own text, contact,
+exact position, photos) and the steps taken, never staff names, and may rate the closed
+case once or ask to reopen it within the window. A merged report follows its survivor:
+its page shows the survivor's status and steps.
 """
 
 from __future__ import annotations
@@ -14,23 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
-from gridsvc.common.errors import InvalidParameterError, NotFoundError
-from gridsvc.issues import handling, service
-from gridsvc.issues.models import Issue
+from gridsvc.common.errors import InvalidParameterError
+from gridsvc.issues import handling, reporter, service
+from gridsvc.issues.models import Department, Issue, IssueCategory, IssuePhoto
 from gridsvc.issues.schemas import ActionRequest, ReporterAction
 from gridsvc.issues.workflow import Action, Role
 
 MAX_MERGE_CHAIN = 20
-
-
-def find_by_tracking_code(session: Session, code: str) -> Issue:
-    """Return the issue with this tracking code, or a 404."""
-    issue = session.scalars(
-        select(Issue).where(Issue.tracking_code == code.strip().upper())
-    ).first()
-    if issue is None:
-        raise NotFoundError(f"no issue has the tracking code '{code}'")
-    return issue
 
 
 def survivor_of(session: Session, issue: Issue) -> Issue:
@@ -44,47 +35,69 @@ def survivor_of(session: Session, issue: Issue) -> Issue:
     return issue
 
 
-def track(session: Session, code: str) -> dict[str, Any]:
-    """Return the public view of a case: status and history, no personal data."""
-    reported = find_by_tracking_code(session, code)
-    issue = survivor_of(session, reported)
-    history = service.issue_events(session, reported.id)
+def history(session: Session, reported: Issue, issue: Issue) -> list[dict[str, Any]]:
+    """Return the steps of the report and, once merged, of its survivor: no actors, no notes."""
+    events = service.issue_events(session, reported.id)
     if issue.id != reported.id:
-        history += service.issue_events(session, issue.id)
+        events += service.issue_events(session, issue.id)
+    return [
+        {
+            "action": event.action,
+            "to_status": event.to_status,
+            "at": service.local(event.created_at),
+        }
+        for event in events
+    ]
+
+
+def track(session: Session, secret: str) -> dict[str, Any]:
+    """Return the reporter's own report, whole, and where the case stands."""
+    reported = reporter.find_by_secret(session, secret)
+    issue = survivor_of(session, reported)
+    category = session.get(IssueCategory, reported.category_code)
+    department = session.get(Department, issue.department_code) if issue.department_code else None
+    lon, lat = service.position(session, reported)
+    photos = session.scalars(
+        select(IssuePhoto.id).where(IssuePhoto.issue_id == reported.id).order_by(IssuePhoto.id)
+    )
     return {
-        "tracking_code": reported.tracking_code,
+        "id": reported.id,
+        "public_id": reported.public_id,
         "status": issue.status,
-        "category": issue.category_code,
-        "district": issue.district_code,
+        "category": service.named(reported.category_code, category.name if category else None),
+        "description": reported.description,
+        "reporter_contact": reported.reporter_contact,
+        "lon": lon,
+        "lat": lat,
+        "grid_code": reported.grid_code,
+        "district_code": reported.district_code,
+        "department": service.named(department.code, department.name) if department else None,
         "deadline": service.local(issue.deadline_at),
         "rating": reported.rating,
-        "merged_into": issue.tracking_code if issue.id != reported.id else None,
-        "history": [
-            {
-                "action": event.action,
-                "to_status": event.to_status,
-                "at": service.local(event.created_at),
-            }
-            for event in history
-        ],
+        "created_at": service.local(reported.created_at),
+        "closed_at": service.local(issue.closed_at),
+        "published": reported.published_at is not None,
+        "photos": list(photos),
+        "merged_into": issue.public_id if issue.id != reported.id else None,
+        "history": history(session, reported, issue),
     }
 
 
 def reporter_action(
-    session: Session, code: str, request: ReporterAction, now: datetime | None = None
+    session: Session, secret: str, request: ReporterAction, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Rate a closed case or ask to reopen it, as the holder of its tracking code."""
+    """Rate a closed case (once per closing) or ask to reopen it, as the secret's holder."""
     if request.rating is None and not request.reopen:
         raise InvalidParameterError("rating", "give a rating (1-5) or reopen: true", "body")
     now = now or datetime.now(UTC)
-    issue = find_by_tracking_code(session, code)
-    # The tracking code stands for the reporter, registered or not.
-    principal = Principal(role=Role.REPORTER, subject=issue.reporter_subject or f"tracking:{code}")
+    issue = reporter.find_by_secret(session, secret)
+    subject = issue.reporter_subject or f"reporter:{issue.public_id}"
+    principal = Principal(role=Role.REPORTER, subject=subject)
     actions = []
     if request.rating is not None:
         actions.append(ActionRequest(action=Action.RATE, rating=request.rating, note=request.note))
     if request.reopen:
         actions.append(ActionRequest(action=Action.REOPEN, note=request.note))
     for action in actions:
-        handling.act(session, principal, issue.id, action, now, by_tracking_code=True)
-    return track(session, code)
+        handling.act(session, principal, issue.id, action, now, by_secret=True)
+    return track(session, secret)

@@ -1,10 +1,10 @@
-"""Routes of issues: submission, reading in scope, workflow actions, overdue cases, tracking."""
+"""Routes of issues: submission, reading in scope, workflow actions, publication, photos."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 
 from gridsvc.auth.dependencies import AdminDep, PrincipalDep, StaffDep, SupervisorDep
@@ -17,9 +17,10 @@ from gridsvc.issues import (
     catalog_admin,
     handling,
     idempotency,
+    publication,
+    reporter,
     service,
     stats,
-    tracking,
 )
 from gridsvc.issues.schemas import (
     ActionRequest,
@@ -32,8 +33,7 @@ from gridsvc.issues.schemas import (
     IssueOut,
     IssueSubmission,
     OverdueIssue,
-    ReporterAction,
-    TrackOut,
+    PublicationIn,
 )
 from gridsvc.issues.workflow import Status
 
@@ -48,30 +48,51 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 
-TrackingCodeQuery = Annotated[
-    str | None, Query(description="Anonymous reporters prove the issue is theirs.")
+DeviceIdHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Device-Id",
+        max_length=100,
+        description="A random id the page or app keeps per phone: anonymous reporters' "
+        "Idempotency-Keys are scoped to it (and to the client address).",
+    ),
+]
+
+SecretHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Reporter-Secret",
+        description="The reporter's secret from the 201: the reporter's own photos.",
+    ),
 ]
 
 
 @router.post("/issues", status_code=201, response_model=IssueCreated)
 def submit_issue(
     submission: IssueSubmission,
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
+    device_id: DeviceIdHeader = None,
 ) -> Any:
-    """Report a problem at a point; it is routed to a grid and a department at once."""
+    """Report a problem at a point; it is routed to a grid and a department at once.
+
+    The answer carries the reporter's secret, once: keep it to follow the report.
+    """
+    scope = reporter.idempotency_scope(principal, device_id, request.client and request.client.host)
+    secret = reporter.new_secret(scope, idempotency_key)
+
+    def create() -> dict[str, Any]:
+        return service.submit(session, submission, principal, reporter.hash_secret(secret))
+
     if idempotency_key is None:
-        return service.submit(session, submission, principal)
+        return {**create(), "secret": secret}
     status_code, body, replayed = idempotency.once(
-        session,
-        principal.subject,
-        idempotency_key,
-        submission.model_dump(mode="json"),
-        lambda: service.submit(session, submission, principal),
+        session, scope, idempotency_key, submission.model_dump(mode="json"), create
     )
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return JSONResponse({**body, "secret": secret}, status_code=status_code, headers=headers)
 
 
 @router.get("/issues")
@@ -117,16 +138,24 @@ def act_on_issue(
     return service.issue_body(session, issue, principal)
 
 
-@router.get("/track/{tracking_code}", response_model=TrackOut)
-def track_issue(tracking_code: str, session: SessionDep) -> Any:
-    """Show a case's status and history by its tracking code; no personal data."""
-    return tracking.track(session, tracking_code)
+@router.put("/issues/{issue_id}/publication", response_model=IssueOut)
+def publish_issue(
+    issue_id: int, body: PublicationIn, session: SessionDep, principal: SupervisorDep
+) -> Any:
+    """Publish a report (supervisors in scope, admins).
+
+    The public then sees its category, status, dates, this text, these photos and a
+    location rounded to about 100 m.
+    """
+    issue = publication.publish(session, principal, issue_id, body.text, body.photos)
+    return service.issue_body(session, issue, principal)
 
 
-@router.post("/track/{tracking_code}", response_model=TrackOut)
-def reporter_action(tracking_code: str, request: ReporterAction, session: SessionDep) -> Any:
-    """Rate a closed case (1-5) or ask to reopen it, by its tracking code."""
-    return tracking.reporter_action(session, tracking_code, request)
+@router.delete("/issues/{issue_id}/publication", response_model=IssueOut)
+def unpublish_issue(issue_id: int, session: SessionDep, principal: SupervisorDep) -> Any:
+    """Take a report out of every public view (supervisors in scope, admins)."""
+    issue = publication.unpublish(session, principal, issue_id)
+    return service.issue_body(session, issue, principal)
 
 
 @router.get("/issue-categories", response_model=list[CategoryOut])
@@ -198,11 +227,11 @@ def add_photo(
     photo: Annotated[UploadFile, File(description="A JPEG or PNG, 10 MB at most.")],
     session: SessionDep,
     principal: PrincipalDep,
-    tracking_code: TrackingCodeQuery = None,
+    secret: SecretHeader = None,
 ) -> dict[str, Any]:
     """Attach a photo (JPEG/PNG by content; EXIF removed) to an issue."""
     data = photo.file.read(get_settings().max_photo_bytes + 1)
-    return attachments.add_photo(session, principal, issue_id, data, tracking_code)
+    return attachments.add_photo(session, principal, issue_id, data, secret)
 
 
 @router.get("/stats/issues")
@@ -231,10 +260,10 @@ def list_photos(
     issue_id: int,
     session: SessionDep,
     principal: PrincipalDep,
-    tracking_code: TrackingCodeQuery = None,
+    secret: SecretHeader = None,
 ) -> list[dict[str, Any]]:
     """Photos of an issue, oldest first."""
-    return attachments.list_photos(session, principal, issue_id, tracking_code)
+    return attachments.list_photos(session, principal, issue_id, secret)
 
 
 @router.get("/issues/{issue_id}/photos/{photo_id}", response_class=FileResponse)
@@ -243,8 +272,8 @@ def get_photo(
     photo_id: int,
     session: SessionDep,
     principal: PrincipalDep,
-    tracking_code: TrackingCodeQuery = None,
+    secret: SecretHeader = None,
 ) -> FileResponse:
     """One photo's image (JPEG or PNG)."""
-    path, media_type = attachments.photo_file(session, principal, issue_id, photo_id, tracking_code)
+    path, media_type = attachments.photo_file(session, principal, issue_id, photo_id, secret)
     return FileResponse(path, media_type=media_type)

@@ -212,7 +212,7 @@ def issues_map(
     Parameters
     ----------
     issues : geopandas.GeoDataFrame
-        Columns ``code`` (tracking code), ``category``, ``status``, ``overdue`` (bool) and
+        Columns ``code`` (public id), ``category``, ``status``, ``overdue`` (bool) and
         point geometry in WGS-84.
     statuses : dict
         Status code → name, in the order the legend lists them.

@@ -258,7 +258,7 @@ def issues_frame(
         session, principal, status=status, district=district, since=since
     )
     data = {
-        "code": [row.tracking_code for row in rows],
+        "code": [row.public_id for row in rows],
         "category": [row.category for row in rows],
         "status": [row.status for row in rows],
         "overdue": [bool(row.overdue) for row in rows],

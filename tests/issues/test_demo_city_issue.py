@@ -45,6 +45,11 @@ def test_phone_report_from_start_to_statistics(client, loaded_demo_city) -> None
     stats = client.get("/api/v1/stats/issues?period=quarter&by=district", headers=supervisor)
     rows = stats.json()["rows"]
     assert sum(row["closed"] for row in rows if row["district"] == district) >= 1
-    open311 = client.get(f"/open311/v2/requests/{issue['tracking_code']}.json").json()
-    assert open311[0]["status"] == "closed"
-    assert abs(open311[0]["lat"] - point.y) < 1e-7 and abs(open311[0]["long"] - point.x) < 1e-7
+    admin = bearer("admin", "moderator")
+    published = client.put(f"/api/v1/issues/{issue['id']}/publication", json={}, headers=admin)
+    assert published.status_code == 200
+    public = client.get(f"/open311/v2/requests/{issue['public_id']}.json").json()[0]
+    assert public["status"] == "closed"
+    # Public positions are rounded to 0.001 degree: within about 100 m, never exact.
+    assert abs(public["lat"] - point.y) <= 0.0005 and abs(public["long"] - point.x) <= 0.0005
+    assert public["lat"] == round(public["lat"], 3) and public["description"] is None

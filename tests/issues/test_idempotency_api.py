@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
-import uvicorn
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from gridsvc.db import get_session, transaction_per_request
-from gridsvc.main import create_app
 from tests.factories import remove_issues
 from tests.issues.conftest import bearer
 from tests.issues.test_workflow_api import INSIDE_A
@@ -50,35 +41,6 @@ def test_failed_submission_does_not_burn_the_key(client, city) -> None:
     bad = client.post("/api/v1/issues", json={**body(), "category": "nope"}, headers=key)
     assert bad.status_code == 422
     assert client.post("/api/v1/issues", json=body(), headers=key).status_code == 201
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(engine: Engine) -> Iterator[str]:
-    """The app on a real uvicorn server on loopback, committing into the test database."""
-    app = create_app()
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
-
-    def committing_session() -> Iterator[Session]:
-        yield from transaction_per_request(factory)
-
-    app.dependency_overrides[get_session] = committing_session
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(10)
 
 
 def test_concurrent_retries_create_one_issue(server: str, engine: Engine) -> None:

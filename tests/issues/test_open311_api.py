@@ -8,7 +8,20 @@ from PIL import Image
 
 from gridsvc.config import get_settings
 from tests.issues import open311_schemas as schemas
+from tests.issues.conftest import bearer
 from tests.issues.test_workflow_api import SUPERVISOR, WORKER_A, act, submit
+
+ADMIN = bearer("admin", "moderator")
+
+
+def publish(client, issue_id: int, text: str | None = "已发布", photos=()) -> None:
+    response = client.put(
+        f"/api/v1/issues/{issue_id}/publication",
+        json={"text": text, "photos": list(photos)},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text
+
 
 APP_KEY = "app-key-for-tests"
 
@@ -54,10 +67,19 @@ def test_post_form_and_read_back(client, city) -> None:
     valid(created.json(), schemas.CREATED)
     code = created.json()[0]["service_request_id"]
     assert "150699001001001" in created.json()[0]["service_notice"]
+    assert client.get(f"/open311/v2/requests/{code}.json").status_code == 404  # unpublished
+    listing = client.get("/open311/v2/requests.json?status=open&service_code=road_damage")
+    assert code not in [r["service_request_id"] for r in listing.json()]
+    issue_id = client.get("/api/v1/issues", headers=bearer("supervisor", "s")).json()["issues"][0][
+        "id"
+    ]
+    publish(client, issue_id, text="路面塌陷，已派遣")
     one = client.get(f"/open311/v2/requests/{code}.json").json()
     valid(one, schemas.REQUESTS)
     assert one[0]["status"] == "open" and one[0]["agency_responsible"] == "交通运输局"
-    assert "someone@example.com" not in str(one)
+    assert one[0]["description"] == "路面塌陷，已派遣"
+    assert "someone@example.com" not in str(one) and "35.5039" not in str(one)
+    assert (one[0]["lat"], one[0]["long"]) == (35.504, 113.504)
     listing = client.get("/open311/v2/requests.json?status=open&service_code=road_damage")
     valid(listing.json(), schemas.REQUESTS)
     assert code in [r["service_request_id"] for r in listing.json()]
@@ -66,7 +88,8 @@ def test_post_form_and_read_back(client, city) -> None:
 def test_closed_mapping_follows_the_workflow(client, city) -> None:
     issue = submit(client)
     act(client, issue["id"], WORKER_A, "reject", note="不属于受理范围")
-    code = issue["tracking_code"]
+    publish(client, issue["id"])
+    code = issue["public_id"]
     request = client.get(f"/open311/v2/requests.json?service_request_id={code}").json()
     valid(request, schemas.REQUESTS)
     assert request[0]["status"] == "closed" and request[0]["status_notes"] == "rejected"
@@ -158,7 +181,12 @@ def test_post_honours_idempotency_key(client, city) -> None:
     other = post(client, key, api_key=APP_KEY, description="another report")
     assert other.status_code == 422
     valid(other.json(), schemas.ERRORS)
+    assert again.json()[0]["secret"] == first.json()[0]["secret"]
     code = first.json()[0]["service_request_id"]
+    created_id = client.get("/api/v1/issues", headers=bearer("supervisor", "s")).json()["issues"][
+        0
+    ]["id"]
+    publish(client, created_id)
     listed = client.get(f"/open311/v2/requests.json?service_request_id={code}").json()
     assert len(listed) == 1
 
@@ -166,17 +194,23 @@ def test_post_honours_idempotency_key(client, city) -> None:
 def test_media_url_is_the_first_photo(client, city, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(get_settings(), "photos_dir", tmp_path)
     issue = submit(client)
-    code = issue["tracking_code"]
+    code = issue["public_id"]
+    publish(client, issue["id"])
     assert client.get(f"/open311/v2/requests/{code}.json").json()[0]["media_url"] is None
     out = io.BytesIO()
     Image.new("RGB", (6, 4), (10, 10, 10)).save(out, "PNG")
-    url = f"/api/v1/issues/{issue['id']}/photos?tracking_code={code}"
-    first = client.post(url, files={"photo": ("a.png", out.getvalue())}).json()
-    client.post(url, files={"photo": ("b.png", out.getvalue())})
+    url = f"/api/v1/issues/{issue['id']}/photos"
+    secret = {"X-Reporter-Secret": issue["secret"]}
+    first = client.post(url, files={"photo": ("a.png", out.getvalue())}, headers=secret).json()
+    second = client.post(url, files={"photo": ("b.png", out.getvalue())}, headers=secret).json()
+    # Photos are public only when published with the report.
+    assert client.get(f"/open311/v2/requests/{code}.json").json()[0]["media_url"] is None
+    publish(client, issue["id"], photos=[second["id"]])
     request = client.get(f"/open311/v2/requests/{code}.json").json()
     valid(request, schemas.REQUESTS)
     media_url = request[0]["media_url"]
-    assert media_url.startswith("http://testserver/api/v1/issues/")
-    assert f"/photos/{first['id']}?tracking_code={code}" in media_url
+    assert media_url == f"http://testserver/api/v1/reports/{code}/photos/{second['id']}"
     image = client.get(media_url)
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    hidden = client.get(f"/api/v1/reports/{code}/photos/{first['id']}")
+    assert hidden.status_code == 404

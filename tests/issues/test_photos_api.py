@@ -38,8 +38,9 @@ def test_photo_stored_without_exif(client, city, photos_dir) -> None:
     data = jpeg_with_gps()
     assert b"PhoneMaker" in data
     response = client.post(
-        f"/api/v1/issues/{issue['id']}/photos?tracking_code={issue['tracking_code']}",
+        f"/api/v1/issues/{issue['id']}/photos",
         files={"photo": ("x.bin", data, "application/octet-stream")},
+        headers={"X-Reporter-Secret": issue["secret"]},
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -80,10 +81,12 @@ def test_photos_listed_and_served_in_scope(client, city) -> None:
     photo = client.post(url, files={"photo": ("p.png", out.getvalue())}, headers=WORKER_A).json()
     listed = client.get(url, headers=WORKER_A).json()
     assert [p["id"] for p in listed] == [photo["id"]]
-    image = client.get(f"{url}/{photo['id']}?tracking_code={issue['tracking_code']}")
+    image = client.get(f"{url}/{photo['id']}", headers={"X-Reporter-Secret": issue["secret"]})
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(image.content)).size == (8, 6)
-    assert client.get(url).status_code == 404  # anonymous without the tracking code
+    assert client.get(url).status_code == 404  # anonymous without the secret
+    public_id_as_secret = client.get(url, headers={"X-Reporter-Secret": issue["public_id"]})
+    assert public_id_as_secret.status_code == 404
     assert client.get(f"{url}/999999", headers=WORKER_A).status_code == 404
 
 

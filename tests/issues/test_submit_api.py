@@ -28,7 +28,7 @@ def test_submit_routes_to_grid_department_and_deadline(client, city) -> None:
     assert body["department"]["code"] == "transport"
     assert body["routing"] == {"method": "inside", "distance_m": 0.0}
     assert body["deadline"] is not None
-    assert body["tracking_code"].startswith("GS")
+    assert body["public_id"].startswith("GS") and len(body["secret"]) == 32
 
 
 def test_gcj02_point_lands_where_its_wgs84_point_lies(client, city) -> None:
@@ -82,10 +82,15 @@ def test_duplicates_suggested_within_radius(client, city) -> None:
     lon, lat = ORIGIN[0] + STEP_LON * 0.5, ORIGIN[1] + STEP_LAT * 0.5
     first = client.post("/api/v1/issues", json=report(lon, lat)).json()
     near = client.post("/api/v1/issues", json=report(lon + 100 / 90_600, lat)).json()
-    assert [d["id"] for d in near["duplicates"]] == [first["id"]]
-    assert 95 < near["duplicates"][0]["distance_m"] < 105
+    assert near["duplicates"] == [
+        # Another person's report: public id, category, status, distance in 50 m steps only.
+        {"public_id": first["public_id"], "category": "road_damage", "status": "reported",
+         "distance_m": near["duplicates"][0]["distance_m"]}
+    ]  # fmt: skip
+    assert near["duplicates"][0]["distance_m"] in (100, 150)
+    assert first["secret"] not in str(near) and str(first["id"]) not in str(near["duplicates"])
     far = client.post("/api/v1/issues", json=report(lon + 400 / 90_600, lat)).json()
-    assert first["id"] not in [d["id"] for d in far["duplicates"]]
+    assert first["public_id"] not in [d["public_id"] for d in far["duplicates"]]
     other = client.post("/api/v1/issues", json={**report(lon, lat), "category": "greenery"}).json()
     assert other["duplicates"] == []
 

@@ -54,14 +54,15 @@ def test_whole_workflow_by_the_right_hands(client, city) -> None:
     assert closed["events"][1]["note"] == "立案"
     act(client, issue_id, WORKER_A, "register", expect=409)  # no register from closed
 
-    track = client.get(f"/api/v1/track/{issue['tracking_code']}")
+    secret = {"X-Reporter-Secret": issue["secret"]}
+    track = client.get("/api/v1/track", headers=secret)
     assert track.status_code == 200
-    public = track.json()
-    assert public["status"] == "closed"
-    assert "actor" not in str(public) and "district-centre" not in str(public)
-    rated = client.post(f"/api/v1/track/{issue['tracking_code']}", json={"rating": 5}).json()
+    own = track.json()
+    assert own["status"] == "closed" and own["description"] == "坑"
+    assert "actor" not in str(own) and "district-centre" not in str(own)
+    rated = client.post("/api/v1/track", json={"rating": 5}, headers=secret).json()
     assert rated["rating"] == 5
-    reopened = client.post(f"/api/v1/track/{issue['tracking_code']}", json={"reopen": True})
+    reopened = client.post("/api/v1/track", json={"reopen": True}, headers=secret)
     assert reopened.json()["status"] == "registered"
 
 
@@ -125,12 +126,13 @@ def test_own_reporter_sees_own_issue(client, city) -> None:
 def test_merge_and_the_merged_report_follows_its_survivor(client, city) -> None:
     survivor = submit(client)
     duplicate = submit(client)
-    assert survivor["id"] in [d["id"] for d in duplicate["duplicates"]]
+    assert survivor["public_id"] in [d["public_id"] for d in duplicate["duplicates"]]
     merged = act(client, duplicate["id"], WORKER_A, "merge", survivor_id=survivor["id"])
     assert merged["status"] == "duplicate" and merged["survivor_id"] == survivor["id"]
     act(client, survivor["id"], WORKER_A, "register")
-    track = client.get(f"/api/v1/track/{duplicate['tracking_code']}").json()
-    assert track["merged_into"] == survivor["tracking_code"]
+    secret = {"X-Reporter-Secret": duplicate["secret"]}
+    track = client.get("/api/v1/track", headers=secret).json()
+    assert track["merged_into"] == survivor["public_id"]
     assert track["status"] == "registered"
     act(client, survivor["id"], WORKER_A, "merge", expect=422, survivor_id=survivor["id"])
 

@@ -19,7 +19,7 @@ LONG_AGO = datetime(2020, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def issues(db_session, city) -> dict[str, str]:  # noqa: ANN001
-    """Tracking codes by name: two issues in grid A (one long overdue), one in grid B."""
+    """Public ids by name: two issues in grid A (one long overdue), one in grid B."""
     grids = city.by_code()
 
     def report(grid: str, now: datetime | None = None) -> str:
@@ -27,7 +27,7 @@ def issues(db_session, city) -> dict[str, str]:  # noqa: ANN001
         submission = IssueSubmission(
             lon=point.x, lat=point.y, category="road_damage", description="路面坑洼"
         )
-        return issues_service.submit(db_session, submission, ANONYMOUS, now)["tracking_code"]
+        return issues_service.submit(db_session, submission, ANONYMOUS, None, now)["public_id"]
 
     return {"a_new": report(GRID_A), "a_late": report(GRID_A, LONG_AGO), "b_new": report(GRID_B)}
 

@@ -46,8 +46,8 @@ def demo_issues(engine: Engine, loaded_demo_city) -> Iterator[list[str]]:  # noq
                     lon=point.x, lat=point.y, category="road_damage", description=f"坑 {marker}"
                 )
                 now = datetime(2020, 3, 2, 9, tzinfo=UTC) if index == 0 else None
-                body = issues_service.submit(session, submission, ANONYMOUS, now)
-                codes.append(body["tracking_code"])
+                body = issues_service.submit(session, submission, ANONYMOUS, None, now)
+                codes.append(body["public_id"])
         yield codes
     finally:
         remove_issues(engine, marker)
