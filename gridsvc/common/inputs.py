@@ -140,8 +140,9 @@ def check_json(body: bytes) -> None:
         document = json.loads(body)
     except ValueError:
         return  # malformed JSON is FastAPI's to report
-    for path, value in walk(document):
-        name = field_name(list(path)) or "body"
+    for raw_path, value in walk(document):
+        path = [p.replace(NUL, "\\x00") if isinstance(p, str) else p for p in raw_path]
+        name = field_name(path) or "body"
         if isinstance(value, str) and NUL in value:
             raise InvalidParameterError(name, "contains a NUL character (\\u0000)", "body")
         if isinstance(value, int) and not isinstance(value, bool):
