@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,11 +18,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from gridsvc import __version__
 from gridsvc.cluster.service import ClusterError
+from gridsvc.common import inputs
 from gridsvc.common.errors import (
     DatabaseUnavailableError,
     GridsvcError,
     InvalidParameterError,
     NotFoundError,
+    field_name,
+    where,
 )
 from gridsvc.common.headers import SecurityHeaders
 from gridsvc.common.limits import BodyLimits
@@ -46,13 +49,13 @@ DESCRIPTION = (
 
 
 def describe(error: dict[str, Any]) -> str:
-    """One validation problem as 'query parameter 'limit': <message>'."""
-    location = [str(part) for part in error.get("loc", ())]
-    if len(location) >= 2 and location[0] in ("query", "path", "header", "cookie"):
-        where = f"{location[0]} parameter '{'.'.join(location[1:])}'"
+    """One problem as "query parameter 'limit': <message>" or "body field 'add[0].lon': ..."."""
+    location = list(error.get("loc", ()))
+    if len(location) >= 2 and location[0] in ("query", "path", "header", "cookie", "body"):
+        place = where(str(location[0]), field_name(location[1:]))
     else:
-        where = " -> ".join(location) or "request"
-    return f"{where}: {error.get('msg', 'invalid value')}"
+        place = " -> ".join(str(part) for part in location) or "request"
+    return f"{place}: {error.get('msg', 'invalid value')}"
 
 
 async def validation_failed(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -64,7 +67,7 @@ async def validation_failed(request: Request, error: RequestValidationError) -> 
 
 async def invalid_parameter(request: Request, error: InvalidParameterError) -> JSONResponse:
     """422 in the same shape as FastAPI's own validation errors."""
-    problem = {"loc": [error.location, error.name], "msg": error.reason, "type": "value_error"}
+    problem = {"loc": error.loc, "msg": error.reason, "type": "value_error"}
     return JSONResponse({"detail": error.message, "errors": [problem]}, status_code=422)
 
 
@@ -117,6 +120,7 @@ def create_app() -> FastAPI:
         docs_url=None,  # served by maps_views.docs_router from local assets
         redoc_url=None,  # ReDoc only loads from a CDN: not offered rather than blank offline
         openapi_url="/openapi.json",
+        dependencies=[Depends(inputs.check_request)],
     )
     app.add_middleware(BodyLimits)
     # Outermost: a 413 or 408 from the body limits carries the headers too.

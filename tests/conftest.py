@@ -22,6 +22,9 @@ os.environ.setdefault("GRIDSVC_RATE_LIMIT_PER_DEVICE", "1000000/hour")
 
 # Tests never touch the demo's database.
 TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")
+# The tests' city spans the demo city (Ordos) and the lattice test city at 113.5°E 35.5°N,
+# so that points of both pass the "inside the city" checks.
+os.environ.setdefault("GRIDSVC_CITY_BBOX", "106.7,35.4,113.6,40.8")
 
 
 def pytest_configure(config: pytest.Config) -> None:

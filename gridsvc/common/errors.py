@@ -20,23 +20,54 @@ class NotFoundError(GridsvcError):
 
 
 class InvalidParameterError(GridsvcError):
-    """A request parameter is malformed or out of range.
+    """A request parameter or body field is malformed or out of range.
 
     Parameters
     ----------
     name
-        The parameter's name as the caller wrote it (``bbox``, ``limit``...).
+        The parameter's name as the caller wrote it (``bbox``, ``limit``...); a body field
+        by its path in the JSON document (``add[0].type_code``).
     message
         What is wrong, in words the caller can act on.
     location
-        Where the parameter was given: ``query``, ``path`` or ``body``.
+        Where the parameter was given: ``query``, ``path``, ``header`` or ``body``.
     """
 
     def __init__(self, name: str, message: str, location: str = "query") -> None:
-        super().__init__(f"{location} parameter '{name}': {message}")
+        super().__init__(f"{where(location, name)}: {message}")
         self.name = name
         self.reason = message
         self.location = location
+
+    @property
+    def loc(self) -> list[str | int]:
+        """Where, as FastAPI's validation errors say it: ``["body", "add", 0, "type_code"]``."""
+        return [self.location, *field_path(self.name)]
+
+
+def where(location: str, name: str) -> str:
+    """Name a parameter (``query parameter 'limit'``) or a field (``body field 'add[0].lon'``)."""
+    kind = "field" if location == "body" else "parameter"
+    return f"{location} {kind} '{name}'"
+
+
+def field_name(path: list[str | int] | tuple[str | int, ...]) -> str:
+    """Write a field's path as the caller would: ``["add", 0, "lon"]`` -> ``add[0].lon``."""
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name
+
+
+def field_path(name: str) -> list[str | int]:
+    """Read a field's name back into its path: ``add[0].lon`` -> ``["add", 0, "lon"]``."""
+    path: list[str | int] = []
+    for dotted in name.replace("[", ".[").split("."):
+        if dotted.startswith("[") and dotted.endswith("]") and dotted[1:-1].isdigit():
+            path.append(int(dotted[1:-1]))
+        elif dotted:
+            path.append(dotted)
+    return path or [name]
 
 
 class DatabaseUnavailableError(GridsvcError):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.common.coords import to_wgs84
 from gridsvc.common.errors import InvalidParameterError
+from gridsvc.common.extent import check_in_city
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, siting
 from gridsvc.coverage import network as walking
@@ -37,6 +38,13 @@ class Place:
     lon: float
     lat: float
     crs: str = "wgs84"
+
+
+def check_places(places: list[Place], field: str) -> None:
+    """Refuse a place outside the city, naming it as the caller did (``add[0].lon``)."""
+    for index, place in enumerate(places):
+        lon, lat = to_wgs84(place.lon, place.lat, place.crs)
+        check_in_city(float(lon), float(lat), f"{field}[{index}].")
 
 
 def to_metric(places: list[Place]) -> np.ndarray:
@@ -67,17 +75,33 @@ class Change:
     remove: list[int]
 
 
+def check_change(session: Session, change: Change, circle: Circle) -> None:
+    """Refuse added facilities of unknown types or of types the circle does not count."""
+    known = set(facilities_service.type_codes(session))
+    for index, (code, _) in enumerate(change.add):
+        name = f"add[{index}].type_code"
+        if code not in known:
+            facilities_service.check_type_codes(session, [code], name, "body")
+        if code not in circle.facility_types:
+            counted = ", ".join(circle.facility_types)
+            raise InvalidParameterError(
+                name, f"'{code}' is not a type of circle {circle.code} ({counted})", "body"
+            )
+    check_places([place for _, place in change.add], "add")
+    check_places([place for _, place in change.move], "move")
+
+
 def _apply(
     inputs: analysis.CityInputs, change: Change, circle: Circle
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the circle's facility points after the change, and the places that changed."""
     ids = inputs.facility_ids
     known = set(ids.tolist())
-    unknown = sorted({i for i in change.remove + [m[0] for m in change.move] if i not in known})
-    if unknown:
-        raise InvalidParameterError(
-            "facilities", f"no facility with id {', '.join(map(str, unknown))} here", "body"
-        )
+    for field, asked in (("remove", change.remove), ("move", [m[0] for m in change.move])):
+        for index, facility in enumerate(asked):
+            if facility not in known:
+                name = f"{field}[{index}]" + (".id" if field == "move" else "")
+                raise InvalidParameterError(name, f"no facility with id {facility} here", "body")
     xy = inputs.facility_xy.copy()
     types = inputs.facility_types
     moved_to = to_metric([place for _, place in change.move])
@@ -88,9 +112,7 @@ def _apply(
         xy[position[facility]] = target
     keep = np.isin(types, list(circle.facility_types))
     keep[[position[i] for i in change.remove]] = False
-    added = to_metric([place for _, place in change.add])
-    added_types = np.array([code for code, _ in change.add], dtype=object)
-    added = added[np.isin(added_types, list(circle.facility_types))].reshape(-1, 2)
+    added = to_metric([place for _, place in change.add]).reshape(-1, 2)
     changed.append(added)
     return np.vstack([xy[keep], added]), np.vstack(changed)
 
@@ -105,8 +127,7 @@ def what_if(
 ) -> dict[str, Any]:
     """Coverage change per grid and in total if facilities were added, moved or removed."""
     started = time.perf_counter()
-    if change.add:
-        facilities_service.check_type_codes(session, sorted({code for code, _ in change.add}))
+    check_change(session, change, circle)
     inputs = city_inputs(session, district)
     before_xy = inputs.facility_xy[inputs.facilities_of(circle.facility_types)]
     after_xy, changed = _apply(inputs, change, circle)
@@ -156,10 +177,10 @@ def _affected_areas(
         affected = np.unique(
             tree.query(shapely.points(changed), predicate="dwithin", distance=reach)[1]
         )
-    near = shapely.box(*shapely.total_bounds(geometries[affected])).buffer(reach)
     for table, xy in zip(tables, facility_sets, strict=True):
         covered = np.zeros(len(table))
-        if len(affected):
+        if len(affected):  # a change far from every grid reaches none
+            near = shapely.box(*shapely.total_bounds(geometries[affected])).buffer(reach)
             parts, width = analysis.coverage_parts(inputs, xy, mode, limit, buffer_m, near)
             quad_segs = analysis.circle_quad_segs(mode)
             covered[affected] = analysis.gaps(geometries[affected], parts, width, quad_segs)[1]
@@ -271,6 +292,7 @@ def site(
 ) -> dict[str, Any]:
     """Find k sites covering the most residents that no facility of the circle reaches now."""
     started = time.perf_counter()
+    check_places(ask.places or [], "candidates")
     inputs = city_inputs(session, district)
     limit = circle.threshold_m
     xy = inputs.facility_xy[inputs.facilities_of(circle.facility_types)]

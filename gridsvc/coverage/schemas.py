@@ -54,7 +54,9 @@ class CircleChoice(BaseModel):
     types: list[str] | None = Field(None, description="Facility types, instead of a circle.")
     threshold_m: float | None = Field(None, gt=0, le=5000)
     mode: Mode = "network"
-    district: str | None = Field(None, description="Only this district (6 digits).")
+    district: str | None = Field(
+        None, pattern=r"^[0-9]{6}$", description="Only this district (6 digits)."
+    )
 
 
 class WhatIfRequest(CircleChoice):

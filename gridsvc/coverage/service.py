@@ -72,8 +72,10 @@ def resolve_circle(
             location,
         )
     if not 0 < threshold_m <= 5000:
-        raise InvalidParameterError("threshold_m", f"must lie in (0, 5000], got {threshold_m}")
-    facilities_service.check_type_codes(session, types)
+        raise InvalidParameterError(
+            "threshold_m", f"must lie in (0, 5000], got {threshold_m}", location
+        )
+    facilities_service.check_type_codes(session, types, "types", location)
     return custom_circle(types, threshold_m)
 
 

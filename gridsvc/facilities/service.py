@@ -33,18 +33,29 @@ def list_facility_types(session: Session) -> list[FacilityTypeSummary]:
     return [FacilityTypeSummary.model_validate(row, from_attributes=True) for row in rows]
 
 
-def check_type_codes(session: Session, type_codes: list[str]) -> list[str]:
-    """Return ``type_codes`` if each is a known facility type, else raise InvalidParameterError."""
-    known = list(session.scalars(select(FacilityType.code).order_by(FacilityType.code)))
-    unknown = [code for code in type_codes if code not in known]
+def type_codes(session: Session) -> list[str]:
+    """Codes of the facility types loaded, sorted."""
+    return list(session.scalars(select(FacilityType.code).order_by(FacilityType.code)))
+
+
+def check_type_codes(
+    session: Session, type_codes_asked: list[str], name: str = "type", location: str = "query"
+) -> list[str]:
+    """Return the codes asked if each is a known facility type, else raise InvalidParameterError.
+
+    ``name`` and ``location`` say where the caller gave them (``types`` in a body...).
+    """
+    known = type_codes(session)
+    unknown = [code for code in type_codes_asked if code not in known]
     if unknown:
         listed = ", ".join(known) if known else "none are loaded"
+        asked = ", ".join(f"'{code}'" for code in unknown)
         raise InvalidParameterError(
-            "type",
-            f"unknown facility type {', '.join(repr(code) for code in unknown)}; "
-            f"known types: {listed}",
+            name,
+            f"unknown facility type {asked}; known types: {listed}",
+            location,
         )
-    return type_codes
+    return type_codes_asked
 
 
 def facility_feature(row: Row) -> dict[str, Any]:

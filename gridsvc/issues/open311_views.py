@@ -71,7 +71,20 @@ def service_definition(
     return answer(produce)
 
 
-@router.get("/requests.json")
+REQUEST_FILTERS = [  # read from the raw query below; declared so that the rest is refused
+    {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+    for name in (
+        "service_request_id",
+        "service_code",
+        "start_date",
+        "end_date",
+        "status",
+        "jurisdiction_id",
+    )
+]
+
+
+@router.get("/requests.json", openapi_extra={"parameters": REQUEST_FILTERS})
 def list_requests(request: Request, session: SessionDep) -> JSONResponse:
     """Service requests: filter by service_request_id, service_code, start/end_date, status."""
     query = dict(request.query_params)

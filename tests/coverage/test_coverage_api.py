@@ -192,6 +192,72 @@ def test_what_if_names_unknown_facilities(client: TestClient, walk_city: WalkCit
     assert "987654321" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"add": [{"type_code": "library", "lon": 0, "lat": 0}]}, ["add", 0, "lon"],
+         "far outside the city"),
+        ({"add": [{"type_code": "library", "lon": 113.52, "lat": 35.51},
+                  {"type_code": "library", "lon": 116.4, "lat": 39.9}]}, ["add", 1, "lon"],
+         "far outside the city: lon 116.4, lat 39.9"),
+        ({"add": [{"type_code": "library", "lon": 35.515, "lat": 113.52}]}, ["add", 0, "lat"],
+         "less than or equal to 90"),
+        ({"move": [{"id": 0, "lon": 0, "lat": 0}]}, ["move", 0, "lon"], "far outside the city"),
+        ({"add": [{"type_code": "shop_market", "lon": 113.52, "lat": 35.51}]},
+         ["add", 0, "type_code"], "'shop_market' is not a type of circle culture_5min"),
+        ({"add": [{"type_code": "library", "lon": 113.52, "lat": 35.51},
+                  {"type_code": "no_such_type", "lon": 113.52, "lat": 35.51}]},
+         ["add", 1, "type_code"], "unknown facility type 'no_such_type'"),
+        ({"remove": [987654321]}, ["remove", 0], "no facility with id 987654321"),
+        ({"district": "15069"}, ["district"], "pattern"),
+    ],
+)  # fmt: skip
+def test_what_if_names_the_body_field_at_fault(
+    client: TestClient, walk_city: WalkCity, change: dict, field: list, reason: str
+) -> None:
+    for move in change.get("move", []):
+        move["id"] = walk_city.facility_ids[1]
+    body = {"circle": "culture_5min", "district": DISTRICT, **change}
+    response = client.post("/api/v1/coverage/what-if", json=body)
+    assert response.status_code == 422, response.text
+    answer = response.json()
+    assert answer["errors"][0]["loc"] == ["body", *field]
+    name = field[0] + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in field[1:])
+    assert f"body field '{name}'" in answer["detail"] and reason in answer["detail"]
+
+
+def test_custom_types_in_a_body_are_named_as_sent(client: TestClient, walk_city: WalkCity) -> None:
+    body = {"types": ["library", "nosuch"], "threshold_m": 300, "district": DISTRICT}
+    response = client.post("/api/v1/coverage/what-if", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body field 'types': unknown facility type")
+    query = {"types": "library,nosuch", "threshold_m": 300, "district": DISTRICT}
+    response = client.get("/api/v1/coverage", params=query)
+    assert response.json()["detail"].startswith("query parameter 'types': unknown")
+
+
+def test_a_facility_added_far_from_every_grid_changes_nothing(
+    client: TestClient, walk_city: WalkCity
+) -> None:
+    """Inside the city but far from the district's grids (Ordos, for the lattice district)."""
+    add = [{"type_code": "library", "lon": 109.78, "lat": 39.61}]
+    body = {"circle": "culture_5min", "district": DISTRICT, "mode": "euclidean", "add": add}
+    response = client.post("/api/v1/coverage/what-if", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["residents_gained"] == 0 and response.json()["grids"] == []
+
+
+def test_siting_refuses_candidates_outside_the_city(
+    client: TestClient, walk_city: WalkCity
+) -> None:
+    points = [{"lon": 113.51, "lat": 35.51}, {"lon": 0, "lat": 0}]
+    body = {"circle": "culture_5min", "district": DISTRICT, "candidates": points}
+    response = client.post("/api/v1/coverage/siting", json=body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "candidates", 1, "lon"]
+    assert "far outside the city" in response.json()["detail"]
+
+
 def test_siting_picks_sites_that_a_what_if_confirms(
     client: TestClient, walk_city: WalkCity
 ) -> None:
