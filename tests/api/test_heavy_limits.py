@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.config import get_settings
 from gridsvc.coverage import planning
-from gridsvc.db import get_session, transaction_per_request
-from gridsvc.main import create_app
 from tests.factories import remove_issues
-from tests.maps.conftest import free_port
+from tests.servers import committing_server
 
 SITING = {"circle": "living_5min", "k": 1}
 ORDOS = (109.78, 39.61)
@@ -28,24 +23,7 @@ ORDOS = (109.78, 39.61)
 @pytest.fixture
 def server(engine: Engine) -> Iterator[str]:
     """The app on a real uvicorn server in a thread, committing into the test database."""
-    app = create_app()
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
-
-    def committing_session() -> Iterator[Session]:
-        yield from transaction_per_request(factory)
-
-    app.dependency_overrides[get_session] = committing_session
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
+    yield from committing_server(engine)
 
 
 @pytest.fixture
