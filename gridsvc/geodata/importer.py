@@ -222,7 +222,7 @@ def import_file(session: Session, request: ImportRequest, progress: bool = False
     """
     layer = LAYERS[request.layer]
     source = readers.read_source(request.path, request.file_layer, layer.name, request.encoding)
-    if source.frame.empty:
+    if len(source.frame) == 0:
         return import_nothing(session, layer, request)
     frame = readers.select_fields(source.frame, layer, request.mapping, request.constants)
     frame = readers.to_wgs84(frame, request.crs)
