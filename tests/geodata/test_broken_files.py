@@ -191,6 +191,6 @@ def test_districts_load_one_file_at_a_time_in_any_order(
     result = cli("import", "districts", hangzhou)
     assert_refused(result, "far outside the city: lon 120.150000", "GRIDSVC_CITY_BBOX")
     # Reaching into the city is not enough for a district: it must lie inside the box.
-    sprawling = district_file(tmp_path, "150699", "x", (109.9, 39.8, 114.0, 40.0))
-    assert_refused(cli("import", "districts", sprawling), "it reaches lon 109.900000 to 114")
+    sprawling = district_file(tmp_path, "150699", "x", (109.9, 39.8, 116.0, 40.0))
+    assert_refused(cli("import", "districts", sprawling), "it reaches lon 109.900000 to 116")
     assert cli.rows("SELECT code FROM districts ORDER BY code") == [("150602",), ("150623",)]
