@@ -20,7 +20,9 @@ from gridsvc.issues.workflow import Status
 from gridsvc.maps import assets, service
 from gridsvc.maps.render import GRID_MEASURES
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+router = APIRouter(
+    prefix="/maps", tags=["maps"], responses={404: {"description": "Nothing to draw."}}
+)
 docs_router = APIRouter(include_in_schema=False)
 
 DISTRICT = Query(
