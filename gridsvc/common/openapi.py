@@ -179,7 +179,8 @@ def document(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             open311 = context.path_format.startswith("/open311/")
-            for status in sorted(error_statuses(route, method)):
+            declared = {int(code) for code in responses if code[:1] in ("4", "5")}
+            for status in sorted(error_statuses(route, method) | declared):
                 generated = error_response(status, open311)
                 documented = responses.setdefault(str(status), {})
                 documented.setdefault("description", generated["description"])
