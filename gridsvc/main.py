@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from gridsvc import __version__
 from gridsvc.cluster.service import ClusterError
-from gridsvc.common import inputs
+from gridsvc.common import inputs, openapi
 from gridsvc.common.errors import (
     DatabaseUnavailableError,
     GridsvcError,
@@ -145,6 +145,7 @@ def create_app() -> FastAPI:
     app.include_router(maps_views.router)
     app.include_router(maps_views.docs_router)
     app.mount("/static", maps_views.static_files(), name="static")
+    openapi.document_errors(app)
     return app
 
 

@@ -236,7 +236,7 @@ def add_photo(
     return attachments.add_photo(session, principal, issue_id, data, secret)
 
 
-@router.get("/stats/issues")
+@router.get("/stats/issues", responses={200: {"content": {"text/csv": {}}}})
 def issue_statistics(
     session: SessionDep,
     principal: SupervisorDep,

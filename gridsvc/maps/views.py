@@ -23,7 +23,9 @@ from gridsvc.maps import assets, service
 from gridsvc.maps.basemap import base_tiles
 from gridsvc.maps.render import GRID_MEASURES
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+router = APIRouter(
+    prefix="/maps", tags=["maps"], responses={404: {"description": "Nothing to draw."}}
+)
 docs_router = APIRouter(include_in_schema=False)
 
 DISTRICT = Query(
