@@ -24,6 +24,8 @@
     extend: ["延期", "Deadline extended"],
     escalate: ["督办", "Under supervision"],
     rate: ["评价", "Rated"],
+    publish: ["公开处理结果", "Result published"],
+    unpublish: ["撤回公开", "No longer public"],
   };
   const STATUS = {
     unrouted: ["待分拨", "Waiting to be routed"],
@@ -101,6 +103,7 @@
   }
 
   async function load() {
+    delete document.body.dataset.loaded;
     say($("message"), "", both("正在查询…", "Looking it up…"));
     let answer;
     try {
@@ -117,6 +120,7 @@
     say($("message"), "");
     report = answer.body;
     draw();
+    document.body.dataset.loaded = "true";
   }
 
   async function act(body) {
@@ -166,9 +170,13 @@
     api("/residents/config.json").then((answer) => {
       if (answer.ok) $("window").textContent = String(answer.body.reopen_window_days);
     }).catch(() => undefined);
-    secret = decodeURIComponent(location.hash.slice(1)).trim();
-    $("secret").value = secret;
-    if (secret) load();
+    const fromLink = () => {
+      secret = decodeURIComponent(location.hash.slice(1)).trim();
+      $("secret").value = secret;
+      if (secret) load();
+    };
+    window.addEventListener("hashchange", fromLink);
+    fromLink();
     document.body.dataset.ready = "true";
   }
 
