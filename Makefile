@@ -9,6 +9,8 @@ DEBIAN_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting
 # elsewhere bundles its own npm and conflicts with Debian's).
 DEBIAN_PACKAGES += chromium fonts-wqy-microhei
 NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
+# wrk drives bench/bench_soak.py: only `make bench` installs it (set for bench below).
+BENCH_PACKAGES :=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench system-packages db clean-db
@@ -29,13 +31,14 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check gridsvc tests bench alembic
 	$(BIN)/ruff format --check gridsvc tests bench alembic
 
+bench: BENCH_PACKAGES := wrk
 bench: system-packages $(VENV)/.installed node_modules/.installed ## Run every benchmark in bench/
 	$(GRIDSVC) db start
 	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 # Debian's PostgreSQL 15 with PostGIS 3 and pgRouting; apt runs only when one is missing.
 system-packages:
-	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES); do \
+	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES) $(BENCH_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import shapely
-from common import bench_database_url, database_version, print_machine, timed
+from common import bench_database_url, database_version, free_port, print_machine, timed
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -37,12 +36,6 @@ from gridsvc.grids import service as grids_service
 BENCH_DATABASE = "gridsvc_bench_issues"
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 100_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(app: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -45,6 +46,13 @@ def print_machine(title: str) -> None:
         f"{memory_gib():.1f} GiB | {platform.system()} {platform.release()} | "
         f"Python {platform.python_version()}"
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def peak_memory_mib() -> float:

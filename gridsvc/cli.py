@@ -5,21 +5,44 @@ from __future__ import annotations
 import socket
 import time
 from pathlib import Path
+from typing import Any
 
+import click
 import typer
+from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
 
 from gridsvc.auth import cli as auth_cli
 from gridsvc.cluster import cli as cluster_cli
 from gridsvc.cluster.home import ClusterError
-from gridsvc.common.cli import fail
+from gridsvc.common.cli import fail, is_unreachable, unreachable_message
 from gridsvc.config import get_settings
 from gridsvc.coverage import cli as coverage_cli
+from gridsvc.facilities import cli as facilities_cli
 from gridsvc.geodata import cli as geodata_cli
 from gridsvc.issues import cli as issues_cli
 from gridsvc.maps import cli as maps_cli
 
+
+class GridsvcGroup(TyperGroup):
+    """The top command: a database that is down or not set up is one red line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn an unreachable database or a cluster error into exit 1."""
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            if not is_unreachable(error):
+                raise
+            raise fail(unreachable_message(error)) from None
+        except ClusterError as error:
+            raise fail(str(error)) from None
+
+
 app = typer.Typer(
-    help="gridsvc: grid management for a Chinese city (Ordos demo).", no_args_is_help=True
+    cls=GridsvcGroup,
+    help="gridsvc: grid management for a Chinese city (Ordos demo).",
+    no_args_is_help=True,
 )
 app.add_typer(cluster_cli.app, name="db")
 demo_app = typer.Typer(help="Build the Ordos demo city.", no_args_is_help=True)
@@ -27,6 +50,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(coverage_cli.app, name="coverage")
 app.add_typer(geodata_cli.import_app, name="import")
 app.command("export")(geodata_cli.export)
+app.add_typer(facilities_cli.app, name="facilities")
 app.add_typer(maps_cli.app, name="maps")
 app.add_typer(issues_cli.app, name="issues")
 app.command("token")(auth_cli.token)
@@ -93,6 +117,8 @@ def serve(
     """Serve the API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    from gridsvc.common.access_log import log_config
+
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
@@ -102,7 +128,15 @@ def serve(
             f"Open http://{host}:{port}/docs, or stop it first, or set GRIDSVC_PORT."
         )
     typer.echo(f"gridsvc serves on http://{host}:{port} (docs: http://{host}:{port}/docs)")
-    uvicorn.run("gridsvc.main:app", host=host, port=port, log_level="info")
+    uvicorn.run(
+        "gridsvc.main:app",
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=log_config(),  # tokens and secrets in query strings become ***
+        server_header=False,
+        timeout_keep_alive=settings.keepalive_timeout_s,
+    )
 
 
 if __name__ == "__main__":

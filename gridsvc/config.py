@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: A rate setting: "10/hour" (at least one; units second, minute, hour, day).
+RATE_FORMAT = re.compile(r"[1-9][0-9]*/(second|minute|hour|day)")
 
 
 def project_root() -> Path:
@@ -35,6 +40,9 @@ class Settings(BaseSettings):
     # The API server.
     host: str = "127.0.0.1"
     port: int = 8000
+    # Seconds an idle keep-alive connection stays open: longer than the 60 s idle timeout of
+    # common proxies and load balancers, so the server never closes one they are reusing.
+    keepalive_timeout_s: int = 65
 
     # Where the demo city's GeoPackage copy is written.
     geodata_dir: Path = project_root() / "geodata"
@@ -62,9 +70,10 @@ class Settings(BaseSettings):
     circles_file: Path | None = None
     service_area_buffer_m: float = 50.0
 
-    # Imports: the city's extent when the database holds no current district yet
-    # (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), and how far outside the extent a
-    # feature may lie before it is reported as misplaced.
+    # Imports: the city's box (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), inside which
+    # every district must lie (other layers are checked against the current districts, or
+    # this box while there are none), and how far outside a feature may lie before it is
+    # reported as misplaced.
     city_bbox: str = "106.7,37.6,111.5,40.8"
     import_extent_margin_km: float = 50.0
     # Grids may overlap each other, leave gaps in their community or stick out of it by
@@ -80,6 +89,10 @@ class Settings(BaseSettings):
     # Where issue photos are stored, and the largest photo accepted.
     photos_dir: Path = project_root() / ".gridsvc" / "photos"
     max_photo_bytes: int = 10 * 1024 * 1024
+    # Photos: the most pixels a photo may have (decided from its header, before decoding),
+    # and the longest side of what is stored (larger photos are scaled down).
+    max_photo_pixels: int = 40_000_000
+    photo_max_side_px: int = 4096
     # Signing key of bearer tokens (HS256); unset: a random key kept in home/token-secret.
     # And how long `gridsvc token` tokens last.
     token_secret: str | None = None
@@ -93,6 +106,30 @@ class Settings(BaseSettings):
     # a gridsvc bearer token is accepted as api_key too).
     open311_jurisdiction_id: str = "ordos.gov.cn"
     open311_api_keys: str = ""
+
+    # Bounded resources. Request bodies: JSON bodies and other bodies (form-encoded...) at
+    # most this many bytes (a photo upload: max_photo_bytes plus its multipart framing),
+    # and at most this many seconds to arrive.
+    max_json_bytes: int = 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    body_timeout_s: float = 60.0
+    # Anonymous reports per client address and per device (X-Device-Id): "COUNT/UNIT",
+    # UNIT one of second, minute, hour, day. Staff and registered reporters are not limited.
+    rate_limit_per_address: str = "60/hour"
+    rate_limit_per_device: str = "10/hour"
+    # Heavy endpoints (siting, what-if, full-city maps, exports): how many run at once, how
+    # long one waits for its turn before a 503, and how long one SQL statement may run.
+    heavy_concurrency: int = 2
+    heavy_queue_wait_s: float = 10.0
+    heavy_timeout_s: float = 60.0
+
+    @field_validator("rate_limit_per_address", "rate_limit_per_device")
+    @classmethod
+    def check_rate(cls, value: str) -> str:
+        """Accept "COUNT/UNIT" only, so that a typo fails at start and not on a report."""
+        if not RATE_FORMAT.fullmatch(value.strip()):
+            raise ValueError(f"a rate is COUNT/UNIT such as 10/hour, not '{value}'")
+        return value.strip()
 
 
 @lru_cache

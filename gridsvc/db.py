@@ -82,8 +82,16 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def downgrade(url: str, revision: str) -> None:
-    """Downgrade the database at ``url`` to ``revision`` (``base`` drops every table)."""
+def downgrade(url: str, revision: str, force: bool = False) -> None:
+    """Downgrade the database at ``url`` to ``revision`` (``base`` drops every table).
+
+    A step that would drop tables holding rows refuses (alembic's CommandError) unless
+    ``force``, which passes ``-x force=true`` as the alembic command line would.
+    """
+    from argparse import Namespace
+
     from alembic import command
 
-    command.downgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    config.cmd_opts = Namespace(x=["force=true"] if force else [])
+    command.downgrade(config, revision)

@@ -27,6 +27,8 @@ from gridsvc.common.errors import (
     field_name,
     where,
 )
+from gridsvc.common.headers import SecurityHeaders
+from gridsvc.common.limits import BodyLimits
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
@@ -116,9 +118,13 @@ def create_app() -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         docs_url=None,  # served by maps_views.docs_router from local assets
+        redoc_url=None,  # ReDoc only loads from a CDN: not offered rather than blank offline
         openapi_url="/openapi.json",
         dependencies=[Depends(inputs.check_request)],
     )
+    app.add_middleware(BodyLimits)
+    # Outermost: a 413 or 408 from the body limits carries the headers too.
+    app.add_middleware(SecurityHeaders, image_sources=maps_views.tile_sources())
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(InvalidParameterError, invalid_parameter)
     app.add_exception_handler(NotFoundError, not_found)

@@ -1,5 +1,6 @@
 """Every mapped table, imported in one place for Alembic's autogenerate comparison."""
 
+from gridsvc.common.ratelimit import RateLimitHit
 from gridsvc.coverage.models import (
     CoverageRefresh,
     GridCoverage,
@@ -24,6 +25,7 @@ __all__ = [
     "NetworkEdge",
     "NetworkNode",
     "PopulationPoint",
+    "RateLimitHit",
     "ServiceArea",
     "Street",
 ]

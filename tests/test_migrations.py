@@ -37,6 +37,7 @@ TABLES = {
     "service_areas",
     "grid_coverage",
     "coverage_refreshes",
+    "rate_limits",
 }
 
 # Issue tables without a geometry (issues itself has one, with its GiST index).
@@ -108,5 +109,7 @@ def test_every_geometry_has_a_gist_index(empty_database_url: str) -> None:
     migrate(empty_database_url)
     assert (
         gist_indexed_tables(empty_database_url)
-        == TABLES - {"facility_types", "coverage_refreshes"} - ISSUE_TABLES_WITHOUT_GEOMETRY
+        == TABLES
+        - {"facility_types", "coverage_refreshes", "rate_limits"}
+        - ISSUE_TABLES_WITHOUT_GEOMETRY
     )

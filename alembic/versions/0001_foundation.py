@@ -142,7 +142,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in (
+    from gridsvc.cluster.downgrades import refuse_to_drop_rows
+
+    tables = (
         "network_edges",
         "network_nodes",
         "population_points",
@@ -152,5 +154,7 @@ def downgrade() -> None:
         "communities",
         "streets",
         "districts",
-    ):
+    )
+    refuse_to_drop_rows(revision, *tables)
+    for table in tables:
         op.drop_table(table)

@@ -232,6 +232,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from gridsvc.cluster.downgrades import refuse_to_drop_rows
+
+    # The reference tables hold the shipped seeds: only the cases themselves count as data.
+    refuse_to_drop_rows(revision, "issues", "issue_events", "issue_photos")
     for table in ("issue_photos", "idempotency_keys", "issue_events"):
         op.drop_table(table)
     op.execute("DROP FUNCTION issue_events_append_only()")

@@ -80,6 +80,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from gridsvc.cluster.downgrades import refuse_to_drop_rows
+
+    refuse_to_drop_rows(revision, "service_areas", "grid_coverage", "coverage_refreshes")
     op.drop_table("coverage_refreshes")
     op.drop_table("grid_coverage")
     op.drop_table("service_areas")

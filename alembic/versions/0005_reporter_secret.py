@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 
 from alembic import op
+from gridsvc.cluster.downgrades import DowngradeRefused, forced
 
 revision = "0005_reporter_secret"
 down_revision = "0004_geodata"
@@ -47,6 +48,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    held = op.get_bind().execute(
+        sa.text(
+            "SELECT count(*) FROM issues WHERE secret_hash IS NOT NULL OR published_at IS NOT NULL"
+        )
+    )
+    count = held.scalar_one()
+    if count and not forced():
+        raise DowngradeRefused(
+            f"Downgrading below {revision} would delete the secrets and publications of "
+            f"{count} issues. Nothing was changed. To delete them, run `gridsvc db downgrade "
+            "REVISION --force` (or `alembic -x force=true downgrade REVISION`)."
+        )
     op.drop_index("ix_issues_published", table_name="issues")
     op.drop_column("issue_photos", "published")
     op.drop_column("issues", "published_text")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from sqlalchemy.engine import make_url
 
 from gridsvc.cluster import service
 from gridsvc.cluster.service import ClusterError, ClusterStatus
+from gridsvc.common.cli import is_unreachable
 from gridsvc.config import get_settings
 
 # pg_ctl's exit code for "no server running".
@@ -78,25 +80,87 @@ def url(
         typer.echo(service.database_url(get_settings(), database))
 
 
+def project_database_url() -> str:
+    """Return the project's database URL; the embedded cluster must be running."""
+    settings = get_settings()
+    with user_errors():
+        if not settings.database_url and not service.status(settings).running:
+            raise ClusterError("The cluster is not running: run `gridsvc db start` first.")
+        return service.database_url(settings)
+
+
 @app.command()
 def migrate(
     revision: str = typer.Option("head", help="Alembic revision to upgrade to."),
 ) -> None:
     """Upgrade the project's database to the newest schema (Alembic)."""
     from alembic.util import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
     from gridsvc import db
 
-    settings = get_settings()
-    with user_errors():
-        if not settings.database_url and not service.status(settings).running:
-            raise ClusterError("The cluster is not running: run `gridsvc db start` first.")
-        database_url = service.database_url(settings)
+    database_url = project_database_url()
     shown = make_url(database_url).render_as_string(hide_password=True)
     try:
         db.migrate(database_url, revision)
     except (CommandError, SQLAlchemyError) as error:
+        if isinstance(error, OperationalError) and is_unreachable(error):
+            raise  # the top command says it in one line
         typer.secho(f"Migrating {shown} failed: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{shown} is at revision {revision}.")
+
+
+@app.command()
+def downgrade(
+    revision: str = typer.Argument(..., help="Alembic revision to go down to ('base': nothing)."),
+    force: bool = typer.Option(
+        False, "--force", help="Drop tables even if they hold rows (their data is lost)."
+    ),
+) -> None:
+    """Downgrade the project's database; refuses to drop tables holding rows unless --force."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gridsvc import db
+
+    database_url = project_database_url()
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    try:
+        db.downgrade(database_url, revision, force=force)
+    except (CommandError, SQLAlchemyError) as error:
+        typer.secho(f"Downgrading {shown} failed: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{shown} is at revision {revision}.")
+
+
+def progress_line(message: str) -> None:
+    """Print one progress line on standard error."""
+    typer.echo(message, err=True)
+
+
+@app.command()
+def backup(
+    file: Path = typer.Argument(..., help="The tar to write (database dump and photo files)."),
+) -> None:
+    """Back up the project's database (pg_dump) and its photo files into one tar FILE."""
+    from gridsvc.cluster import backup as backups
+
+    project_database_url()  # says what to do when the cluster is not running
+    with user_errors():
+        backups.backup(get_settings(), file, progress_line)
+
+
+@app.command()
+def restore(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A `db backup` tar."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace the project's database even if it holds data."
+    ),
+) -> None:
+    """Restore a `gridsvc db backup` FILE into an empty database (or replace it with --force)."""
+    from gridsvc.cluster import backup as backups
+
+    project_database_url()
+    with user_errors():
+        backups.restore(get_settings(), file, force, progress_line)

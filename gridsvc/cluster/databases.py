@@ -63,13 +63,19 @@ def autocommit_connection(url: str) -> Iterator[Connection]:
         engine.dispose()
 
 
-def ensure_database(settings: Settings, name: str) -> str:
-    """Create database ``name`` with PostGIS and pgRouting unless there; return its URL."""
+def database_exists(settings: Settings, name: str) -> bool:
+    """Whether database ``name`` exists on the server in use."""
     with autocommit_connection(database_url(settings, "postgres")) as connection:
-        exists = connection.scalar(
+        found = connection.scalar(
             text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
         )
-        if not exists:
+    return found is not None
+
+
+def ensure_database(settings: Settings, name: str) -> str:
+    """Create database ``name`` with PostGIS and pgRouting unless there; return its URL."""
+    if not database_exists(settings, name):
+        with autocommit_connection(database_url(settings, "postgres")) as connection:
             quoted = connection.dialect.identifier_preparer.quote(name)
             connection.execute(text(f"CREATE DATABASE {quoted}"))
     url = database_url(settings, name)

@@ -355,3 +355,7 @@ def _clear(
         kept = [int(i) for i in inputs.facility_ids[keep]]
         conditions.append(ServiceArea.facility_id.in_(kept))
     session.execute(delete(ServiceArea).where(*conditions))
+    # Facilities deleted since (withdrawn, replaced) are in no district's inputs: their
+    # service areas go whatever the scope, or they would be served on.
+    gone = ServiceArea.facility_id.not_in(select(Facility.id))
+    session.execute(delete(ServiceArea).where(gone).execution_options(synchronize_session=False))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from gridsvc.common.api import GeoJSONResponse, PageDep, page_links
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import feature_collection
+from gridsvc.common.heavy import heavy
 from gridsvc.coverage import planning, service
 from gridsvc.coverage.schemas import (
     CircleOut,
@@ -119,6 +120,7 @@ def service_areas(
 
 
 @router.post("/coverage/what-if")
+@heavy
 def what_if(session: SessionDep, body: WhatIfRequest) -> dict[str, Any]:
     """Change in coverage per grid and in total if facilities were added, moved or removed."""
     chosen = service.resolve_circle(session, body.circle, body.types, body.threshold_m, "body")
@@ -131,6 +133,7 @@ def what_if(session: SessionDep, body: WhatIfRequest) -> dict[str, Any]:
 
 
 @router.post("/coverage/siting")
+@heavy
 def siting(session: SessionDep, body: SitingRequest) -> dict[str, Any]:
     """Find the k sites that would cover the most residents the circle misses now."""
     chosen = service.resolve_circle(session, body.circle, body.types, body.threshold_m, "body")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, delete, func, select
 from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import InvalidParameterError
@@ -130,3 +130,22 @@ def facility_points(session: Session, *, district: str | None = None) -> list[Ro
             .order_by(Facility.id)
         )
     )
+
+
+def facility_sources(session: Session) -> dict[str, int]:
+    """Every facility source (an import's ``source``, ``osm``...) with its number of facilities."""
+    rows = session.execute(
+        select(Facility.source, func.count()).group_by(Facility.source).order_by(Facility.source)
+    )
+    return dict(rows.all())
+
+
+def withdraw_source(session: Session, source: str) -> int:
+    """Delete every facility of ``source``; returns how many. The caller commits.
+
+    Facilities have no generations: a withdrawn facility is gone, and stored coverage that
+    counted it becomes stale (its district's fingerprint changes) until it is refreshed.
+    """
+    statement = delete(Facility).where(Facility.source == source)
+    deleted = session.execute(statement.execution_options(synchronize_session=False))
+    return deleted.rowcount

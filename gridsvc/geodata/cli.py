@@ -61,8 +61,9 @@ def report(result) -> None:  # noqa: ANN001 - importer.ImportResult
     if repaired:
         typer.echo(problem_table(repaired, SHOWN_PROBLEMS))
     generation = "" if result.generation is None else f" (generation {result.generation})"
+    removed = "" if not result.removed else f", replacing {result.removed:,} earlier ones"
     typer.echo(
-        f"Loaded {result.rows:,} {result.layer}{generation}"
+        f"Loaded {result.rows:,} {result.layer}{generation}{removed}"
         + (f"; {len(repaired)} geometries repaired." if repaired else ".")
     )
 
@@ -156,7 +157,13 @@ def import_command(layer: str) -> Callable[..., None]:
         replace: bool = typer.Option(
             False,
             help="Boundaries: the file becomes the new generation and the current one is "
-            "closed. Facilities: drop earlier ones of the same source. Population: drop all.",
+            "closed. Facilities: drop earlier ones of the same source (an empty file with "
+            "--set source=X drops that source's). Population: drop all.",
+        ),
+        encoding: str | None = typer.Option(
+            None,
+            help="Text encoding of the file, e.g. gbk (default: UTF-8 for CSV, what the file "
+            "declares otherwise, e.g. a Shapefile's .cpg).",
         ),
         repair: bool = typer.Option(False, help="Repair invalid geometries with make_valid."),
         no_refresh: bool = typer.Option(False, "--no-refresh", help=NO_REFRESH_HELP),
@@ -174,6 +181,7 @@ def import_command(layer: str) -> Callable[..., None]:
                 constants=parse_assignments(constants, "--set"),
                 replace=replace,
                 repair=repair,
+                encoding=encoding,
             )
         except GridsvcError as error:
             raise fail(error.message) from None

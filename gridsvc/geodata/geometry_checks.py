@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -16,6 +17,29 @@ from gridsvc.geodata.layers import Layer
 from gridsvc.geodata.problems import Problem
 
 KM_PER_DEGREE = 111.32
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an import's features must lie.
+
+    Attributes
+    ----------
+    extent
+        The city's extent (west, south, east, north) in degrees.
+    margin_km
+        How far outside ``extent`` a feature may lie before it is reported.
+    name
+        How messages name the extent (``GRIDSVC_CITY_BBOX``, the current districts').
+    whole_inside
+        Whether a feature must lie wholly inside the grown extent (districts, which define
+        the city) or only reach into it (the layers below, checked against the districts).
+    """
+
+    extent: tuple[float, float, float, float]
+    margin_km: float = 50.0
+    name: str = "the city's extent"
+    whole_inside: bool = False
 
 
 def rows_of(mask: np.ndarray) -> Iterable[int]:
@@ -41,12 +65,37 @@ def boxes_meet(bounds: np.ndarray, box: np.ndarray) -> np.ndarray:
     )
 
 
-def check_placement(
-    geometry: np.ndarray,
-    extent: tuple[float, float, float, float],
-    margin_km: float,
-    problems: list[Problem],
-) -> None:
+def boxes_within(bounds: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Which rows of ``bounds`` (minx, miny, maxx, maxy) lie wholly inside ``box``."""
+    return (
+        (bounds[:, 0] >= box[0])
+        & (bounds[:, 2] <= box[2])
+        & (bounds[:, 1] >= box[1])
+        & (bounds[:, 3] <= box[3])
+    )
+
+
+def degrees(value: float) -> str:
+    """Write a coordinate for a message: six decimals, or three digits when absurdly large."""
+    return f"{value:.6f}" if abs(value) < 1e4 else f"{value:.3g}"
+
+
+def far_outside(bounds: np.ndarray, placement: Placement, meets: bool) -> str:
+    """Say where a feature found outside the city lies."""
+    west, south, east, north = bounds
+    if meets:  # reaches into the city, but not wholly inside: name its farthest corner
+        where = f"it reaches lon {degrees(west)} to {degrees(east)}, lat {degrees(south)} to "
+        where += f"{degrees(north)}, which is"
+    else:
+        where = f"lon {degrees(west)}, lat {degrees(south)} is"
+    box = ", ".join(f"{v:g}" for v in placement.extent)
+    return (
+        f"far outside the city: {where} more than {placement.margin_km:g} km from "
+        f"{placement.name} {box}"
+    )
+
+
+def check_placement(geometry: np.ndarray, placement: Placement, problems: list[Problem]) -> None:
     """Coordinates in range, inside the city's extent, and not lat/lon swapped."""
     present = ~shapely.is_missing(geometry) & ~shapely.is_empty(geometry)
     bounds = shapely.bounds(np.where(present, geometry, None))
@@ -54,23 +103,21 @@ def check_placement(
     in_range = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (
         np.abs(bounds[:, [1, 3]]) <= 90
     ).all(axis=1)
-    area = expanded(extent, margin_km)
-    inside = boxes_meet(bounds, area)
+    area = expanded(placement.extent, placement.margin_km)
+    meets = boxes_meet(bounds, area)
+    inside = boxes_within(bounds, area) if placement.whole_inside else meets
     swapped_inside = boxes_meet(bounds[:, [1, 0, 3, 2]], area)
     for row in rows_of(present & ~finite):
         problems.append(Problem(row, "geometry", "coordinates are not finite numbers"))
-    for row in rows_of(present & finite & ~inside):
+    for row in rows_of(present & finite & ~(inside & in_range)):
         west, south, _, _ = bounds[row - 1]
-        where = f"lon {west:.6f}, lat {south:.6f}"
-        if swapped_inside[row - 1]:
+        where = f"lon {degrees(west)}, lat {degrees(south)}"
+        if swapped_inside[row - 1] and not meets[row - 1]:
             message = f"latitude and longitude look swapped: {where} lies in the city as lat/lon"
         elif not in_range[row - 1]:
             message = f"coordinates out of range: {where} (lon in [-180, 180], lat in [-90, 90])"
         else:
-            message = (
-                f"far outside the city: {where} is more than {margin_km:g} km from "
-                f"the city's extent {', '.join(f'{v:g}' for v in extent)}"
-            )
+            message = far_outside(bounds[row - 1], placement, bool(meets[row - 1]))
         problems.append(Problem(row, "geometry", message))
 
 
@@ -132,8 +179,7 @@ def check_points(geometry: np.ndarray, problems: list[Problem]) -> np.ndarray:
 def check_geometry(
     geometry: np.ndarray,
     layer: Layer,
-    extent: tuple[float, float, float, float],
-    margin_km: float,
+    placement: Placement,
     repair: bool,
     problems: list[Problem],
 ) -> np.ndarray:
@@ -141,7 +187,7 @@ def check_geometry(
     missing = shapely.is_missing(geometry) | shapely.is_empty(geometry)
     for row in rows_of(missing):
         problems.append(Problem(row, "geometry", "empty or missing geometry"))
-    check_placement(geometry, extent, margin_km, problems)
+    check_placement(geometry, placement, problems)
     if layer.geometry == "polygon":
         return check_polygons(geometry, repair, problems)
     return check_points(geometry, problems)

@@ -10,6 +10,13 @@ kept. Current child rows are re-linked to the new row with their parent's code. 
 ``--replace`` the rows join the current generation and no code may already be current.
 Facilities with ``--replace`` lose the earlier rows of the same ``source``; population
 with ``--replace`` loses every earlier point.
+
+A file without features is refused, but for one case: facilities with ``--replace`` and
+the source named (``--set source=X``), which replaces that source's facilities with none.
+
+Districts define the city: they are checked against ``GRIDSVC_CITY_BBOX`` (plus the
+margin), never against each other, so a city's districts load one file at a time in any
+order; the layers below must reach into the current districts' extent.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridsvc.config import get_settings
+from gridsvc.facilities import service as facilities_service
 from gridsvc.geodata import readers
+from gridsvc.geodata.geometry_checks import Placement
 from gridsvc.geodata.layers import LAYERS, Layer, child_layer
 from gridsvc.geodata.loading import write_layer
 from gridsvc.geodata.problems import Problem
@@ -44,17 +53,22 @@ class ImportRequest:
     constants: dict[str, str] = field(default_factory=dict)
     replace: bool = False
     repair: bool = False
+    encoding: str | None = None
 
 
 @dataclass
 class ImportResult:
-    """How an import went: the rows read, every problem, whether it loaded, the generation."""
+    """How an import went: the rows read, every problem, whether it loaded, the generation.
+
+    ``removed`` counts the earlier facilities or residents ``--replace`` deleted.
+    """
 
     layer: str
     rows: int
     problems: list[Problem]
     loaded: bool = False
     generation: int | None = None
+    removed: int | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -67,18 +81,31 @@ def current_codes(session: Session, table: str) -> set[str]:
     return set(session.scalars(text(f"SELECT code FROM {table} WHERE valid_to IS NULL")))
 
 
-def city_extent(session: Session) -> tuple[float, float, float, float]:
-    """Extent of the current districts, or the ``city_bbox`` setting when there are none."""
+def city_bbox() -> tuple[float, float, float, float]:
+    """Return the ``city_bbox`` setting as (west, south, east, north)."""
+    west, south, east, north = (float(v) for v in get_settings().city_bbox.split(","))
+    return west, south, east, north
+
+
+def placement(session: Session, layer: Layer) -> Placement:
+    """Where ``layer``'s features must lie: districts in the city's box, the rest near them.
+
+    Districts are never checked against each other: which were loaded first must not
+    decide whether an outlying banner is "far outside the city".
+    """
+    margin_km = get_settings().import_extent_margin_km
+    if layer.name == "districts":
+        return Placement(city_bbox(), margin_km, "GRIDSVC_CITY_BBOX", whole_inside=True)
     row = session.execute(
         text(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
             "(SELECT ST_Extent(geom) AS e FROM districts WHERE valid_to IS NULL) AS extent"
         )
     ).one()
-    if row[0] is not None:
-        return tuple(float(v) for v in row)  # type: ignore[return-value]
-    west, south, east, north = (float(v) for v in get_settings().city_bbox.split(","))
-    return west, south, east, north
+    if row[0] is None:
+        return Placement(city_bbox(), margin_km, "GRIDSVC_CITY_BBOX")
+    extent = tuple(float(v) for v in row)
+    return Placement(extent, margin_km, "the current districts' extent")  # type: ignore[arg-type]
 
 
 def named_parents(frame: gpd.GeoDataFrame, layer: Layer) -> list[str]:
@@ -121,11 +148,9 @@ def build_context(
     session: Session, layer: Layer, frame: gpd.GeoDataFrame, request: ImportRequest
 ) -> Context:
     """Ask the database what the checks need: extent, codes, parents, types, neighbours."""
-    settings = get_settings()
     context = Context(
-        extent=city_extent(session),
-        margin_km=settings.import_extent_margin_km,
-        tolerance_m2=settings.grid_tolerance_m2,
+        placement=placement(session, layer),
+        tolerance_m2=get_settings().grid_tolerance_m2,
         replace=request.replace,
         repair=request.repair,
     )
@@ -166,16 +191,39 @@ def merge_problems(read: list[Problem], checked: list[Problem]) -> list[Problem]
     return sorted(read + kept, key=lambda p: (p.row is not None, p.row or 0))
 
 
+def import_nothing(session: Session, layer: Layer, request: ImportRequest) -> ImportResult:
+    """Refuse a file without features, unless it replaces a named source's facilities.
+
+    Replacing with nothing must be asked for in so many words: ``--replace`` and the source
+    (``--set source=X``), since an empty file names no source of its own.
+    """
+    source = request.constants.get("source", "")
+    if layer.name == "facilities" and request.replace and source:
+        session.execute(text("LOCK TABLE facilities IN SHARE ROW EXCLUSIVE MODE"))
+        removed = facilities_service.withdraw_source(session, source)
+        return ImportResult(layer.name, 0, [], loaded=True, removed=removed)
+    message = f"{request.path} holds no features: nothing was loaded"
+    if layer.name == "facilities":
+        message += (
+            "; to replace a source's facilities with none, name it: --replace --set "
+            "source=SOURCE (or 'gridsvc facilities withdraw SOURCE')"
+        )
+    raise readers.ReadError(message)
+
+
 def import_file(session: Session, request: ImportRequest, progress: bool = False) -> ImportResult:
     """Read, check and (when nothing is wrong) load ``request``'s file into its layer.
 
     Raises
     ------
     readers.ReadError
-        When the file cannot be read as asked; nothing is checked or loaded then.
+        When the file cannot be read as asked, or holds no features (see
+        :func:`import_nothing`); nothing is checked or loaded then.
     """
     layer = LAYERS[request.layer]
-    source = readers.read_source(request.path, request.file_layer, layer.name)
+    source = readers.read_source(request.path, request.file_layer, layer.name, request.encoding)
+    if len(source.frame) == 0:
+        return import_nothing(session, layer, request)
     frame = readers.select_fields(source.frame, layer, request.mapping, request.constants)
     frame = readers.to_wgs84(frame, request.crs)
     session.execute(text(f"LOCK TABLE {layer.table} IN SHARE ROW EXCLUSIVE MODE"))
@@ -185,6 +233,7 @@ def import_file(session: Session, request: ImportRequest, progress: bool = False
     result = ImportResult(layer.name, len(frame), problems)
     if result.errors:
         return result
-    result.generation = write_layer(session, layer, checked.frame, request.replace, progress)
+    written = write_layer(session, layer, checked.frame, request.replace, progress)
+    result.generation, result.removed = written
     result.loaded = True
     return result

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from gridsvc.facilities import service as facilities_service
 from gridsvc.geodata.layers import LAYERS, Layer, child_layer
 from gridsvc.geodata.service import copy_rows, ewkb_hex
 from gridsvc.geodata.tagmap import load_tag_map
@@ -101,14 +102,15 @@ def create_mapped_types(session: Session, used: set[str]) -> None:
 
 def write_facilities(
     session: Session, frame: gpd.GeoDataFrame, replace: bool, progress: bool
-) -> None:
-    """COPY facilities; with ``replace`` the earlier ones of the same sources go first."""
+) -> int:
+    """COPY facilities; with ``replace`` the earlier ones of the same sources go first.
+
+    Returns how many earlier facilities were deleted.
+    """
     create_mapped_types(session, set(frame["type_code"]))
-    if replace:
-        session.execute(
-            text("DELETE FROM facilities WHERE source = ANY(:sources)"),
-            {"sources": sorted(set(frame["source"]))},
-        )
+    removed = 0
+    for source in sorted(set(frame["source"])) if replace else []:
+        removed += facilities_service.withdraw_source(session, source)
     rows = zip(
         frame["type_code"],
         frame["name"],
@@ -123,14 +125,14 @@ def write_facilities(
         ["type_code", "name", "capacity", "source", "geom"],
         bar(rows, len(frame), "facilities", progress),
     )
+    return removed
 
 
 def write_population(
     session: Session, frame: gpd.GeoDataFrame, replace: bool, progress: bool
-) -> None:
-    """COPY resident points; with ``replace`` every earlier point goes first."""
-    if replace:
-        session.execute(text("DELETE FROM population_points"))
+) -> int:
+    """COPY resident points; with ``replace`` every earlier point goes first (returns how many)."""
+    removed = session.execute(text("DELETE FROM population_points")).rowcount if replace else 0
     rows = zip(frame["persons"], ewkb_hex(frame.geometry), strict=True)
     copy_rows(
         session,
@@ -138,18 +140,23 @@ def write_population(
         ["persons", "geom"],
         bar(rows, len(frame), "population", progress),
     )
+    return removed
 
 
 def write_layer(
     session: Session, layer: Layer, frame: gpd.GeoDataFrame, replace: bool, progress: bool
-) -> int | None:
-    """Load checked rows into ``layer``; returns the generation for boundary layers."""
-    generation = None
+) -> tuple[int | None, int | None]:
+    """Load checked rows into ``layer``.
+
+    Returns the generation (boundary layers) and the number of earlier rows ``replace``
+    deleted (facilities, population).
+    """
+    generation = removed = None
     if layer.is_boundary:
         generation = write_boundaries(session, layer, frame, replace, progress)
     elif layer.name == "facilities":
-        write_facilities(session, frame, replace, progress)
+        removed = write_facilities(session, frame, replace, progress)
     else:
-        write_population(session, frame, replace, progress)
+        removed = write_population(session, frame, replace, progress)
     session.execute(text(f"ANALYZE {layer.table}"))
-    return generation
+    return generation, removed

@@ -7,6 +7,10 @@ are shifted back with :mod:`gridsvc.common.coords`, any EPSG code is reprojected
 
 from __future__ import annotations
 
+import csv
+import warnings
+import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +32,10 @@ LAT_COLUMNS = ("lat", "latitude", "y", "纬度")
 WKT_COLUMNS = ("wkt", "geometry", "geom")
 # Shapefiles cut field names to 10 characters: community_code comes back as community_.
 SHAPEFILE_FIELD_LENGTH = 10
+# What GDAL assumes of a Shapefile that does not say its encoding (no .cpg, no code page).
+SHAPEFILE_FALLBACK_ENCODING = "ISO-8859-1"
+FORMATS = "GeoJSON, GeoPackage, Shapefile (.shp, or a .zip holding one) or CSV"
+ENCODING_HINT = "a file saved by Chinese Windows software is usually GBK: give --encoding gbk"
 
 
 class ReadError(GridsvcError):
@@ -53,12 +61,31 @@ def parse_assignments(pairs: list[str] | None, option: str) -> dict[str, str]:
     return parsed
 
 
+def open_problem(path: Path, error: Exception) -> str:
+    """Say in a few words why GDAL could not open ``path``: empty, not a zip, no shapefile..."""
+    if path.is_file() and path.stat().st_size == 0:
+        return "the file is empty (0 bytes)"
+    if path.suffix.lower() == ".zip":
+        if not zipfile.is_zipfile(path):
+            return "not a readable zip archive"
+        with zipfile.ZipFile(path) as archive:
+            names = [name for name in archive.namelist() if not name.endswith("/")]
+        if not any(name.lower().endswith(".shp") for name in names):
+            return f"the zip holds no Shapefile (.shp); it holds: {', '.join(names) or 'nothing'}"
+    message = str(error)
+    if "not recognized as being in a supported file format" in message:
+        return f"not a {FORMATS} file"
+    if "sqlite3_" in message or "malformed" in message:
+        return f"the file is damaged or cut short ({message.split('; ')[-1]})"
+    return message.replace(f"'{path}' ", "").split("; It might help")[0]
+
+
 def choose_layer(path: Path, layer: str | None, wanted: str) -> str | None:
     """Pick the layer to read: the one asked for, the only one, or the one named like ``wanted``."""
     try:
         names = [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as error:  # noqa: BLE001 - GDAL's errors come in many classes
-        raise ReadError(f"cannot open {path}: {error}") from None
+        raise ReadError(f"cannot open {path}: {open_problem(path, error)}") from None
     if layer is not None:
         if layer not in names:
             raise ReadError(f"{path} has no layer '{layer}'; its layers: {', '.join(names)}")
@@ -70,30 +97,99 @@ def choose_layer(path: Path, layer: str | None, wanted: str) -> str | None:
     raise ReadError(f"{path} has several layers ({', '.join(names)}): choose one with --layer")
 
 
-def read_vector(path: Path, layer: str | None, wanted: str) -> gpd.GeoDataFrame:
+def check_declared_encoding(path: Path, frame: gpd.GeoDataFrame, info: dict) -> None:
+    """Refuse a Shapefile that does not say its encoding but holds non-ASCII text.
+
+    GDAL then reads the text as Latin-1, which turns GBK Chinese names into mojibake that
+    would load without a word; the caller must say the encoding instead.
+    """
+    if info.get("driver") != "ESRI Shapefile" or info.get("encoding") != (
+        SHAPEFILE_FALLBACK_ENCODING
+    ):
+        return
+    texts = frame.select_dtypes(include=["object", "string"]).drop(
+        columns=[frame.geometry.name], errors="ignore"
+    )
+    for column in texts.columns:
+        if texts[column].dropna().astype(str).map(str.isascii).all():
+            continue
+        raise ReadError(
+            f"{path}: the Shapefile does not say its text encoding (no .cpg file) and its "
+            f"column '{column}' is not plain ASCII; {ENCODING_HINT} (or --encoding utf-8)"
+        )
+
+
+def read_vector(
+    path: Path, layer: str | None, wanted: str, encoding: str | None = None
+) -> gpd.GeoDataFrame:
     """Read a GeoJSON, GeoPackage or (zipped) Shapefile layer through pyogrio."""
     chosen = choose_layer(path, layer, wanted)
     try:
-        frame = pyogrio.read_dataframe(path, layer=chosen)
+        info = pyogrio.read_info(path, layer=chosen, encoding=encoding)
+        # Heights play no part in a city's plan: Z (and M) are dropped, as PostGIS holds 2D.
+        frame = pyogrio.read_dataframe(path, layer=chosen, encoding=encoding, force_2d=True)
+    except LookupError:
+        raise ReadError(f"--encoding '{encoding}' is not an encoding Python knows") from None
     except Exception as error:  # noqa: BLE001
-        raise ReadError(f"cannot read {path}: {error}") from None
+        raise ReadError(f"cannot read {path}: {open_problem(path, error)}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise ReadError(f"{path} holds no geometry column")
+    if encoding is None:
+        check_declared_encoding(path, frame, info)
     return frame
 
 
 def find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
-    """Return the first column whose name, ignoring case, is one of ``candidates``."""
-    by_lower = {str(column).strip().lower(): column for column in columns}
-    return next((by_lower[name] for name in candidates if name in by_lower), None)
+    """Return the first column named as one of ``candidates``: exactly, else ignoring case.
+
+    Two columns that differ only in case (``Lon`` and ``LON``) and neither exactly as
+    asked are ambiguous: a ReadError names them rather than take one silently.
+    """
+    for name in candidates:
+        if name in columns:
+            return name
+        matches = [column for column in columns if str(column).strip().lower() == name]
+        if len(matches) > 1:
+            raise ReadError(
+                f"columns {' and '.join(matches)} differ only in case: rename one, or name "
+                f"the one to use with --map"
+            )
+        if matches:
+            return matches[0]
+    return None
 
 
-def read_csv(path: Path) -> SourceFrame:
-    """Read a CSV with lon/lat columns (points) or a WKT column; every other column as text."""
+def csv_header(path: Path, encoding: str) -> list[str]:
+    """Return the CSV's column names as written (pandas renames a repeat to ``name.1``)."""
+    with path.open(encoding=encoding, newline="") as file:
+        return next(csv.reader(file), [])
+
+
+def read_csv_table(path: Path, encoding: str | None) -> pd.DataFrame:
+    """Read the CSV's cells as text; refuse an empty file, a wrong encoding, repeated columns."""
+    chosen = encoding or "utf-8-sig"
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise ReadError(f"cannot read {path} as UTF-8 CSV: {error}") from None
+        header = csv_header(path, chosen)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=chosen)
+    except LookupError:
+        raise ReadError(f"--encoding '{encoding}' is not an encoding Python knows") from None
+    except UnicodeDecodeError as error:
+        where = f"byte 0x{error.object[error.start]:02x} at position {error.start}"
+        hint = ENCODING_HINT if encoding is None else "give the file's own --encoding"
+        raise ReadError(f"{path} is not {encoding or 'UTF-8'} text ({where}); {hint}") from None
+    except pd.errors.EmptyDataError:
+        raise ReadError(f"{path} is empty: a CSV needs a header line and rows") from None
+    except (OSError, pd.errors.ParserError) as error:
+        raise ReadError(f"cannot read {path} as CSV: {error}") from None
+    repeated = sorted(name for name, count in Counter(header).items() if count > 1)
+    if repeated:
+        raise ReadError(f"{path} has more than one column named {', '.join(repeated)}")
+    return table
+
+
+def read_csv(path: Path, encoding: str | None = None) -> SourceFrame:
+    """Read a CSV with lon/lat columns (points) or a WKT column; every other column as text."""
+    table = read_csv_table(path, encoding)
     columns = list(table.columns)
     lon, lat = find_column(columns, LON_COLUMNS), find_column(columns, LAT_COLUMNS)
     wkt = find_column(columns, WKT_COLUMNS)
@@ -115,7 +211,9 @@ def read_csv(path: Path) -> SourceFrame:
         table = table.drop(columns=[lon, lat])
     elif wkt is not None:
         texts = table[wkt].to_numpy(dtype=object)
-        geometry = shapely.from_wkt(texts, on_invalid="ignore")
+        with warnings.catch_warnings():  # unreadable WKT is reported per row below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            geometry = shapely.force_2d(shapely.from_wkt(texts, on_invalid="ignore"))
         for index in np.flatnonzero(shapely.is_missing(geometry)):
             problems.append(Problem(int(index) + 1, wkt, "empty or unreadable WKT"))
         table = table.drop(columns=[wkt])
@@ -127,14 +225,19 @@ def read_csv(path: Path) -> SourceFrame:
     return SourceFrame(gpd.GeoDataFrame(table, geometry=geometry, crs=None), problems)
 
 
-def read_source(path: Path, layer: str | None = None, wanted: str = "") -> SourceFrame:
-    """Read ``path`` by its extension; ``wanted`` names the layer tried in a multi-layer file."""
+def read_source(
+    path: Path, layer: str | None = None, wanted: str = "", encoding: str | None = None
+) -> SourceFrame:
+    """Read ``path`` by its extension; ``wanted`` names the layer tried in a multi-layer file.
+
+    ``encoding`` is the text's (CSV: UTF-8 by default; other formats: what the file says).
+    """
     if not path.exists():
         raise ReadError(f"no such file: {path}")
     if path.suffix.lower() in (".csv", ".txt"):
-        source = read_csv(path)
+        source = read_csv(path, encoding)
     else:
-        source = SourceFrame(read_vector(path, layer, wanted))
+        source = SourceFrame(read_vector(path, layer, wanted, encoding))
     source.frame = source.frame.reset_index(drop=True)
     return source
 

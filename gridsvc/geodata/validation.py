@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from gridsvc.geodata.geometry_checks import check_geometry, rows_of
+from gridsvc.geodata.geometry_checks import Placement, check_geometry, rows_of
 from gridsvc.geodata.layers import COMMUNITY_KINDS, LAYERS, Layer
 from gridsvc.geodata.problems import Problem
 from gridsvc.geodata.tessellation import check_tessellation
@@ -25,6 +25,8 @@ from gridsvc.geodata.tessellation import check_tessellation
 # Words for a community's kind in Chinese files.
 KIND_WORDS = {"城镇": "urban", "城市": "urban", "社区": "urban", "农村": "rural", "嘎查村": "rural"}
 DEFAULT_SOURCE = "import"
+# Integer columns are PostgreSQL integers.
+LARGEST_INTEGER = 2**31 - 1
 _FLOAT_CODE = re.compile(r"^(\d+)\.0*$")
 
 
@@ -34,10 +36,9 @@ class Context:
 
     Attributes
     ----------
-    extent
-        The city's extent (west, south, east, north) in degrees: the current districts'.
-    margin_km
-        How far outside ``extent`` a feature may lie before it is reported.
+    placement
+        Where features must lie: inside ``GRIDSVC_CITY_BBOX`` for districts (they define
+        the city), reaching into the current districts' extent for the layers below.
     tolerance_m2
         Grid overlaps, gaps and parts outside the community up to this area pass.
     existing_codes
@@ -58,8 +59,7 @@ class Context:
         The import's ``--replace`` and ``--repair``.
     """
 
-    extent: tuple[float, float, float, float]
-    margin_km: float = 50.0
+    placement: Placement
     tolerance_m2: float = 1.0
     existing_codes: set[str] = field(default_factory=set)
     parent_codes: set[str] = field(default_factory=set)
@@ -101,11 +101,15 @@ def check_text_fields(
 ) -> dict[str, pd.Series]:
     """Text fields as strings; codes, names and types must be there."""
     values = {name: as_text(frame[name]) if name in frame else None for name in layer.text_fields}
-    hint = "give it with --map {0}=COLUMN or --set {0}=VALUE"
     for name, column in values.items():
+        if column is not None:
+            # PostgreSQL text cannot hold NUL; a file with one is damaged or binary.
+            for row in rows_of(column.str.contains("\x00", regex=False).to_numpy()):
+                problems.append(Problem(row, name, "contains a NUL character (0x00)"))
         if name == layer.parent_field or name in ("kind", "source"):
             continue  # derived from the code, or defaulted
         if column is None:
+            hint = f"give it with --map {name}=COLUMN or --set {name}=VALUE"
             problems.append(Problem(None, name, f"the file has no '{name}' field; {hint}"))
         else:
             for row in rows_of((column == "").to_numpy()):
@@ -122,20 +126,24 @@ def check_integer_fields(
         if name not in frame:
             if default is None:
                 problems.append(Problem(None, name, f"the file has no '{name}' field"))
-            values[name] = pd.Series(
-                None if default == "" else default, index=frame.index, dtype=object
-            )
+            fill = None if default == "" else default
+            values[name] = pd.Series([fill] * len(frame), index=frame.index, dtype=object)
             continue
         text = as_text(frame[name])
         numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
         empty = (text == "").to_numpy()
         whole = np.isfinite(numbers) & (np.floor(numbers) == numbers)
         smallest = 1 if name == "persons" else 0
-        bad = ~empty & ~(whole & (numbers >= smallest))
+        too_large = whole & (numbers > LARGEST_INTEGER)
+        bad = ~empty & ~(whole & (numbers >= smallest)) | too_large
         for row in rows_of(bad):
-            problems.append(
-                Problem(row, name, f"'{text.iat[row - 1]}' is not a whole number >= {smallest}")
+            value = text.iat[row - 1]
+            message = (
+                f"'{value}' is too large: at most {LARGEST_INTEGER:,}"
+                if too_large[row - 1]
+                else f"'{value}' is not a whole number >= {smallest}"
             )
+            problems.append(Problem(row, name, message))
         if default is None:
             for row in rows_of(empty):
                 problems.append(Problem(row, name, "missing"))
@@ -281,12 +289,7 @@ def validate(frame: gpd.GeoDataFrame, layer: Layer, context: Context) -> Checked
     values = check_text_fields(frame, layer, problems)
     values.update(check_integer_fields(frame, layer, problems))
     geometry = check_geometry(
-        frame.geometry.to_numpy(),
-        layer,
-        context.extent,
-        context.margin_km,
-        context.repair,
-        problems,
+        frame.geometry.to_numpy(), layer, context.placement, context.repair, problems
     )
     check_codes(values, layer, context, problems)
     if layer.name == "communities":
@@ -299,7 +302,8 @@ def validate(frame: gpd.GeoDataFrame, layer: Layer, context: Context) -> Checked
     columns = {name: values[name] for name in layer.fields if name in values}
     checked = gpd.GeoDataFrame(columns, geometry=geometry, crs="EPSG:4326", index=frame.index)
     geometry_ok = not any(p.field == "geometry" and not p.repaired for p in problems)
-    if layer.name == "grids" and geometry_ok:
+    coded = {"code", "community_code"} <= set(checked.columns)
+    if layer.name == "grids" and geometry_ok and coded:
         problems.extend(
             check_tessellation(
                 checked, context.parent_geometries, context.kept_rows, context.tolerance_m2

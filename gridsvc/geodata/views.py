@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 
 from gridsvc.common.errors import NotFoundError
 from gridsvc.common.geojson import GEOJSON_MEDIA_TYPE
+from gridsvc.common.heavy import heavy
 from gridsvc.db import SessionDep
 from gridsvc.geodata import export as export_service
 from gridsvc.geodata.layers import EXPORT_LAYERS
@@ -27,6 +28,7 @@ def known_layer(layer: str) -> str:
 
 
 @router.get("/{layer}.geojson", summary=f"A layer as GeoJSON ({LAYER_LIST})")
+@heavy
 def export_geojson(layer: str, session: SessionDep) -> Response:
     """Every current feature of the layer as one RFC 7946 FeatureCollection."""
     text = export_service.layer_geojson(session, known_layer(layer))
@@ -37,6 +39,7 @@ def export_geojson(layer: str, session: SessionDep) -> Response:
 
 
 @router.get("/{layer}.gpkg", summary=f"A layer as GeoPackage ({LAYER_LIST})")
+@heavy
 def export_geopackage(layer: str, session: SessionDep) -> FileResponse:
     """Every current feature of the layer in a GeoPackage, for QGIS and GDAL."""
     folder = tempfile.TemporaryDirectory(prefix="gridsvc-export-")

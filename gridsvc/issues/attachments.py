@@ -40,7 +40,9 @@ def add_photo(
     """Check, clean and store one photo of an issue; return its description."""
     issue = issue_for_upload(session, principal, issue_id, secret)
     settings = get_settings()
-    photo = clean_photo(data, settings.max_photo_bytes)
+    photo = clean_photo(
+        data, settings.max_photo_bytes, settings.max_photo_pixels, settings.photo_max_side_px
+    )
     digest = hashlib.sha256(photo.content).hexdigest()
     # A random part keeps two uploads of the same image apart: rolling one back must
     # never remove the file of the other.

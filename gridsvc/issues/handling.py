@@ -110,7 +110,12 @@ def apply_effects(
     transition: Transition,
     now: datetime,
 ) -> dict[str, Any]:
-    """Do what the action does beyond the status; return what the event should keep."""
+    """Do what the action does beyond the status; return what the event should keep.
+
+    ``issue.departments`` holds who is summoned now and is overwritten; every event that
+    names departments keeps them under ``details["departments"]``, so history and the
+    statistics by department come from the events.
+    """
     action = transition.action
     if action in (Action.DISPATCH, Action.WHISTLE):
         summoned = check_departments(session, request.departments, issue, action)
@@ -118,7 +123,7 @@ def apply_effects(
         return {"departments": summoned}
     if action is Action.DECLINE:
         issue.departments = [d for d in issue.departments if d != principal.department]
-        return {"department": principal.department}
+        return {"departments": [principal.department]}
     if action is Action.ROUTE:
         return route_by_hand(session, issue, request.grid_code)
     if action is Action.MERGE:
@@ -135,8 +140,10 @@ def apply_effects(
     if action is Action.REOPEN:
         if principal.role is Role.REPORTER:
             reporter.check_reopen_window(issue, now)
+        # The case goes back to be dispatched anew; who held it stays in this event.
+        released, issue.departments = issue.departments or [], []
         issue.closed_at = None
-        issue.departments = []
+        return {"departments": released} if released else {}
     if action is Action.ESCALATE:
         issue.escalated_at = now
     return {}

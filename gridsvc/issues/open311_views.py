@@ -14,6 +14,7 @@ from gridsvc.auth.dependencies import PrincipalDep
 from gridsvc.common.errors import GridsvcError, NotFoundError
 from gridsvc.db import SessionDep
 from gridsvc.issues import open311, open311_access, reporter
+from gridsvc.issues.ratelimit import SubmissionRateLimit
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -105,6 +106,7 @@ def create_request(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
+    rate_limited: SubmissionRateLimit,
     form: Annotated[dict[str, str], Depends(form_fields)],
     idempotency_key: Annotated[
         str | None,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridsvc.common.coords import CoordinateSystem
+from gridsvc.common.extent import outside_city_reason
 from gridsvc.issues.workflow import Action, Status
 
 
@@ -28,6 +30,22 @@ class IssueSubmission(BaseModel):
     description: str = Field(min_length=1, max_length=4000)
     reporter_contact: str | None = Field(None, max_length=200)
     anonymous: bool = Field(False, description="Keep the contact from every staff view.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def not_swapped(cls, data: Any) -> Any:
+        """Say so when lat/lon are swapped (a latitude over 90 would hide it otherwise)."""
+        if isinstance(data, dict):
+            lon, lat = data.get("lon"), data.get("lat")
+            numbers = all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in (lon, lat)
+            )
+            if numbers and abs(lat) > 90 and outside_city_reason(lat, lon) is None:
+                raise ValueError(
+                    f"latitude and longitude look swapped: lon {lon:g}, lat {lat:g} lies in "
+                    "the city as lat/lon"
+                )
+        return data
 
 
 class Named(BaseModel):

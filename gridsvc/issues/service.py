@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.coords import to_wgs84
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
+from gridsvc.common.extent import check_in_city
 from gridsvc.common.geometry import WGS84
 from gridsvc.config import get_settings
 from gridsvc.grids import service as grids_service
@@ -146,12 +147,14 @@ def submit(
     """Accept a report: route it to a grid and a department, start its deadline, return it.
 
     ``secret_hash`` is the hash of the reporter's secret (the caller hands the secret
-    itself to the reporter). A point beyond every grid and the snap distance is still
-    accepted, as ``unrouted``.
+    itself to the reporter). A point beyond every grid and the snap distance but in the
+    city's extent is still accepted, as ``unrouted``; one far outside the city (or with
+    latitude and longitude swapped) is a 422 naming ``lon``.
     """
     now = now or datetime.now(UTC)
     category = get_category(session, submission.category)
     lon, lat = (float(value) for value in to_wgs84(submission.lon, submission.lat, submission.crs))
+    check_in_city(lon, lat)
     placement = grids_service.place_point(session, lon, lat, get_settings().issue_snap_distance_m)
     issue = Issue(
         public_id=new_public_id(),

@@ -3,7 +3,9 @@
 Counts by status, on-time rate, median time to close and overdue cases.
 
 By department, a case counts under every department involved in it: the one it was routed
-to (the responsible department) and every department dispatched or whistled (吹哨) to it.
+to (the responsible department) and every department dispatched or whistled (吹哨) to it,
+as its events recorded them (a department that declined, or held a case since reopened,
+still counts).
 A case with several departments counts once in each, so those rows add up to more cases
 than there are.
 
@@ -64,12 +66,20 @@ def late_issue_ids() -> Any:
 
 
 def department_links() -> Subquery:
-    """(issue_id, department) for every department involved: routed, dispatched, whistled."""
-    routed = select(Issue.id.label("issue_id"), Issue.department_code.label("department")).where(
-        Issue.department_code.is_not(None)
+    """(issue_id, department) for every department an event named: routed, dispatched, whistled.
+
+    Read from the append-only events, never from ``issues.departments``, which a decline or a
+    reopen overwrites.
+    """
+    details = IssueEvent.details
+    routed = select(
+        IssueEvent.issue_id.label("issue_id"), details["department_code"].astext.label("department")
+    ).where(details["department_code"].astext.is_not(None))
+    departments = func.jsonb_array_elements_text(details["departments"])
+    named = select(IssueEvent.issue_id, departments).where(
+        func.jsonb_typeof(details["departments"]) == "array"
     )
-    summoned = select(Issue.id, func.unnest(Issue.departments))
-    return union(routed, summoned).subquery("issue_departments")
+    return union(routed, named).subquery("issue_departments")
 
 
 def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:

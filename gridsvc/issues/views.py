@@ -22,6 +22,7 @@ from gridsvc.issues import (
     service,
     stats,
 )
+from gridsvc.issues.ratelimit import SubmissionRateLimit
 from gridsvc.issues.schemas import (
     ActionRequest,
     CategoryIn,
@@ -73,6 +74,7 @@ def submit_issue(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
+    rate_limited: SubmissionRateLimit,
     idempotency_key: IdempotencyKeyHeader = None,
     device_id: DeviceIdHeader = None,
 ) -> Any:

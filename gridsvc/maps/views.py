@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -14,10 +15,12 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from gridsvc.auth.dependencies import TOKEN_COOKIE, BrowserStaffDep
+from gridsvc.common.heavy import heavy
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
 from gridsvc.maps import assets, service
+from gridsvc.maps.basemap import base_tiles
 from gridsvc.maps.render import GRID_MEASURES
 
 router = APIRouter(
@@ -52,6 +55,7 @@ def maps_index(session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/grids", response_class=HTMLResponse)
+@heavy
 def grids_map(
     request: Request,
     session: SessionDep,
@@ -66,6 +70,7 @@ def grids_map(
 
 
 @router.get("/coverage", response_class=HTMLResponse)
+@heavy
 def coverage_map(
     request: Request,
     session: SessionDep,
@@ -110,6 +115,7 @@ def keep_token_in_cookie(request: Request, token: str) -> RedirectResponse:
     response_class=HTMLResponse,
     responses={303: {"description": "The token moved into a cookie; the same page without it."}},
 )
+@heavy
 def issues_map(
     request: Request,
     session: SessionDep,
@@ -148,6 +154,22 @@ def static_files() -> Starlette:
             for folder in assets.STATIC_FOLDERS
         ]
     )
+
+
+def tile_sources() -> list[str]:
+    """CSP sources of the configured base map's tiles (``*.`` for a ``{s}`` subdomain)."""
+    settings = get_settings()
+    try:
+        url = base_tiles(settings.map_tiles, settings.map_tiles_crs).url
+    except ValueError:  # a bad setting: the maps say so themselves
+        return []
+    if not url:
+        return []
+    parsed = urlsplit(url)
+    host = parsed.netloc
+    if "{" in host:
+        host = "*." + host.split(".", 1)[1] if "." in host else "*"
+    return [f"{parsed.scheme}://{host}"]
 
 
 @docs_router.get("/docs")

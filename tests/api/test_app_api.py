@@ -33,10 +33,20 @@ def test_health_is_503_when_the_database_is_unreachable():
             yield session
 
     app.dependency_overrides[get_session] = dead_session
-    response = TestClient(app).get("/health")
-    assert response.status_code == 503
-    assert response.json()["detail"].startswith("database unavailable: ")
-    assert response.headers["Retry-After"]
+    client = TestClient(app)
+    report = {"lon": 109.99, "lat": 39.82, "category": "road_damage", "description": "停电时"}
+    for response in (
+        client.get("/health"),
+        client.get("/api/v1/grids"),
+        client.post("/api/v1/issues", json=report),
+    ):
+        assert response.status_code == 503, response.text
+        assert response.json()["detail"].startswith("database unavailable: ")
+        assert int(response.headers["Retry-After"]) > 0
+        # Host, port, user and driver go to the log, never into the answer.
+        body = response.text.lower()
+        for revealing in ("127.0.0.1", "psycopg", "connection", "nobody", "port"):
+            assert revealing not in body
     unreachable.dispose()
 
 

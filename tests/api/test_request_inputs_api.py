@@ -57,7 +57,7 @@ def test_integers_beyond_bigint_in_a_body_are_named(client: TestClient):
         ("/api/v1/grids?district=15060%00", "query", "district"),
         ("/api/v1/facilities?type=lib%00rary", "query", "type"),
         ("/api/v1/grids/1506020%0001001001", "path", "code"),
-        ("/api/v1/track/ab%00cd", "path", "tracking_code"),
+        ("/api/v1/reports/ab%00cd", "path", "public_id"),
         ("/open311/v2/requests.json?service_code=a%00", "query", "service_code"),
         ("/open311/v2/services/x%00y.json", "path", "service_code"),
     ],

@@ -191,3 +191,56 @@ def test_a_failed_refresh_keeps_the_import(
     with Session(cli.engine) as session:
         circle = load_circles()["culture_5min"]
         assert service.grid_coverage(session, circle, "network", None).source == "live"
+
+
+def header_only(city: FixtureCity) -> Path:
+    path = city.folder / "no-facilities.csv"
+    path.write_text("type_code,name,lon,lat\n", encoding="utf-8")
+    return path
+
+
+def test_an_empty_file_replaces_a_named_source_with_nothing(cli: Cli, loaded: FixtureCity) -> None:
+    cli.ok("import", "facilities", loaded.files["facilities"], "--set", "source=survey")
+    cli.ok("import", "facilities", east_library(loaded, "east"), "--set", "source=volunteers")
+    unnamed = cli("import", "facilities", header_only(loaded), "--replace")
+    assert unnamed.exit_code == 1
+    assert "holds no features" in unnamed.output and "--set source=SOURCE" in unnamed.output
+    assert cli.count("facilities") == 5
+    result = cli.ok(
+        "import", "facilities", header_only(loaded), "--replace", "--set", "source=survey"
+    )
+    assert "Loaded 0 facilities, replacing 4 earlier ones." in result.output
+    assert "Stored coverage refreshed for 2 district(s)" in result.output
+    assert cli.rows("SELECT source, name FROM facilities") == [("volunteers", "east")]
+    with Session(cli.engine) as session:
+        assert refresh.is_fresh(session)
+        assert_stored_equals_live(session, None)
+
+
+def test_withdrawing_a_source_deletes_it_and_refreshes_coverage(
+    cli: Cli, loaded: FixtureCity
+) -> None:
+    cli.ok("import", "facilities", loaded.files["facilities"])
+    cli.ok("import", "facilities", east_library(loaded, "east"), "--set", "source=volunteers")
+    listed = cli.ok("facilities", "sources")
+    assert [line.split() for line in listed.output.splitlines()] == [
+        ["import", "4"],
+        ["volunteers", "1"],
+    ]
+    result = cli.ok("facilities", "withdraw", "volunteers")
+    assert "Withdrew 1 facilities of source 'volunteers'." in result.output
+    assert "Stored coverage refreshed for 1 district(s) (150603)" in result.output
+    assert cli.count("facilities") == 4
+    assert cli.scalar("SELECT count(*) FROM facilities WHERE source = 'volunteers'") == 0
+    # The withdrawn library's service areas went with it, though only the east refreshed.
+    served = (
+        "SELECT count(*) FROM service_areas WHERE facility_id NOT IN (SELECT id FROM facilities)"
+    )
+    assert cli.scalar(served) == 0
+    with Session(cli.engine) as session:
+        assert refresh.is_fresh(session)
+        assert_stored_equals_live(session, None)
+    unknown = cli("facilities", "withdraw", "volunteers")
+    assert unknown.exit_code == 1
+    assert "No facility has source 'volunteers'; the sources: import (4)." in unknown.output
+    assert cli.count("facilities") == 4

@@ -45,8 +45,9 @@ def test_failed_submission_does_not_burn_the_key(client, city) -> None:
 
 def test_concurrent_retries_create_one_issue(server: str, engine: Engine) -> None:
     marker = f"idem-{uuid.uuid4().hex}"
-    # Far from every grid: accepted as unrouted, so no city needs committing.
-    payload = body(f"并发重试 {marker}", point=(0.5, 0.5))
+    # In the city's extent but far from every grid: accepted as unrouted, so no city needs
+    # committing.
+    payload = body(f"并发重试 {marker}", point=(107.0, 36.0))
     try:
         with httpx.Client(base_url=server, timeout=30) as http:
             keys = [f"{marker}-{n % 3}" for n in range(24)]  # 3 keys, 8 racing requests each

@@ -142,3 +142,59 @@ def test_closing_without_commit_removes_the_file(engine, photos_dir) -> None:
         attachments.add_photo(session, SYSTEM_ADMIN, issue_id, png_bytes())
         assert len(list(photos_dir.rglob("*.png"))) == 1
     assert list(photos_dir.rglob("*.png")) == []
+
+
+def encoded(image: Image.Image, kind: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, kind, **options)
+    return out.getvalue()
+
+
+def test_too_many_pixels_refused_from_the_header(client, city, photos_dir) -> None:
+    issue = submit(client)
+    flat = encoded(Image.new("L", (11_000, 8_000), 128), "PNG")  # 88 megapixels
+    assert len(flat) < 200_000
+    response = client.post(
+        f"/api/v1/issues/{issue['id']}/photos",
+        files={"photo": ("big.png", flat)},
+        headers=WORKER_A,
+    )
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert "11000 x 8000" in detail and "40,000,000" in detail, detail
+    assert "GRIDSVC_MAX_PHOTO_PIXELS" in detail
+    assert list(photos_dir.rglob("*.png")) == []
+    assert Image.MAX_IMAGE_PIXELS == get_settings().max_photo_pixels
+
+
+def test_large_photo_stored_scaled_down_without_exif(client, city, photos_dir) -> None:
+    issue = submit(client)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    photo = encoded(Image.new("RGB", (6000, 4000), (30, 120, 200)), "JPEG", exif=exif)
+    response = client.post(
+        f"/api/v1/issues/{issue['id']}/photos",
+        files={"photo": ("camera.jpg", photo)},
+        headers=WORKER_A,
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["width"], response.json()["height"]) == (4096, 2731)
+    (stored,) = photos_dir.rglob("*.jpg")
+    image = Image.open(stored)
+    assert image.size == (4096, 2731)
+    assert not image.getexif() and b"PhoneMaker" not in stored.read_bytes()
+
+
+def test_refusal_names_no_python_repr(client, city) -> None:
+    issue = submit(client)
+    url = f"/api/v1/issues/{issue['id']}/photos"
+    for content in (
+        b"hello",
+        b"\x89PNG\r\n\x1a\n" + b"\0" * 40,
+        encoded(Image.new("RGB", (9, 9)), "JPEG")[:80],
+    ):
+        response = client.post(url, files={"photo": ("x.jpg", content)}, headers=WORKER_A)
+        assert response.status_code == 415, response.text
+        detail = response.json()["detail"]
+        assert detail.startswith("photo: not a JPEG or PNG image"), detail
+        assert "<" not in detail and "0x" not in detail

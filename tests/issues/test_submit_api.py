@@ -58,14 +58,26 @@ def test_point_just_outside_snaps_to_nearest_grid(client, city) -> None:
     assert 25 < body["routing"]["distance_m"] < 35
 
 
-def test_point_far_away_is_accepted_unrouted(client, city, headers) -> None:
-    response = client.post("/api/v1/issues", json=report(0.0, 0.0))
+def test_point_far_from_grids_is_accepted_unrouted(client, city, headers) -> None:
+    response = client.post("/api/v1/issues", json=report(107.0, 36.0))
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "unrouted" and body["grid"] is None
     assert body["routing"]["method"] == "unrouted"
     queue = client.get("/api/v1/issues?status=unrouted", headers=headers("supervisor")).json()
     assert body["id"] in [issue["id"] for issue in queue["issues"]]
+
+
+def test_point_outside_the_city_is_a_422_that_says_so(client, city, headers) -> None:
+    before = client.get("/api/v1/issues", headers=headers("admin")).json()["numberMatched"]
+    hangzhou = client.post("/api/v1/issues", json=report(120.15, 30.28))
+    assert hangzhou.status_code == 422
+    assert hangzhou.json()["errors"][0]["loc"] == ["body", "lon"]
+    assert "far outside the city" in hangzhou.json()["detail"]
+    swapped = client.post("/api/v1/issues", json=report(39.82, 109.99))
+    assert swapped.status_code == 422 and "swapped" in swapped.json()["detail"]
+    listed = client.get("/api/v1/issues", headers=headers("admin")).json()
+    assert listed["numberMatched"] == before
 
 
 def test_bad_input_is_a_422_naming_the_field(client, city) -> None:

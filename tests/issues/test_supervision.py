@@ -35,7 +35,7 @@ def test_progress_bar_only_when_there_is_much_to_do() -> None:
 
 
 def test_unrouted_queue_is_the_city_supervisors(client, city) -> None:
-    issue = submit(client, point=(0.0, 0.0))
+    issue = submit(client, point=(107.0, 36.0))
     assert issue["status"] == "unrouted"
     url = f"/api/v1/issues/{issue['id']}"
     for token in (SUPERVISOR, ADMIN):

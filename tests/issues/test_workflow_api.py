@@ -156,7 +156,7 @@ def test_extend_needs_a_supervisor_and_moves_the_deadline(client, city) -> None:
 
 
 def test_unrouted_issue_routed_by_hand(client, city) -> None:
-    issue = submit(client, point=(0.0, 0.0))
+    issue = submit(client, point=(107.0, 36.0))
     act(client, issue["id"], WORKER_A, "route", expect=404)
     act(client, issue["id"], SUPERVISOR, "route", expect=422, grid_code="150699999999999")
     routed = act(client, issue["id"], SUPERVISOR, "route", grid_code=GRID_B)
