@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
+from gridsvc.common.openapi import answers
 from gridsvc.config import get_settings
 
 #: The parameter ``@heavy`` adds to a route so that FastAPI hands it the request.
@@ -127,4 +128,4 @@ def heavy(route: Callable[..., Any]) -> Callable[..., Any]:
         return await run_heavy(request.app, functools.partial(route, **kwargs), session)
 
     run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    return run
+    return answers(503, 504)(run)

@@ -8,7 +8,8 @@ operation's error statuses are derived from what it depends on, once for all rou
 - a bearer token (optional or required): 401 and 403;
 - a path parameter, a required header (a reporter's secret), a jurisdiction_id: 404;
 - a request body: 408 (sent too slowly), 413 (too large), 415 (wrong type); a write: 409;
-- a dependency marked with :func:`answers` (a rate limit: 429; a time limit: 504).
+- a route or dependency marked with :func:`answers` (the submission rate limit: 429; the
+  heavy lane's time limit: 504).
 
 Error bodies share one schema (``Error``; ``InvalidRequest`` for 422, as ``gridsvc.main``
 writes them); Open311 operations may also answer the spec's ``[{code, description}]``.
@@ -50,9 +51,6 @@ HEADERS = {
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 NAMING_QUERY = {"jurisdiction_id"}  # query parameters naming a thing: 404 when unknown
 
-#: The submission endpoints that the per-address and per-device rate limit guards.
-RATE_LIMITED = {("POST", "/api/v1/issues"), ("POST", "/open311/v2/requests.json")}
-
 SCHEMAS = {
     "Error": {
         "type": "object",
@@ -88,7 +86,7 @@ SCHEMAS = {
 
 
 def answers(*statuses: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark a dependency as answering ``statuses`` (a rate limit's 429...), for the document."""
+    """Mark a route or dependency as answering ``statuses`` (a rate limit's 429...)."""
 
     def mark(dependency: Callable[..., Any]) -> Callable[..., Any]:
         dependency.openapi_statuses = tuple(statuses)  # type: ignore[attr-defined]
@@ -131,10 +129,8 @@ def error_statuses(route: APIRoute, method: str) -> set[int]:
         statuses |= {408, 413, 415}
     if method in WRITES:
         statuses.add(409)
-    for node in tree:
-        statuses.update(getattr(node.call, "openapi_statuses", ()))
-    if (method, route.path_format) in RATE_LIMITED:
-        statuses.add(429)
+    for call in [route.endpoint, *(node.call for node in tree)]:
+        statuses.update(getattr(call, "openapi_statuses", ()))
     return statuses
 
 

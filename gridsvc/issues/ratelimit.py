@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from gridsvc.auth.dependencies import PrincipalDep
 from gridsvc.common import ratelimit
+from gridsvc.common.openapi import answers
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 
@@ -50,6 +51,7 @@ def bucket(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
 
 
+@answers(429)
 def submission_rate_limit(
     request: Request,
     session: SessionDep,

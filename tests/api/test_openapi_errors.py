@@ -59,6 +59,8 @@ def test_statuses_follow_what_an_operation_depends_on():
     assert "429" in statuses("POST", "/api/v1/issues")
     assert "429" in statuses("POST", "/open311/v2/requests.json")
     assert "429" not in statuses("POST", "/api/v1/coverage/what-if")
+    assert "504" in statuses("POST", "/api/v1/coverage/siting")  # the heavy lane's time limit
+    assert "504" not in statuses("GET", "/api/v1/grids")
 
 
 def test_integer_parameters_are_bounded_to_bigint():

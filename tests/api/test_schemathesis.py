@@ -8,6 +8,7 @@ documented content type.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -37,7 +38,8 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES = 15  # per operation and caller
+# Per operation, caller and mode; a deeper hunt: GRIDSVC_TEST_EXAMPLES=200 pytest this file.
+EXAMPLES = int(os.environ.get("GRIDSVC_TEST_EXAMPLES", "15"))
 # Whole-city computations get fewer: each one solves coverage or renders a map.
 HEAVY = ("/api/v1/coverage/siting", "/api/v1/coverage/what-if", "/maps/")
 
