@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
@@ -57,19 +58,24 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def client(db_session: Session) -> Iterator[TestClient]:
     """The app, its session dependency replaced by the test's rolled-back session."""
+    with TestClient(app_on(db_session)) as test_client:
+        yield test_client
+
+
+def app_on(session: Session) -> FastAPI:
+    """The app, every request in ``session``: a commit releases a savepoint only."""
     app = create_app()
 
     def test_session() -> Iterator[Session]:
         try:
-            yield db_session
-            db_session.commit()  # releases the savepoint only; db_session rolls all back
+            yield session
+            session.commit()  # releases the savepoint only; the test rolls all back
         except BaseException:
-            db_session.rollback()
+            session.rollback()
             raise
 
     app.dependency_overrides[get_session] = test_session
-    with TestClient(app) as test_client:
-        yield test_client
+    return app
 
 
 @pytest.fixture

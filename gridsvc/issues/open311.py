@@ -25,12 +25,11 @@ from gridsvc.issues.models import (
     IssueEvent,
 )
 from gridsvc.issues.schemas import IssueSubmission
-from gridsvc.issues.workflow import Status, is_open
+from gridsvc.issues.workflow import OPEN_STATUSES, Status, is_open
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 DEFAULT_WINDOW = timedelta(days=90)  # the spec's default span of a listing
 MAX_REQUESTS = 1000  # the spec's suggested largest listing
-OPEN = [status.value for status in Status if is_open(status)]
 
 
 class Open311Error(GridsvcError):
@@ -187,9 +186,9 @@ def list_requests(
         if not wanted <= {"open", "closed"}:
             raise Open311Error(f"'status' is open, closed or both, not '{status}'")
         if wanted == {"open"}:
-            statement = statement.where(Issue.status.in_(OPEN))
+            statement = statement.where(Issue.status.in_(OPEN_STATUSES))
         elif wanted == {"closed"}:
-            statement = statement.where(Issue.status.not_in(OPEN))
+            statement = statement.where(Issue.status.not_in(OPEN_STATUSES))
     issues = session.scalars(statement.order_by(Issue.created_at.desc()).limit(MAX_REQUESTS))
     return [request_body(session, issue, base_url) for issue in issues]
 

@@ -22,7 +22,7 @@ from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.config import get_settings
 from gridsvc.issues import service
 from gridsvc.issues.models import Issue, IssueCategory, IssueEvent, IssuePhoto
-from gridsvc.issues.workflow import Status, is_open
+from gridsvc.issues.workflow import OPEN_STATUSES, Status, is_open
 
 #: Public positions are rounded to this many decimals of a degree (0.001° ≈ 85-111 m here).
 PUBLIC_DECIMALS = 3
@@ -145,7 +145,7 @@ def list_published(
     if category is not None:
         conditions.append(Issue.category_code == category)
     if open_only is not None:
-        opened = Issue.status.in_(service.OPEN_STATUSES)
+        opened = Issue.status.in_(OPEN_STATUSES)
         conditions.append(opened if open_only else ~opened)
     matched = session.scalar(select(func.count()).select_from(Issue).where(*conditions)) or 0
     issues = session.scalars(

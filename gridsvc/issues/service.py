@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from geoalchemy2 import Geography
-from sqlalchemy import ColumnElement, any_, cast, false, func, literal, select, true
+from sqlalchemy import ColumnElement, any_, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
@@ -18,6 +16,7 @@ from gridsvc.common.extent import check_in_city
 from gridsvc.common.geometry import WGS84
 from gridsvc.config import get_settings
 from gridsvc.grids import service as grids_service
+from gridsvc.issues import duplicates
 from gridsvc.issues.calendar import SHANGHAI, load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule
 from gridsvc.issues.models import (
@@ -29,14 +28,11 @@ from gridsvc.issues.models import (
     IssueEvent,
 )
 from gridsvc.issues.schemas import IssueSubmission
-from gridsvc.issues.workflow import Role, Stage, Status, allowed_actions, is_open
+from gridsvc.issues.workflow import OPEN_STATUSES, Role, Stage, Status, allowed_actions
 
 # Public ids: no 0/O or 1/I/L, so an id read out over the phone is not misheard.
 PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 PUBLIC_ID_LENGTH = 10
-# Distances to other people's reports are told in steps this wide, never exactly.
-DUPLICATE_DISTANCE_STEP_M = 50
-OPEN_STATUSES = [status.value for status in Status if is_open(status)]
 
 
 def local(moment: datetime | None) -> datetime | None:
@@ -224,47 +220,8 @@ def created_body(
         "department": named(department.code, department.name) if department else None,
         "deadline": iso_local(issue.deadline_at),
         "created_at": iso_local(issue.created_at),
-        "duplicates": duplicate_suggestions(session, issue, lon, lat),
+        "duplicates": duplicates.suggestions(session, issue, lon, lat),
     }
-
-
-def duplicate_suggestions(
-    session: Session, issue: Issue, lon: float, lat: float, limit: int = 10
-) -> list[dict[str, Any]]:
-    """Open issues of the same category within the duplicate radius, nearest first.
-
-    They go to the reporter, who may be anyone: public id, category, status and a distance
-    rounded up to 50 m only, never the other report's text, position or secret.
-    """
-    radius = get_settings().issue_duplicate_radius_m
-    other = Issue.__table__.alias("other")
-    here = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
-    distance = func.ST_Distance(cast(other.c.geom, Geography), cast(here, Geography))
-    # A box in degrees (a degree of longitude being the shorter) lets the GiST index
-    # prefilter; the exact test is on the geography.
-    degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
-    rows = session.execute(
-        select(other.c.public_id, other.c.category_code, other.c.status, distance)
-        .where(
-            other.c.id != issue.id,
-            other.c.category_code == issue.category_code,
-            other.c.status.in_(OPEN_STATUSES),
-            other.c.geom.op("&&")(func.ST_Expand(here, degrees)),
-            func.ST_DWithin(cast(other.c.geom, Geography), cast(here, Geography), radius),
-        )
-        .order_by(distance, other.c.id)
-        .limit(limit)
-    )
-    step = DUPLICATE_DISTANCE_STEP_M
-    return [
-        {
-            "public_id": row.public_id,
-            "category": row.category_code,
-            "status": row.status,
-            "distance_m": max(step, math.ceil(row[3] / step) * step),
-        }
-        for row in rows
-    ]
 
 
 def find_issue(

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.issues.models import Issue, IssueEvent
-from gridsvc.issues.service import OPEN_STATUSES, visible_to
-from gridsvc.issues.workflow import Action, Status
+from gridsvc.issues.service import visible_to
+from gridsvc.issues.workflow import OPEN_STATUSES, Action, Status
 
 PERIODS = ("week", "month", "quarter")
 GROUPS: dict[str, Any] = {

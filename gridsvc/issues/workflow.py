@@ -36,6 +36,7 @@ __all__ = [
     "TransitionNotAllowed",
     "allowed_actions",
     "apply",
+    "OPEN_STATUSES",
     "is_open",
     "stage_of",
     "suspendable_statuses",
@@ -332,6 +333,10 @@ def is_open(status: Status) -> bool:
     closing (结案) ends a case. Rejected and duplicate issues count as closed.
     """
     return Status(status) not in _FINISHED
+
+
+#: The statuses ``is_open`` counts as open, as stored values (for SQL filters).
+OPEN_STATUSES = [status.value for status in Status if is_open(status)]
 
 
 def stage_of(status: Status) -> Stage | None:

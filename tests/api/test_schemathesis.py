@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gridsvc.db import get_session
 from gridsvc.main import create_app
+from tests.conftest import app_on
 from tests.factories import make_test_city
 from tests.issues.conftest import bearer
 
@@ -60,17 +60,7 @@ def schema(engine: Engine) -> Iterator[schemathesis.BaseSchema]:
         )
         make_test_city(session)
         session.commit()  # releases the savepoint: a request's rollback keeps the city
-        app = create_app()
-
-        def test_session() -> Iterator[Session]:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-
-        app.dependency_overrides[get_session] = test_session
+        app = app_on(session)
         try:
             yield schemathesis.openapi.from_asgi("/openapi.json", app)
         finally:
