@@ -141,6 +141,9 @@ class IssueOut(BaseModel):
     closed_at: datetime | None
     published_at: datetime | None = Field(description="When staff published it; None: private.")
     published_text: str | None = Field(description="The text the public sees.")
+    media_url: str | None = Field(
+        None, description="A link an Open311 app sent with the report (never fetched)."
+    )
     allowed_actions: list[Action] = Field(description="What the caller may do next.")
     events: list[IssueEventOut]
 
