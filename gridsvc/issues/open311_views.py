@@ -31,10 +31,17 @@ LocaleQuery = Annotated[
     Query(description="zh_CN (default): Chinese service names; en: English ones."),
 ]
 Format = Literal["json", "xml"]
-#: The statuses an Open311 route may answer besides 200, in the spec's error format.
+#: What an Open311 route answers: JSON or XML by its suffix; errors in the spec's format.
 ERRORS = {
     code: {"description": text, "content": {"application/json": {}, "text/xml": {}}}
     for code, text in ((400, "Bad request"), (403, "Bad api_key"), (404, "Not found"))
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer, in the format the path's suffix names.",
+        "content": {"application/json": {}, "text/xml": {"schema": {"type": "string"}}},
+    },
+    **ERRORS,
 }
 
 
@@ -80,7 +87,7 @@ def discovery(request: Request) -> Response:
     return answer(lambda: open311.discovery(services_url[: -len("services.json")]))
 
 
-@router.get("/services.{fmt}", name="services", responses=ERRORS)
+@router.get("/services.{fmt}", name="services", responses=RESPONSES)
 def services(
     fmt: Format,
     session: SessionDep,
@@ -96,7 +103,7 @@ def services(
     return answer(produce, fmt=fmt, names=open311_xml.SERVICES)
 
 
-@router.get("/services/{service_code}.{fmt}", responses=ERRORS)
+@router.get("/services/{service_code}.{fmt}", responses=RESPONSES)
 def service_definition(
     service_code: str, fmt: Format, session: SessionDep, jurisdiction_id: JurisdictionQuery = None
 ) -> Response:
@@ -123,7 +130,7 @@ REQUEST_FILTERS = [  # read from the raw query below; declared so that the rest 
 ]
 
 
-@router.get("/requests.{fmt}", responses=ERRORS, openapi_extra={"parameters": REQUEST_FILTERS})
+@router.get("/requests.{fmt}", responses=RESPONSES, openapi_extra={"parameters": REQUEST_FILTERS})
 def list_requests(fmt: Format, request: Request, session: SessionDep) -> Response:
     """Service requests: filter by service_request_id, service_code, start/end_date, status.
 
@@ -143,7 +150,7 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {key: str(value) for key, value in (await request.form()).items()}
 
 
-@router.post("/requests.{fmt}", responses=ERRORS)
+@router.post("/requests.{fmt}", responses=RESPONSES)
 def create_request(
     fmt: Format,
     request: Request,
@@ -185,7 +192,7 @@ def create_request(
     return answer(produce, session=session, fmt=fmt)
 
 
-@router.get("/requests/{service_request_id}.{fmt}", responses=ERRORS)
+@router.get("/requests/{service_request_id}.{fmt}", responses=RESPONSES)
 def get_request(
     service_request_id: str,
     fmt: Format,

@@ -30,6 +30,7 @@ MEDIA_TYPES = {
 }
 #: Pages and files revalidate on every visit: the service worker keeps the offline copy.
 NO_CACHE = {"Cache-Control": "no-cache"}
+WORKER_POLICY = "default-src 'self'"
 
 router = APIRouter(tags=["residents"])
 
@@ -68,8 +69,14 @@ def reports_page() -> FileResponse:
 
 @router.get("/sw.js", response_class=FileResponse, include_in_schema=False)
 def service_worker() -> FileResponse:
-    """Serve the service worker at the root so that its scope covers every page."""
-    return static_file("sw.js")
+    """Serve the service worker at the root so that its scope covers every page.
+
+    A worker runs under its own script's policy: it may fetch from this origin (to keep the
+    pages and send the waiting reports), which the data policy of other scripts forbids.
+    """
+    response = static_file("sw.js")
+    response.headers["Content-Security-Policy"] = WORKER_POLICY
+    return response
 
 
 @router.get("/residents/config.json")

@@ -30,7 +30,9 @@ def open_report_page(phone: Phone, site: str) -> None:
     page = phone.page
     page.goto(f"{site}/report")
     page.wait_for_selector("body[data-ready=true]")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.wait_for_function(
+        "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null"
+    )
 
 
 def fill_report(phone: Phone, marker: str, photo: bytes | None) -> None:
@@ -69,7 +71,9 @@ def test_full_report_with_photo(phone, site, engine, dongsheng_point, photos_dir
     page = phone.page
     photo = camera_photo()
     fill_report(phone, marker, photo)
-    page.wait_for_function(f"document.getElementById('place').textContent.includes('{grid_code}')")
+    page.wait_for_function(
+        f"() => document.getElementById('place').textContent.includes('{grid_code}')"
+    )
     phone.screenshot("report-filled")
     page.locator("#send").tap()
     page.wait_for_selector("#mine li[data-public-id]", timeout=30_000)

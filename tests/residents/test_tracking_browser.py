@@ -106,6 +106,6 @@ def test_public_map_shows_published_reports_coarsely(phone, site, report) -> Non
     assert shown, "no marker or cluster on the map"
     assert "条上报" in page.locator("#count").inner_text()
     page.select_option("#category", "road_damage")
-    page.wait_for_function("document.getElementById('count').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('count').textContent.length > 0")
     phone.screenshot("reports-map")
     phone.assert_clean()
