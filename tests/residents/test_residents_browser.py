@@ -145,3 +145,49 @@ def test_offline_report_arrives_once(phone, site, engine, committed) -> None:  #
         if not (error.startswith("Failed to load resource") and error.endswith(expected))
     ]
     phone.assert_clean()
+
+
+def test_photo_and_category_alone_make_a_report(phone, site, engine, committed) -> None:  # noqa: ANN001
+    open_report_page(phone, site)
+    page = phone.page
+    page.get_by_text("道路破损").tap()
+    page.locator("#locate").tap()
+    page.set_input_files(
+        "#album",
+        files=[{"name": "IMG_0002.JPG", "mimeType": "image/jpeg", "buffer": camera_photo()}],
+    )
+    page.wait_for_selector("#thumbs li")
+    page.wait_for_selector("#place:has-text('150602')")
+    page.locator("#send").tap()
+    page.wait_for_selector("#mine li[data-public-id]", timeout=30_000)
+    public_id = page.locator("#mine li").first.get_attribute("data-public-id")
+    committed.append(public_id)
+    with engine.connect() as connection:
+        issue_id, description = connection.execute(
+            text("SELECT id, description FROM issues WHERE public_id = :p"), {"p": public_id}
+        ).one()
+    assert description == ""  # nothing invented in the reporter's name
+    assert len(photo_rows(engine, issue_id)) == 1
+    phone.assert_clean()
+
+
+#: Every control's accessible name, as a screen reader would find it (label, aria, text).
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((c) => c.type !== 'hidden' && !(c.labels && c.labels.length) &&
+    !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby') &&
+    !(c.textContent || '').trim())
+  .map((c) => c.id || c.name || c.outerHTML.slice(0, 60))"""
+
+
+def test_report_page_at_twice_the_text_size(phone, site) -> None:  # noqa: ANN001
+    open_report_page(phone, site)
+    page = phone.page
+    assert page.evaluate(UNLABELLED) == []
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    # Nothing runs off the side of a 390 px phone, and the send button is still reachable.
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow} px wider than the screen at 200 % text"
+    page.locator("#send").scroll_into_view_if_needed()
+    assert page.locator("#send").is_visible()
+    phone.screenshot("report-200-percent-text")
+    phone.assert_clean()

@@ -180,8 +180,9 @@
       lat: Number(state.position.lat.toFixed(6)),
       crs: "wgs84",
       category,
-      // The API asks for words; a photo report without any says so instead.
-      description: $("description").value.trim() || `${categoryName(category)}（见照片 see photo）`,
+      // Words or photos: with photos to follow the description may stay empty.
+      description: $("description").value.trim(),
+      photo_count: state.photos.length,
       anonymous: $("anonymous").checked,
     };
     if (state.position.accuracy) body.accuracy_m = Math.round(state.position.accuracy);
