@@ -206,6 +206,10 @@ class TrackEvent(BaseModel):
     action: str
     to_status: str
     at: datetime
+    departments: list[Named] = Field(
+        description="The departments the step concerned: routed to, dispatched, whistled, "
+        "or the one that declined."
+    )
 
 
 class TrackOut(BaseModel):

@@ -56,8 +56,9 @@
 
   function stepItem(event) {
     const [chinese, english] = STEPS[event.action] || [event.action, event.action];
-    const department = ["dispatch", "whistle"].includes(event.action) && report.department
-      ? ` ${report.department.name}` : "";
+    // Each step names its own departments (派遣至 the one dispatched, not today's).
+    const names = (event.departments || []).map((department) => department.name).join("、");
+    const department = names ? ` ${names}` : "";
     return el("li", { "data-action": event.action },
       el("strong", {}, chinese + department), " ", el("span", { class: "en" }, english + department),
       el("time", { datetime: event.at }, GS.formatTime(event.at)));
