@@ -12,7 +12,8 @@ operation's error statuses are derived from what it depends on, once for all rou
   heavy lane's time limit: 504).
 
 Error bodies share one schema (``Error``; ``InvalidRequest`` for 422, as ``gridsvc.main``
-writes them); Open311 operations may also answer the spec's ``[{code, description}]``.
+writes them); Open311 operations may also answer the spec's ``[{code, description}]``, or
+its ``<errors>`` in XML.
 """
 
 from __future__ import annotations
@@ -139,10 +140,10 @@ def error_response(status: int, open311: bool) -> dict[str, Any]:
     schema: dict[str, Any] = {"$ref": f"{REF}{'InvalidRequest' if status == 422 else 'Error'}"}
     if open311 and status != 422:
         schema = {"anyOf": [schema, {"$ref": f"{REF}Open311Errors"}]}
-    response: dict[str, Any] = {
-        "description": REASONS.get(status, "Error."),
-        "content": {"application/json": {"schema": schema}},
-    }
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if open311:
+        content["text/xml"] = {"schema": {"type": "string", "description": "<errors><error>…"}}
+    response: dict[str, Any] = {"description": REASONS.get(status, "Error."), "content": content}
     if status in HEADERS:
         response["headers"] = HEADERS[status]
     return response

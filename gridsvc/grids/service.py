@@ -264,6 +264,22 @@ def get_district_name(session: Session, code: str) -> str:
     return name
 
 
+def area_names(
+    session: Session, district: str | None, street: str | None, community: str | None
+) -> list[str]:
+    """Names of the current district, street and community with these codes, in that order."""
+    names = []
+    for model, code in ((District, district), (Street, street), (Community, community)):
+        if code is None:
+            continue
+        name = session.scalar(
+            select(model.name).where(model.code == code, model.valid_to.is_(None))
+        )
+        if name:
+            names.append(name)
+    return names
+
+
 def grids_extent(session: Session, district: str | None = None) -> BBox | None:
     """Bounding box of the current grids (of one district), or None when there are none."""
     statement = with_parents(

@@ -5,6 +5,13 @@ workflow (``workflow.is_open``). Only reports staff published are listed or show
 public sees them (``publication``): published text, rounded location, published photos.
 The POST's answer also carries the reporter's ``secret`` (an extension of the spec's
 fields), which the app hands to its user once.
+
+Extensions the city needs: ``locale`` (``zh_CN``, the default, gives Chinese
+``service_name`` with the English in ``description``; ``en`` the reverse), ``crs`` on POST
+(``wgs84`` as the spec says, or ``gcj02``/``bd09``, what Chinese phone SDKs report), and
+``media_url`` on POST kept with the report as a link for staff: the server fetches nothing.
+``address`` is the place's district · street · community names, and ``service_notice``
+says in words where the case stands, without grid or department codes.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
+from gridsvc.common.coords import parse_coordinate_system
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
+from gridsvc.grids import service as grids_service
 from gridsvc.issues import idempotency, publication, reporter, service
 from gridsvc.issues.models import (
     Department,
@@ -30,6 +39,22 @@ from gridsvc.issues.workflow import OPEN_STATUSES, Status, is_open
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 DEFAULT_WINDOW = timedelta(days=90)  # the spec's default span of a listing
 MAX_REQUESTS = 1000  # the spec's suggested largest listing
+MAX_MEDIA_URL = 2000
+MAX_ACCOUNT_ID = 100
+#: What the public is told of each status (Chinese, then English).
+NOTICES = {
+    Status.UNROUTED: "已受理，等待指挥中心分拨。Received; the command centre will route it.",
+    Status.REPORTED: "已受理，等待立案。Received; waiting to be registered.",
+    Status.REGISTERED: "已立案，等待派遣。Registered; waiting to be dispatched.",
+    Status.REJECTED: "不予立案。Not taken as a case.",
+    Status.DISPATCHED: "已派遣至承办部门。Dispatched to the department in charge.",
+    Status.IN_PROGRESS: "正在处置。Being handled.",
+    Status.RESOLVED: "处置完成，等待核查。Handled; waiting for the on-site check.",
+    Status.VERIFIED: "核查通过，等待结案。Checked on site; about to be closed.",
+    Status.CLOSED: "已结案。Closed.",
+    Status.DUPLICATE: "与另一上报合并办理。Merged with a report of the same problem.",
+    Status.SUSPENDED: "暂缓办理。On hold.",
+}
 
 
 class Open311Error(GridsvcError):
@@ -53,19 +78,31 @@ def discovery(base_url: str) -> dict[str, Any]:
                 "url": base_url,
                 "changeset": "2026-11-24T00:00:00Z",
                 "type": "production",
-                "formats": ["application/json"],
+                "formats": ["application/json", "text/xml"],
             }
         ],
     }
 
 
-def list_services(session: Session) -> list[dict[str, Any]]:
-    """Every category as an Open311 service."""
+def english(locale: str | None) -> bool:
+    """Whether ``locale`` asks for English names (``en``, ``en_US``...); Chinese otherwise."""
+    return bool(locale) and locale.strip().lower().replace("-", "_").split("_")[0] == "en"
+
+
+def service_name(category: IssueCategory | None, code: str, locale: str | None) -> str:
+    """Return the category's name in the asked language."""
+    if category is None:
+        return code
+    return category.name_en if english(locale) else category.name
+
+
+def list_services(session: Session, locale: str | None = None) -> list[dict[str, Any]]:
+    """Every category as an Open311 service, named in ``locale`` (the other language after)."""
     return [
         {
             "service_code": category.code,
-            "service_name": category.name_en,
-            "description": f"{category.name}: {category.name_en}",
+            "service_name": service_name(category, category.code, locale),
+            "description": category.name if english(locale) else category.name_en,
             "metadata": False,
             "type": "realtime",
             "keywords": category.name,
@@ -93,6 +130,39 @@ def number(form: dict[str, str], name: str) -> float:
         raise Open311Error(f"'{name}' must be a number, not '{value}'") from None
 
 
+def coordinate_system(form: dict[str, str]) -> Any:
+    """Read the ``crs`` extension (default WGS-84, as the spec says), or raise the spec's 400."""
+    try:
+        return parse_coordinate_system(form.get("crs") or "wgs84")
+    except ValueError:
+        raise Open311Error(f"'crs' is wgs84, gcj02 or bd09, not '{form['crs']}'") from None
+
+
+def report_extras(form: dict[str, str]) -> dict[str, str]:
+    """Return the ``media_url`` (a link, never fetched) and ``account_id`` the form gave."""
+    extras = {}
+    media_url = (form.get("media_url") or "").strip()
+    if media_url:
+        if len(media_url) > MAX_MEDIA_URL or not media_url.startswith(("http://", "https://")):
+            raise Open311Error(f"'media_url' must be an http(s) link of at most {MAX_MEDIA_URL}")
+        extras["media_url"] = media_url
+    account_id = (form.get("account_id") or "").strip()
+    if account_id:
+        if len(account_id) > MAX_ACCOUNT_ID:
+            raise Open311Error(f"'account_id' may have at most {MAX_ACCOUNT_ID} characters")
+        extras["account_id"] = account_id
+    return extras
+
+
+def created_notice(body: dict[str, Any]) -> str:
+    """Say where the new request went, in words the public may read: no codes."""
+    if not body["grid"]:
+        return NOTICES[Status.UNROUTED]
+    place = body["community"]["name"] if body["community"] else body["grid"]["name"]
+    department = f"，由{body['department']['name']}办理" if body["department"] else ""
+    return f"已受理：{place}网格{department}。Received: routed to the grid of {place}."
+
+
 def create_request(
     session: Session, form: dict[str, str], principal: Principal, secret: str
 ) -> list[dict[str, Any]]:
@@ -105,25 +175,26 @@ def create_request(
     contact = " ".join(
         form[f] for f in ("first_name", "last_name", "email", "phone") if form.get(f)
     )
+    extras = report_extras(form)
     try:
         submission = IssueSubmission(
             lon=number(form, "long"),
             lat=number(form, "lat"),
+            crs=coordinate_system(form),
             category=code,
             description=form.get("description") or code,
             reporter_contact=contact or None,
         )
-        body = service.submit(session, submission, principal, reporter.hash_secret(secret))
+        body = service.submit(
+            session, submission, principal, reporter.hash_secret(secret), details=extras
+        )
     except (ValueError, InvalidParameterError) as error:
         raise Open311Error(str(error)) from None
-    grid = body["grid"]["code"] if body["grid"] else "the supervisors' queue (no grid here)"
-    department = body["department"]["name"] if body["department"] else "to be decided"
-    notice = f"Routed to {grid}; department: {department}."
     return [
         {
             "service_request_id": body["public_id"],
-            "service_notice": notice,
-            "account_id": None,
+            "service_notice": created_notice(body),
+            "account_id": extras.get("account_id"),
         }
     ]
 
@@ -190,20 +261,33 @@ def list_requests(
         elif wanted == {"closed"}:
             statement = statement.where(Issue.status.not_in(OPEN_STATUSES))
     issues = session.scalars(statement.order_by(Issue.created_at.desc()).limit(MAX_REQUESTS))
-    return [request_body(session, issue, base_url) for issue in issues]
+    locale = query.get("locale")
+    return [request_body(session, issue, base_url, locale) for issue in issues]
 
 
-def get_request(session: Session, code: str, base_url: str = "") -> list[dict[str, Any]]:
+def get_request(
+    session: Session, code: str, base_url: str = "", locale: str | None = None
+) -> list[dict[str, Any]]:
     """One published service request, as a list of one (the spec's shape)."""
     issue = session.scalars(
         select(Issue).where(Issue.public_id == code, Issue.published_at.is_not(None))
     ).first()
     if issue is None:
         raise Open311Error(f"no service request '{code}'", 404)
-    return [request_body(session, issue, base_url)]
+    return [request_body(session, issue, base_url, locale)]
 
 
-def request_body(session: Session, issue: Issue, base_url: str = "") -> dict[str, Any]:
+def address(session: Session, issue: Issue) -> str | None:
+    """Return the place as people name it: district · street · community, no grid code."""
+    names = grids_service.area_names(
+        session, issue.district_code, issue.street_code, issue.community_code
+    )
+    return " · ".join(names) or None
+
+
+def request_body(
+    session: Session, issue: Issue, base_url: str = "", locale: str | None = None
+) -> dict[str, Any]:
     """Return one published issue as the public sees it: no contact, own text or exact place."""
     category = session.get(IssueCategory, issue.category_code)
     department = session.get(Department, issue.department_code) if issue.department_code else None
@@ -215,15 +299,15 @@ def request_body(session: Session, issue: Issue, base_url: str = "") -> dict[str
         "service_request_id": issue.public_id,
         "status": "open" if is_open(Status(issue.status)) else "closed",
         "status_notes": issue.status,
-        "service_name": category.name_en if category else issue.category_code,
+        "service_name": service_name(category, issue.category_code, locale),
         "service_code": issue.category_code,
         "description": issue.published_text,
         "agency_responsible": department.name if department else None,
-        "service_notice": None,
+        "service_notice": NOTICES.get(Status(issue.status)),
         "requested_datetime": iso(issue.created_at),
         "updated_datetime": iso(updated or issue.created_at),
         "expected_datetime": iso(issue.deadline_at),
-        "address": issue.grid_code,
+        "address": address(session, issue),
         "address_id": None,
         "zipcode": None,
         "lat": publication.coarse(lat),

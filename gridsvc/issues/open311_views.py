@@ -1,9 +1,13 @@
-"""Open311 GeoReport v2 routes at ``/open311/v2/``; errors in the spec's own format."""
+"""Open311 GeoReport v2 routes at ``/open311/v2/``, JSON or XML; errors in the spec's format.
+
+Every route ends in ``.json`` or ``.xml`` (the spec's format suffix); the answer, errors
+included, is in that format.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
@@ -13,7 +17,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.dependencies import PrincipalDep
 from gridsvc.common.errors import GridsvcError, NotFoundError
 from gridsvc.db import SessionDep
-from gridsvc.issues import open311, open311_access, reporter
+from gridsvc.issues import open311, open311_access, open311_xml, reporter
 from gridsvc.issues.ratelimit import SubmissionRateLimit
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -22,53 +26,94 @@ JurisdictionQuery = Annotated[
     str | None,
     Query(description="Optional: this endpoint serves one jurisdiction (ordos.gov.cn)."),
 ]
+LocaleQuery = Annotated[
+    str | None,
+    Query(description="zh_CN (default): Chinese service names; en: English ones."),
+]
+Format = Literal["json", "xml"]
+#: What an Open311 route answers: JSON or XML by its suffix; errors in the spec's format.
+ERRORS = {
+    code: {"description": text, "content": {"application/json": {}, "text/xml": {}}}
+    for code, text in ((400, "Bad request"), (403, "Bad api_key"), (404, "Not found"))
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer, in the format the path's suffix names.",
+        "content": {"application/json": {}, "text/xml": {"schema": {"type": "string"}}},
+    },
+    **ERRORS,
+}
 
 
-def answer(produce: Callable[[], Any], session: Session | None = None) -> JSONResponse:
+def rendered(
+    result: Any, fmt: Format, names: tuple[str, str] | None, status: int = 200
+) -> Response:
+    """Return the answer in the asked format: a list under ``names`` in XML, or one element."""
+    if fmt == "json":
+        return JSONResponse(jsonable_encoder(result), status_code=status)
+    body = jsonable_encoder(result)
+    if names is None:
+        content = open311_xml.document("service_definition", body)
+    else:
+        content = open311_xml.listing(names, body)
+    return Response(content, status_code=status, media_type=open311_xml.MEDIA_TYPE)
+
+
+def answer(
+    produce: Callable[[], Any],
+    session: Session | None = None,
+    fmt: Format = "json",
+    names: tuple[str, str] | None = open311_xml.REQUESTS,
+) -> Response:
     """Run ``produce``; a domain error becomes ``[{"code", "description"}]`` with its status.
 
     A failed write is rolled back here, since the error never reaches the session dependency.
     """
     try:
         result = produce()
-        return result if isinstance(result, Response) else JSONResponse(jsonable_encoder(result))
+        return result if isinstance(result, Response) else rendered(result, fmt, names)
     except GridsvcError as error:
         if session is not None:
             session.rollback()
         code = 404 if isinstance(error, NotFoundError) else getattr(error, "status_code", 400)
-        return JSONResponse([{"code": code, "description": error.message}], status_code=code)
+        errors = [{"code": code, "description": error.message}]
+        return rendered(errors, fmt, open311_xml.ERRORS, code)
 
 
 @router.get("/discovery.json")
-def discovery(request: Request) -> JSONResponse:
+def discovery(request: Request) -> Response:
     """Discovery: where this GeoReport v2 endpoint is and what it speaks."""
-    return answer(
-        lambda: open311.discovery(str(request.url_for("services"))[: -len("services.json")])
-    )
+    services_url = str(request.url_for("services", fmt="json"))
+    return answer(lambda: open311.discovery(services_url[: -len("services.json")]))
 
 
-@router.get("/services.json", name="services")
-def services(session: SessionDep, jurisdiction_id: JurisdictionQuery = None) -> JSONResponse:
+@router.get("/services.{fmt}", name="services", responses=RESPONSES)
+def services(
+    fmt: Format,
+    session: SessionDep,
+    jurisdiction_id: JurisdictionQuery = None,
+    locale: LocaleQuery = None,
+) -> Response:
     """Service list: the issue categories."""
 
     def produce() -> Any:
         open311_access.check_jurisdiction(jurisdiction_id)
-        return open311.list_services(session)
+        return open311.list_services(session, locale)
 
-    return answer(produce)
+    return answer(produce, fmt=fmt, names=open311_xml.SERVICES)
 
 
-@router.get("/services/{service_code}.json")
+@router.get("/services/{service_code}.{fmt}", responses=RESPONSES)
 def service_definition(
-    service_code: str, session: SessionDep, jurisdiction_id: JurisdictionQuery = None
-) -> JSONResponse:
+    service_code: str, fmt: Format, session: SessionDep, jurisdiction_id: JurisdictionQuery = None
+) -> Response:
     """Service definition (no extra attributes)."""
 
     def produce() -> Any:
         open311_access.check_jurisdiction(jurisdiction_id)
         return open311.service_definition(session, service_code)
 
-    return answer(produce)
+    return answer(produce, fmt=fmt, names=None)
 
 
 REQUEST_FILTERS = [  # read from the raw query below; declared so that the rest is refused
@@ -80,20 +125,24 @@ REQUEST_FILTERS = [  # read from the raw query below; declared so that the rest 
         "end_date",
         "status",
         "jurisdiction_id",
+        "locale",
     )
 ]
 
 
-@router.get("/requests.json", openapi_extra={"parameters": REQUEST_FILTERS})
-def list_requests(request: Request, session: SessionDep) -> JSONResponse:
-    """Service requests: filter by service_request_id, service_code, start/end_date, status."""
+@router.get("/requests.{fmt}", responses=RESPONSES, openapi_extra={"parameters": REQUEST_FILTERS})
+def list_requests(fmt: Format, request: Request, session: SessionDep) -> Response:
+    """Service requests: filter by service_request_id, service_code, start/end_date, status.
+
+    ``locale`` names the services in Chinese (zh_CN, default) or English (en).
+    """
     query = dict(request.query_params)
 
     def produce() -> Any:
         open311_access.check_jurisdiction(query.get("jurisdiction_id"))
         return open311.list_requests(session, query, str(request.base_url))
 
-    return answer(produce)
+    return answer(produce, fmt=fmt)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -101,8 +150,9 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {key: str(value) for key, value in (await request.form()).items()}
 
 
-@router.post("/requests.json")
+@router.post("/requests.{fmt}", responses=RESPONSES)
 def create_request(
+    fmt: Format,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
@@ -119,11 +169,13 @@ def create_request(
         str | None,
         Header(alias="X-Device-Id", max_length=100, description="Scopes Idempotency-Keys."),
     ] = None,
-) -> JSONResponse:
+) -> Response:
     """Create a service request from a form-encoded body (api_key, service_code, lat, long...).
 
     Answers 200 with ``[{service_request_id, service_notice, account_id, secret}]``, as the
-    spec's example does, plus the reporter's secret (shown once).
+    spec's example does, plus the reporter's secret (shown once). Extensions: ``crs``
+    (wgs84, gcj02 or bd09; default wgs84), ``media_url`` (kept as a link for staff, never
+    fetched), ``account_id`` (echoed back).
     """
 
     def produce() -> Any:
@@ -132,23 +184,28 @@ def create_request(
         address = request.client.host if request.client else None
         scope = reporter.idempotency_scope(poster, device_id, address)
         body, replayed = open311.create_request_once(session, form, poster, idempotency_key, scope)
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        return JSONResponse(jsonable_encoder(body), headers=headers)
+        response = rendered(body, fmt, open311_xml.REQUESTS)
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
 
-    return answer(produce, session=session)
+    return answer(produce, session=session, fmt=fmt)
 
 
-@router.get("/requests/{service_request_id}.json")
+@router.get("/requests/{service_request_id}.{fmt}", responses=RESPONSES)
 def get_request(
     service_request_id: str,
+    fmt: Format,
     request: Request,
     session: SessionDep,
     jurisdiction_id: JurisdictionQuery = None,
-) -> JSONResponse:
+    locale: LocaleQuery = None,
+) -> Response:
     """One service request, as a list of one."""
 
     def produce() -> Any:
         open311_access.check_jurisdiction(jurisdiction_id)
-        return open311.get_request(session, service_request_id, str(request.base_url))
+        base_url = str(request.base_url)
+        return open311.get_request(session, service_request_id, base_url, locale)
 
-    return answer(produce)
+    return answer(produce, fmt=fmt)

@@ -1,9 +1,10 @@
-"""Photos of issues: JPEG or PNG by content, re-encoded without EXIF (GPS, phone model).
+"""Photos of issues: JPEG, PNG, WebP or HEIC by content, re-encoded without EXIF (GPS, phone).
 
 Pure: bytes in, cleaned bytes out. A photo with too many pixels is refused from its
 header, before it is decoded (a flat 88-megapixel PNG is only 86 KB). The rest is decoded,
 scaled down to the longest side allowed and written anew, so nothing but the pixels
-survives; the EXIF orientation is applied first so the photo stays upright.
+survives; the EXIF orientation is applied first so the photo stays upright. HEIC (an
+iPhone's default, read through pillow-heif) is kept as JPEG: browsers cannot show HEIC.
 """
 
 from __future__ import annotations
@@ -12,17 +13,27 @@ import io
 import struct
 from dataclasses import dataclass
 
+import pillow_heif
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from gridsvc.common.errors import GridsvcError
 
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+pillow_heif.register_heif_opener()
+
+#: Format read -> (format kept, media type, extension).
+FORMATS = {
+    "JPEG": ("JPEG", "image/jpeg", "jpg"),
+    "PNG": ("PNG", "image/png", "png"),
+    "WEBP": ("WEBP", "image/webp", "webp"),
+    "HEIF": ("JPEG", "image/jpeg", "jpg"),
+}
+ACCEPTED = "JPEG, PNG, WebP or HEIC"
 JPEG_QUALITY = 90
-NOT_AN_IMAGE = "photo: not a JPEG or PNG image"
+NOT_AN_IMAGE = f"photo: not a {ACCEPTED} image"
 
 
 class PhotoRefused(GridsvcError):
-    """The upload is not a JPEG or PNG (415) or is too large (413)."""
+    """The upload is not an accepted image (415) or is too large (413)."""
 
     def __init__(self, message: str, status_code: int = 415) -> None:
         super().__init__(message)
@@ -41,7 +52,7 @@ class CleanPhoto:
 
 
 def clean_photo(data: bytes, max_bytes: int, max_pixels: int, max_side_px: int) -> CleanPhoto:
-    """Check that ``data`` is a JPEG or PNG within the limits, strip its metadata, scale it down.
+    """Check that ``data`` is an accepted image within the limits; strip metadata, scale down.
 
     The pixel count is read from the header, before anything is decoded; a photo with a
     side longer than ``max_side_px`` is stored scaled down to that size.
@@ -49,7 +60,7 @@ def clean_photo(data: bytes, max_bytes: int, max_pixels: int, max_side_px: int) 
     Raises
     ------
     PhotoRefused
-        413 if too many bytes or pixels, 415 if not a JPEG or PNG (whatever its name or
+        413 if too many bytes or pixels, 415 if not an accepted image (whatever its name or
         declared type says).
     """
     if len(data) > max_bytes:
@@ -64,6 +75,7 @@ def clean_photo(data: bytes, max_bytes: int, max_pixels: int, max_side_px: int) 
             f"{max_pixels:,} allowed (GRIDSVC_MAX_PHOTO_PIXELS)",
             413,
         )
+    kept, media_type, extension = FORMATS[image.format]
     try:
         # thumbnail() decodes a large JPEG at a reduced scale and keeps the aspect ratio.
         image.thumbnail((max_side_px, max_side_px), Image.Resampling.LANCZOS)
@@ -71,21 +83,22 @@ def clean_photo(data: bytes, max_bytes: int, max_pixels: int, max_side_px: int) 
     except (OSError, SyntaxError, ValueError):
         raise PhotoRefused(f"{NOT_AN_IMAGE} (damaged or truncated)") from None
     out = io.BytesIO()
-    if image.format == "JPEG":
+    if kept == "JPEG":
         upright.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY)
+    elif kept == "WEBP":
+        upright.save(out, "WEBP", quality=JPEG_QUALITY)
     else:
         upright.save(out, "PNG", optimize=False)
-    media_type, extension = FORMATS[image.format]
     return CleanPhoto(out.getvalue(), media_type, extension, upright.width, upright.height)
 
 
 def read_header(data: bytes) -> ImageFile.ImageFile:
-    """Open a JPEG or PNG lazily: its size and format are known, no pixel is decoded yet.
+    """Open an accepted image lazily: its size and format are known, no pixel is decoded yet.
 
     The format's own reader is used rather than ``Image.open``, which refuses a large image
     before its size can be named in the answer; the size is checked by the caller.
     """
-    Image.preinit()  # registers the JPEG and PNG readers
+    Image.init()  # registers every reader (WebP's too; pillow-heif registered HEIF)
     for kind in FORMATS:
         factory, accept = Image.OPEN[kind]
         if accept is None or accept(data[:16]) is True:

@@ -11,6 +11,9 @@ from gridsvc.common.coords import CoordinateSystem
 from gridsvc.common.extent import outside_city_reason
 from gridsvc.issues.workflow import Action, Status
 
+#: The most photos a submission may announce (the residents' page sends up to four).
+MAX_PHOTOS_ANNOUNCED = 10
+
 
 class IssueSubmission(BaseModel):
     """A report from a phone: where, what, and optionally who."""
@@ -27,7 +30,19 @@ class IssueSubmission(BaseModel):
     category: str = Field(
         min_length=1, max_length=40, description="Category code (GET /api/v1/issue-categories)."
     )
-    description: str = Field(min_length=1, max_length=4000)
+    description: str = Field(
+        "",
+        max_length=4000,
+        description="What is wrong, in the reporter's words; may be empty when photo_count "
+        "says photos follow (a photo and a category is a common report).",
+    )
+    photo_count: int = Field(
+        0,
+        ge=0,
+        le=MAX_PHOTOS_ANNOUNCED,
+        description="How many photos the phone adds next (POST /api/v1/issues/{id}/photos "
+        "with the reporter's secret).",
+    )
     reporter_contact: str | None = Field(None, max_length=200)
     anonymous: bool = Field(False, description="Keep the contact from every staff view.")
 
@@ -46,6 +61,13 @@ class IssueSubmission(BaseModel):
                     "the city as lat/lon"
                 )
         return data
+
+    @model_validator(mode="after")
+    def says_something(self) -> IssueSubmission:
+        """Refuse a report with neither words nor photos: a category alone says too little."""
+        if not self.description.strip() and self.photo_count == 0:
+            raise ValueError("description: required unless photos follow (photo_count >= 1)")
+        return self
 
 
 class Named(BaseModel):
@@ -141,6 +163,9 @@ class IssueOut(BaseModel):
     closed_at: datetime | None
     published_at: datetime | None = Field(description="When staff published it; None: private.")
     published_text: str | None = Field(description="The text the public sees.")
+    media_url: str | None = Field(
+        None, description="A link an Open311 app sent with the report (never fetched)."
+    )
     allowed_actions: list[Action] = Field(description="What the caller may do next.")
     events: list[IssueEventOut]
 
@@ -181,6 +206,10 @@ class TrackEvent(BaseModel):
     action: str
     to_status: str
     at: datetime
+    departments: list[Named] = Field(
+        description="The departments the step concerned: routed to, dispatched, whistled, "
+        "or the one that declined."
+    )
 
 
 class TrackOut(BaseModel):

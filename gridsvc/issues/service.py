@@ -139,13 +139,15 @@ def submit(
     principal: Principal,
     secret_hash: str | None = None,
     now: datetime | None = None,
+    details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Accept a report: route it to a grid and a department, start its deadline, return it.
 
     ``secret_hash`` is the hash of the reporter's secret (the caller hands the secret
     itself to the reporter). A point beyond every grid and the snap distance but in the
     city's extent is still accepted, as ``unrouted``; one far outside the city (or with
-    latitude and longitude swapped) is a 422 naming ``lon``.
+    latitude and longitude swapped) is a 422 naming ``lon``. ``details`` (an Open311
+    ``media_url``, ``account_id``) are kept with the report's first event.
     """
     now = now or datetime.now(UTC)
     category = get_category(session, submission.category)
@@ -174,7 +176,8 @@ def submit(
     issue.deadline_at = stage_deadline(session, category.code, Stage.REGISTRATION, now)
     session.add(issue)
     session.flush()
-    record_event(session, issue, "report", None, principal, now, details=routing_details(issue))
+    kept = {**routing_details(issue), **(details or {})}
+    record_event(session, issue, "report", None, principal, now, details=kept)
     session.flush()
     return created_body(session, issue, placement, category, lon, lat)
 
@@ -285,6 +288,8 @@ def visible_contact(issue: Issue, principal: Principal) -> str | None:
 def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str, Any]:
     """Return the issue as staff see it, with its history and what the caller may do next."""
     lon, lat = position(session, issue)
+    events = issue_events(session, issue.id)
+    reported = next((event for event in events if event.action == "report"), None)
     return {
         "id": issue.id,
         "public_id": issue.public_id,
@@ -309,6 +314,7 @@ def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str
         "closed_at": local(issue.closed_at),
         "published_at": local(issue.published_at),
         "published_text": issue.published_text,
+        "media_url": ((reported.details or {}).get("media_url") if reported else None),
         "allowed_actions": allowed_actions(Status(issue.status), principal.role),
         "events": [
             {
@@ -320,7 +326,7 @@ def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str
                 "note": event.note,
                 "at": local(event.created_at),
             }
-            for event in issue_events(session, issue.id)
+            for event in events
         ],
     }
 

@@ -35,16 +35,37 @@ def survivor_of(session: Session, issue: Issue) -> Issue:
     return issue
 
 
+def named_departments(details: dict[str, Any] | None) -> list[str]:
+    """Return the codes of the departments a step named: routed to, dispatched, whistled..."""
+    details = details or {}
+    codes = list(details.get("departments") or [])
+    if details.get("department_code"):
+        codes.append(details["department_code"])
+    return codes
+
+
 def history(session: Session, reported: Issue, issue: Issue) -> list[dict[str, Any]]:
-    """Return the steps of the report and, once merged, of its survivor: no actors, no notes."""
+    """Return the steps of the report and, once merged, of its survivor: no actors, no notes.
+
+    Each step names the departments it concerned (organisations, not people).
+    """
     events = service.issue_events(session, reported.id)
     if issue.id != reported.id:
         events += service.issue_events(session, issue.id)
+    codes = {code for event in events for code in named_departments(event.details)}
+    names = dict(
+        session.execute(select(Department.code, Department.name).where(Department.code.in_(codes)))
+        .tuples()
+        .all()
+    )
     return [
         {
             "action": event.action,
             "to_status": event.to_status,
             "at": service.local(event.created_at),
+            "departments": [
+                service.named(code, names.get(code)) for code in named_departments(event.details)
+            ],
         }
         for event in events
     ]

@@ -226,12 +226,12 @@ def remove_route(category: str, district: str, session: SessionDep, principal: A
 @router.post("/issues/{issue_id}/photos", status_code=201)
 def add_photo(
     issue_id: int,
-    photo: Annotated[UploadFile, File(description="A JPEG or PNG, 10 MB at most.")],
+    photo: Annotated[UploadFile, File(description="A JPEG, PNG, WebP or HEIC, 10 MB at most.")],
     session: SessionDep,
     principal: PrincipalDep,
     secret: SecretHeader = None,
 ) -> dict[str, Any]:
-    """Attach a photo (JPEG/PNG by content; EXIF removed) to an issue."""
+    """Attach a photo (JPEG, PNG, WebP or HEIC by content; EXIF removed) to an issue."""
     data = photo.file.read(get_settings().max_photo_bytes + 1)
     return attachments.add_photo(session, principal, issue_id, data, secret)
 
@@ -276,6 +276,6 @@ def get_photo(
     principal: PrincipalDep,
     secret: SecretHeader = None,
 ) -> FileResponse:
-    """One photo's image (JPEG or PNG)."""
+    """One photo's image (JPEG, PNG or WebP; HEIC is kept as JPEG)."""
     path, media_type = attachments.photo_file(session, principal, issue_id, photo_id, secret)
     return FileResponse(path, media_type=media_type)

@@ -52,12 +52,12 @@ def test_statuses_follow_what_an_operation_depends_on():
     assert "401" not in statuses("GET", "/api/v1/grids")
     assert "404" in statuses("GET", "/api/v1/grids/{code}")  # a path parameter
     assert "404" in statuses("GET", "/api/v1/track")  # the reporter's secret header
-    assert "404" in statuses("GET", "/open311/v2/services.json")  # jurisdiction_id
+    assert "404" in statuses("GET", "/open311/v2/services.{fmt}")  # jurisdiction_id, the suffix
     assert "404" not in statuses("GET", "/api/v1/grids")
     assert {"408", "413", "415", "409"} <= statuses("POST", "/api/v1/coverage/what-if")
     assert "413" not in statuses("GET", "/api/v1/grids")
     assert "429" in statuses("POST", "/api/v1/issues")
-    assert "429" in statuses("POST", "/open311/v2/requests.json")
+    assert "429" in statuses("POST", "/open311/v2/requests.{fmt}")
     assert "429" not in statuses("POST", "/api/v1/coverage/what-if")
     assert "504" in statuses("POST", "/api/v1/coverage/siting")  # the heavy lane's time limit
     assert "504" not in statuses("GET", "/api/v1/grids")
@@ -77,7 +77,7 @@ def test_integer_parameters_are_bounded_to_bigint():
         ("GET", "/api/v1/grids/150699009009009", "/api/v1/grids/{code}", 404, {}),
         ("GET", "/api/v1/issues", "/api/v1/issues", 401, {}),
         ("GET", "/api/v1/issues", "/api/v1/issues", 403, bearer("reporter")),
-        ("GET", "/open311/v2/services.json?jurisdiction_id=x", "/open311/v2/services.json", 404,
+        ("GET", "/open311/v2/services.json?jurisdiction_id=x", "/open311/v2/services.{fmt}", 404,
          {}),
     ],
 )  # fmt: skip

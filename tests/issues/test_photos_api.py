@@ -196,5 +196,5 @@ def test_refusal_names_no_python_repr(client, city) -> None:
         response = client.post(url, files={"photo": ("x.jpg", content)}, headers=WORKER_A)
         assert response.status_code == 415, response.text
         detail = response.json()["detail"]
-        assert detail.startswith("photo: not a JPEG or PNG image"), detail
+        assert detail.startswith("photo: not a JPEG, PNG, WebP or HEIC image"), detail
         assert "<" not in detail and "0x" not in detail

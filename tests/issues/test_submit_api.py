@@ -1,8 +1,21 @@
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from gridsvc.common.coords import wgs84_to_gcj02
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
 from tests.issues.conftest import GRID_A, GRID_B
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = png()
 
 
 def report(lon: float, lat: float, **extra) -> dict:
@@ -88,6 +101,26 @@ def test_bad_input_is_a_422_naming_the_field(client, city) -> None:
     assert "unknown category 'ufo'" in response.json()["detail"]
     response = client.post("/api/v1/issues", json=report(113.5, 35.5, crs="utm"))
     assert response.status_code == 422 and "crs" in response.json()["detail"]
+
+
+def test_words_or_photos_to_follow(client, city) -> None:
+    lon, lat = ORIGIN[0] + STEP_LON * 0.5, ORIGIN[1] + STEP_LAT * 0.5
+    for description in ("", "   "):
+        response = client.post("/api/v1/issues", json=report(lon, lat, description=description))
+        assert response.status_code == 422, response.text
+        assert "description: required unless photos follow" in response.json()["detail"]
+    without_words = {key: value for key, value in report(lon, lat).items() if key != "description"}
+    response = client.post("/api/v1/issues", json={**without_words, "photo_count": 1})
+    assert response.status_code == 201, response.text
+    issue = response.json()
+    photo = client.post(
+        f"/api/v1/issues/{issue['id']}/photos",
+        files={"photo": ("p.png", PNG)},
+        headers={"X-Reporter-Secret": issue["secret"]},
+    )
+    assert photo.status_code == 201, photo.text
+    too_many = client.post("/api/v1/issues", json={**without_words, "photo_count": 11})
+    assert too_many.status_code == 422 and "photo_count" in too_many.json()["detail"]
 
 
 def test_duplicates_suggested_within_radius(client, city) -> None:

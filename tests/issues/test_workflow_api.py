@@ -78,6 +78,25 @@ def test_whistle_summons_several_departments(client, city) -> None:
     act(client, issue_id, WORKER_A, "whistle", expect=422)  # no departments named
 
 
+def test_reporter_sees_each_steps_own_departments(client, city) -> None:
+    issue = submit(client)
+    act(client, issue["id"], WORKER_A, "register")
+    act(client, issue["id"], WORKER_A, "whistle", departments=["transport", "sanitation"])
+    act(client, issue["id"], SANITATION, "decline")
+    steps = client.get("/api/v1/track", headers={"X-Reporter-Secret": issue["secret"]}).json()
+    named = {
+        step["action"]: sorted(department["code"] for department in step["departments"])
+        for step in steps["history"]
+    }
+    assert named == {
+        "report": ["transport"],  # routed by category
+        "register": [],
+        "whistle": ["sanitation", "transport"],
+        "decline": ["sanitation"],
+    }
+    assert all(d["name"] for step in steps["history"] for d in step["departments"])
+
+
 @pytest.mark.parametrize(
     ("token", "visible"),
     [
