@@ -27,6 +27,12 @@ from gridsvc.grids.models import Community, District, Grid, Street
 
 # Digits of the division codes at each level of the hierarchy.
 CODE_DIGITS = {"district": 6, "street": 9, "community": 12, "grid": 15}
+LEVELS: dict[str, Any] = {
+    "district": District,
+    "street": Street,
+    "community": Community,
+    "grid": Grid,
+}
 
 
 def check_code(level: str, code: str, parameter: str | None = None, location: str = "query") -> str:
@@ -262,6 +268,21 @@ def get_district_name(session: Session, code: str) -> str:
     if name is None:
         raise NotFoundError(f"no current district has the code '{code}'")
     return name
+
+
+def names_of(session: Session, level: str, codes: set[str]) -> dict[str, str]:
+    """Names of the districts, streets, communities or grids with ``codes``.
+
+    The current boundary's name, else the newest retired one: a case keeps the code it was
+    routed to when boundaries are redrawn.
+    """
+    table = LEVELS[level]
+    rows = session.execute(
+        select(table.code, table.name)
+        .where(table.code.in_(codes))
+        .order_by(table.valid_to.asc().nulls_last())
+    )
+    return dict(rows.all())  # the newest generation comes last and wins
 
 
 def grids_extent(session: Session, district: str | None = None) -> BBox | None:

@@ -1,0 +1,86 @@
+"""Routes of the command centre's indicators (立案率, 结案率, 按期结案率...)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from gridsvc.auth.dependencies import StaffDep
+from gridsvc.db import SessionDep
+from gridsvc.issues import indicator_export, indicator_service, indicators
+from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues.indicator_schemas import IndicatorTable
+
+router = APIRouter(prefix="/api/v1", tags=["supervision"])
+
+FILES = {
+    "text/csv": {"schema": {"type": "string"}},
+    indicator_export.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+def default_range(start: date | None, end: date | None) -> tuple[date, date]:
+    """Return the range asked for; by default the current month up to today (local)."""
+    end = end or datetime.now(SHANGHAI).date()
+    return start or end.replace(day=1), end
+
+
+@router.get("/stats/indicators", response_model=IndicatorTable, responses={200: {"content": FILES}})
+def indicator_table(
+    session: SessionDep,
+    principal: StaffDep,
+    start: Annotated[
+        date | None,
+        Query(alias="from", description="First day reported (local date); default: 1st of month."),
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last day reported (local date, inclusive).")
+    ] = None,
+    by: Annotated[
+        Literal["district", "street", "community", "grid", "department", "category", "grid_worker"],
+        Query(),
+    ] = "district",
+    period: Annotated[Literal["day", "week", "month", "quarter", "year"], Query()] = "month",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
+) -> Any:
+    """Rate the cases reported in a date range: each indicator with numerator and denominator.
+
+    Departments and grid workers get their own figures, supervisors their district or the
+    city, admins everything.
+    """
+    start, end = default_range(start, end)
+    now = datetime.now(UTC)
+    rows = indicator_service.indicator_rows(session, principal, start, end, by, period, now)
+    name = f"indicators-{start}-{end}-{by}-{period}"
+    if format == "csv":
+        return Response(
+            indicator_export.to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "xlsx":
+        title = f"考核指标 {start} 至 {end} (按{by}, {period})"
+        return Response(
+            indicator_export.to_xlsx(rows, title),
+            media_type=indicator_export.XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return IndicatorTable.model_validate(
+        {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "by": by,
+            "period": period,
+            "time_zone": str(SHANGHAI),
+            "counted_at": now.astimezone(SHANGHAI).isoformat(),
+            "indicators": [
+                {**vars(indicator), "formula": indicator.formula}
+                for indicator in indicators.INDICATORS
+            ],
+            "counts": [vars(count) for count in indicators.COUNTS],
+            "rows": rows,
+        }
+    )
