@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # and the width in metres of the strip along reached walking edges that a network
     # service area covers.
     circles_file: Path | None = None
+    # Supervision: the 红黑榜's scoring sheet (default: the packaged
+    # gridsvc/issues/data/league.json): points per indicator, least reports to be ranked.
+    league_file: Path | None = None
     service_area_buffer_m: float = 50.0
 
     # Imports: the city's box (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), inside which

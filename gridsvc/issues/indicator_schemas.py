@@ -55,3 +55,35 @@ class IndicatorTable(BaseModel):
     indicators: list[IndicatorDefinition]
     counts: list[CountDefinition]
     rows: list[IndicatorRow]
+
+
+class LeagueWeight(BaseModel):
+    """Points an indicator is worth in the composite score, and which way is better."""
+
+    indicator: str
+    points: float
+    better: str
+
+
+class LeagueRow(IndicatorRow):
+    """One group of the league table: its score, rank and place on the red or black list."""
+
+    score: float | None = Field(description="Composite score out of total_points.")
+    points: dict[str, float] = Field(description="Points earned per weighted indicator.")
+    ranked: bool = Field(description="False when too few reports (or nothing scored).")
+    rank: int | None = Field(description="1 is best; equal scores share a rank.")
+    list: str | None = Field(description="'red' (红榜), 'black' (黑榜) or null.")
+
+
+class LeagueTable(BaseModel):
+    """红黑榜 of the cases reported from ``from`` to ``to``."""
+
+    from_: str = Field(alias="from")
+    to: str
+    by: str
+    time_zone: str
+    counted_at: str
+    weights: list[LeagueWeight]
+    total_points: float
+    min_reports: int
+    rows: list[LeagueRow]

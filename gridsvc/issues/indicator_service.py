@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import indicators
+from gridsvc.issues import indicators, league
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
 from gridsvc.issues.stats import NOT_STEPS, TIMEZONE, department_links
 from gridsvc.issues.workflow import OPEN_STATUSES, Action, Role, Status
 
 PERIODS = ("day", "week", "month", "quarter", "year")
+WHOLE_RANGE = "range"  # one row per group for the whole range (the league table's)
 AREAS = ("district", "street", "community", "grid")
 GROUPS = (*AREAS, "department", "category", "grid_worker")
 MAX_DAYS = 3660  # ten years: bounds the work and the rows of one answer
@@ -175,7 +176,7 @@ def indicator_rows(
     """Every indicator per (period, group) of the cases reported from ``start`` to ``end``."""
     if by not in GROUPS:
         raise InvalidParameterError("by", f"one of {', '.join(GROUPS)}, not '{by}'")
-    if period not in PERIODS:
+    if period not in (*PERIODS, WHOLE_RANGE):
         raise InvalidParameterError("period", f"one of {', '.join(PERIODS)}, not '{period}'")
     now = now or datetime.now(UTC)
     begin, finish = local_range(start, end)
@@ -192,10 +193,13 @@ def indicator_rows(
     else:
         group = getattr(Issue, f"{by}_code")
     counts = counted(flags, now)
-    local_start = func.date(func.date_trunc(period, func.timezone(TIMEZONE, Issue.created_at)))
+    periods: list[ColumnElement[Any]] = []
+    if period != WHOLE_RANGE:
+        local = func.timezone(TIMEZONE, Issue.created_at)
+        periods.append(func.date(func.date_trunc(period, local)).label("period_start"))
     statement = (
         statement.add_columns(
-            local_start.label("period_start"),
+            *periods,
             func.coalesce(group, literal(NONE_CODE)).label("code"),
             *(sql.label(key) for key, sql in counts.items()),
         )
@@ -204,8 +208,8 @@ def indicator_rows(
             Issue.created_at < finish,
             scope(principal, departments),
         )
-        .group_by(local_start, group)
-        .order_by(local_start, group)
+        .group_by(*periods, group)
+        .order_by(*periods, group)
     )
     if (own := own_group(principal, by)) is not None:
         statement = statement.where(group == own)
@@ -213,7 +217,7 @@ def indicator_rows(
     names = group_names(session, by, {row["code"] for row in rows})
     return [
         indicators.finish_row(
-            max(row.pop("period_start"), start).isoformat(),
+            max(row.pop("period_start", start), start).isoformat(),
             row["code"],
             names.get(row["code"]),
             row,
@@ -233,3 +237,22 @@ def group_names(session: Session, by: str, codes: set[str]) -> dict[str, str]:
         return {code: code for code in codes}
     table = Department if by == "department" else IssueCategory
     return dict(session.execute(select(table.code, table.name).where(table.code.in_(codes))).all())
+
+
+def league_table(
+    session: Session,
+    principal: Principal,
+    start: date,
+    end: date,
+    by: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Rank the groups ``by`` over the whole range (红黑榜), with the scoring sheet used."""
+    sheet = league.load_league()
+    rows = indicator_rows(session, principal, start, end, by, WHOLE_RANGE, now)
+    return {
+        "weights": [vars(weight) for weight in sheet.weights],
+        "total_points": sheet.total_points,
+        "min_reports": sheet.min_reports,
+        "rows": league.rank(sheet, rows),
+    }

@@ -8,13 +8,21 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from gridsvc.auth.dependencies import StaffDep
+from gridsvc.auth.dependencies import StaffDep, SupervisorDep
 from gridsvc.db import SessionDep
 from gridsvc.issues import indicator_export, indicator_service, indicators
 from gridsvc.issues.calendar import SHANGHAI
-from gridsvc.issues.indicator_schemas import IndicatorTable
+from gridsvc.issues.indicator_schemas import IndicatorTable, LeagueTable
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
+
+StartQuery = Annotated[
+    date | None,
+    Query(alias="from", description="First day reported (local date); default: 1st of month."),
+]
+EndQuery = Annotated[
+    date | None, Query(alias="to", description="Last day reported (local date, inclusive).")
+]
 
 FILES = {
     "text/csv": {"schema": {"type": "string"}},
@@ -32,13 +40,8 @@ def default_range(start: date | None, end: date | None) -> tuple[date, date]:
 def indicator_table(
     session: SessionDep,
     principal: StaffDep,
-    start: Annotated[
-        date | None,
-        Query(alias="from", description="First day reported (local date); default: 1st of month."),
-    ] = None,
-    end: Annotated[
-        date | None, Query(alias="to", description="Last day reported (local date, inclusive).")
-    ] = None,
+    start: StartQuery = None,
+    end: EndQuery = None,
     by: Annotated[
         Literal["district", "street", "community", "grid", "department", "category", "grid_worker"],
         Query(),
@@ -82,5 +85,33 @@ def indicator_table(
             ],
             "counts": [vars(count) for count in indicators.COUNTS],
             "rows": rows,
+        }
+    )
+
+
+@router.get("/stats/league", response_model=LeagueTable)
+def league_table(
+    session: SessionDep,
+    principal: SupervisorDep,
+    start: StartQuery = None,
+    end: EndQuery = None,
+    by: Annotated[Literal["department", "district", "street"], Query()] = "department",
+) -> Any:
+    """Rank departments, districts or streets by a composite score (红黑榜), indicators shown.
+
+    The weights come from the scoring sheet (``GRIDSVC_LEAGUE_FILE``); a group with fewer
+    reports than its ``min_reports`` is listed unranked.
+    """
+    start, end = default_range(start, end)
+    now = datetime.now(UTC)
+    table = indicator_service.league_table(session, principal, start, end, by, now)
+    return LeagueTable.model_validate(
+        {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "by": by,
+            "time_zone": str(SHANGHAI),
+            "counted_at": now.astimezone(SHANGHAI).isoformat(),
+            **table,
         }
     )

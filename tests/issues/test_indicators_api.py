@@ -375,3 +375,29 @@ def test_a_deadline_still_to_come_is_not_due(db_session, city) -> None:
     issue = db_session.get(Issue, issue_id)
     assert counts(issue.deadline_at - timedelta(minutes=1))["due"] == 0
     assert counts(issue.deadline_at + timedelta(minutes=1))["due"] == 1
+
+
+def test_league_table_ranks_what_the_indicators_say(client, cases) -> None:
+    from gridsvc.issues import league
+
+    response = client.get(f"/api/v1/stats/league?{NOVEMBER}&by=department", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    sheet = league.load_league()
+    assert body["total_points"] == sheet.total_points and body["min_reports"] == sheet.min_reports
+    year = client.get(f"{URL}?{NOVEMBER}&by=department&period=year", headers=ADMIN).json()
+    figures = {row["code"]: row["indicators"] for row in year["rows"]}
+    assert {row["code"] for row in body["rows"]} == set(figures)
+    for row in body["rows"]:
+        assert row["indicators"] == figures[row["code"]]
+        earned = {
+            w.indicator: w.points * (value if w.better == "higher" else 1 - value)
+            for w in sheet.weights
+            if (value := row["indicators"][w.indicator]["value"]) is not None
+        }
+        counted = sum(w.points for w in sheet.weights if w.indicator in earned)
+        assert row["score"] == pytest.approx(sum(earned.values()) * 100 / counted, abs=0.02)
+        assert row["ranked"] is (row["counts"]["reports"] >= sheet.min_reports)
+    assert {row["ranked"] for row in body["rows"]} == {True, False}  # sanitation: 2 reports
+    transport = bearer("department", "d", department="transport")
+    assert client.get("/api/v1/stats/league", headers=transport).status_code == 403
