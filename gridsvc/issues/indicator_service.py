@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
@@ -42,8 +53,8 @@ def local_range(start: date, end: date) -> tuple[datetime, datetime]:
     return begin, datetime.combine(end + timedelta(days=1), time(), tzinfo=SHANGHAI)
 
 
-def case_flags() -> Subquery:
-    """One row per issue with what its events say: registered, dispatched, reworked..."""
+def case_flags(cohort: ColumnElement[bool]) -> Subquery:
+    """One row per issue of the cohort with what its events say: registered, dispatched..."""
     previous = func.lag(IssueEvent.deadline_at).over(
         partition_by=IssueEvent.issue_id, order_by=(IssueEvent.created_at, IssueEvent.id)
     )
@@ -60,7 +71,9 @@ def case_flags() -> Subquery:
         is_response.label("is_response"),
         response_rank.label("response_rank"),
         previous.label("previous_deadline"),
-    ).subquery("steps")
+    )
+    # Only the cohort's events: the window and the grouping then read no other case's.
+    steps = steps.where(IssueEvent.issue_id.in_(select(Issue.id).where(cohort))).subquery("steps")
     action, deadline = steps.c.action, steps.c.previous_deadline
 
     def any_event(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -174,13 +187,32 @@ def indicator_rows(
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Every indicator per (period, group) of the cases reported from ``start`` to ``end``."""
+    statement = indicator_statement(principal, start, end, by, period, now)
+    rows = [row._asdict() for row in session.execute(statement)]
+    names = group_names(session, by, {row["code"] for row in rows})
+    return [
+        indicators.finish_row(
+            max(row.pop("period_start", start), start).isoformat(),
+            row["code"],
+            names.get(row["code"]),
+            row,
+        )
+        for row in rows
+    ]
+
+
+def indicator_statement(
+    principal: Principal, start: date, end: date, by: str, period: str, now: datetime | None
+) -> Select:
+    """Return the query counting every count per (period, group) in the principal's scope."""
     if by not in GROUPS:
         raise InvalidParameterError("by", f"one of {', '.join(GROUPS)}, not '{by}'")
     if period not in (*PERIODS, WHOLE_RANGE):
         raise InvalidParameterError("period", f"one of {', '.join(PERIODS)}, not '{period}'")
     now = now or datetime.now(UTC)
     begin, finish = local_range(start, end)
-    flags, departments = case_flags(), department_links()
+    cohort = and_(Issue.created_at >= begin, Issue.created_at < finish)
+    flags, departments = case_flags(cohort), department_links()
     group: ColumnElement[Any]
     statement = select().select_from(Issue).join(flags, flags.c.issue_id == Issue.id)
     if by == "department":
@@ -203,27 +235,13 @@ def indicator_rows(
             func.coalesce(group, literal(NONE_CODE)).label("code"),
             *(sql.label(key) for key, sql in counts.items()),
         )
-        .where(
-            Issue.created_at >= begin,
-            Issue.created_at < finish,
-            scope(principal, departments),
-        )
+        .where(cohort, scope(principal, departments))
         .group_by(*periods, group)
         .order_by(*periods, group)
     )
     if (own := own_group(principal, by)) is not None:
         statement = statement.where(group == own)
-    rows = [row._asdict() for row in session.execute(statement)]
-    names = group_names(session, by, {row["code"] for row in rows})
-    return [
-        indicators.finish_row(
-            max(row.pop("period_start", start), start).isoformat(),
-            row["code"],
-            names.get(row["code"]),
-            row,
-        )
-        for row in rows
-    ]
+    return statement
 
 
 def group_names(session: Session, by: str, codes: set[str]) -> dict[str, str]:
