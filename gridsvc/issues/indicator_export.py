@@ -35,6 +35,17 @@ def to_csv(rows: list[dict[str, Any]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def sections_to_csv(sections: list[tuple[str, list[dict[str, Any]]]]) -> bytes:
+    """Return several tables as one UTF-8 CSV with a BOM, a first column naming each one's."""
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.DictWriter(out, fieldnames=["table", *flat_columns()], lineterminator="\r\n")
+    writer.writeheader()
+    for table, rows in sections:
+        writer.writerows({"table": table, **flat_row(row)} for row in rows)
+    return out.getvalue().encode("utf-8")
+
+
 def to_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
     """Return a workbook: the indicators (Chinese headings, then keys) and their formulas."""
     workbook = Workbook()

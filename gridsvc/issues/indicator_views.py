@@ -6,11 +6,17 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from gridsvc.auth.dependencies import StaffDep, SupervisorDep
 from gridsvc.db import SessionDep
-from gridsvc.issues import indicator_export, indicator_service, indicators
+from gridsvc.issues import (
+    bulletin,
+    bulletin_service,
+    indicator_export,
+    indicator_service,
+    indicators,
+)
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.indicator_schemas import IndicatorTable, LeagueTable
 
@@ -115,3 +121,38 @@ def league_table(
             **table,
         }
     )
+
+
+@router.get(
+    "/bulletins/{period}",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}, "text/csv": {"schema": {"type": "string"}}}}},
+)
+def get_bulletin(
+    period: Literal["week", "month", "quarter"],
+    session: SessionDep,
+    principal: SupervisorDep,
+    day: Annotated[
+        date | None,
+        Query(alias="date", description="A day of the period (local); default: the last one."),
+    ] = None,
+    district: Annotated[
+        str | None, Query(description="A district's 6-digit code; default: the token's scope.")
+    ] = None,
+    format: Annotated[Literal["html", "csv"], Query()] = "html",  # noqa: A002
+) -> Response:
+    """Show the period's bulletin (定期通报): indicators, league table, overdue cases, trend.
+
+    HTML to print (or save as PDF from the browser), or its tables as CSV (UTF-8, BOM).
+    By default the last complete period.
+    """
+    day = day or bulletin.previous_day(period, datetime.now(SHANGHAI).date())
+    figures = bulletin_service.bulletin_figures(session, principal, period, day, district)
+    name = bulletin_service.bulletin_name(figures)
+    if format == "csv":
+        return Response(
+            bulletin_service.bulletin_csv(figures),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return HTMLResponse(bulletin.render_html(figures))
