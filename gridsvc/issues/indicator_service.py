@@ -23,6 +23,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
@@ -58,18 +59,12 @@ def case_flags(cohort: ColumnElement[bool]) -> Subquery:
     previous = func.lag(IssueEvent.deadline_at).over(
         partition_by=IssueEvent.issue_id, order_by=(IssueEvent.created_at, IssueEvent.id)
     )
-    is_response = IssueEvent.action.in_(RESPONSES)
-    response_rank = func.row_number().over(
-        partition_by=(IssueEvent.issue_id, is_response),
-        order_by=(IssueEvent.created_at, IssueEvent.id),
-    )
     steps = select(
         IssueEvent.issue_id,
         IssueEvent.action,
         IssueEvent.from_status,
         IssueEvent.created_at,
-        is_response.label("is_response"),
-        response_rank.label("response_rank"),
+        IssueEvent.id,
         previous.label("previous_deadline"),
     )
     # Only the cohort's events: the window and the grouping then read no other case's.
@@ -97,7 +92,8 @@ def case_flags(cohort: ColumnElement[bool]) -> Subquery:
             any_event(action == Action.ESCALATE.value).label("escalated"),
             # Late as the issue statistics count it: a step after the deadline then running.
             any_event(and_(action.not_in(NOT_STEPS), steps.c.created_at > deadline)).label("late"),
-            any_event(and_(steps.c.is_response, steps.c.response_rank == 1, in_time)).label(
+            # Whether the first registration or rejection came in time (one window less).
+            func.coalesce(first_of(in_time, steps, action.in_(RESPONSES)), false()).label(
                 "responded_on_time"
             ),
             registered_at.label("registered_at"),
@@ -105,6 +101,14 @@ def case_flags(cohort: ColumnElement[bool]) -> Subquery:
         .group_by(steps.c.issue_id)
         .subquery("case_flags")
     )
+
+
+def first_of(
+    value: ColumnElement[bool], steps: Subquery, where: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """Return the ``value`` of the group's first step (by time) meeting ``where``, or NULL."""
+    ordered = aggregate_order_by(value, steps.c.created_at, steps.c.id)
+    return func.array_agg(ordered).filter(where)[1]
 
 
 def grid_worker_links() -> Subquery:

@@ -13,6 +13,7 @@ from gridsvc.db import SessionDep
 from gridsvc.issues import (
     bulletin,
     bulletin_service,
+    hotspot_service,
     indicator_export,
     indicator_service,
     indicators,
@@ -156,3 +157,35 @@ def get_bulletin(
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     return HTMLResponse(bulletin.render_html(figures))
+
+
+@router.get("/stats/hotspots")
+def hotspot_list(
+    session: SessionDep,
+    principal: StaffDep,
+    start: StartQuery = None,
+    end: EndQuery = None,
+    by: Annotated[Literal["grid", "category", "location"], Query()] = "grid",
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    radius_m: Annotated[
+        float,
+        Query(ge=1, le=5000, description="location: cases this close (metres) repeat a place."),
+    ] = 50.0,
+) -> dict[str, Any]:
+    """List the grids, categories or repeated locations with most cases, and the trend.
+
+    Each hotspot has its count in the period of the same length just before; a repeated
+    location is a cluster of one category's cases within ``radius_m`` of one another,
+    shown by its centre rounded to 0.001°.
+    """
+    start, end = default_range(start, end)
+    rows = hotspot_service.hotspots(session, principal, start, end, by, limit, radius_m)
+    before = hotspot_service.previous_range(start, end)
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "previous_from": before[0].isoformat(),
+        "previous_to": before[1].isoformat(),
+        "by": by,
+        "rows": rows,
+    }
