@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import ForbiddenError, Principal
+from gridsvc.common.errors import InvalidParameterError
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import bulletin, handling, indicator_export, indicator_service, indicators
 from gridsvc.issues.calendar import SHANGHAI
@@ -48,8 +49,11 @@ def bulletin_figures(
     now = now or datetime.now(UTC)
     principal = scoped(session, principal, district)
     district = principal.district
-    start, end = bulletin.period_range(period, day)
-    before = bulletin.period_range(period, bulletin.previous_day(period, day))
+    try:
+        start, end = bulletin.period_range(period, day)
+        before = bulletin.period_range(period, bulletin.previous_day(period, day))
+    except (OverflowError, ValueError):
+        raise InvalidParameterError("date", f"no bulletin period around {day}") from None
     area = "street" if district else "district"
     whole = indicator_service.WHOLE_RANGE
 

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
+from gridsvc.common.errors import InvalidParameterError
 from gridsvc.config import get_settings
 from gridsvc.issues import indicator_service
 from gridsvc.issues.indicator_service import department_links, local_range, scope
@@ -27,8 +28,12 @@ HOTSPOT_GROUPS = ("grid", "category", "location")
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
     """Return the range of the same length just before ``start``..``end``."""
+    local_range(start, end)  # refuses a reversed or too long range first
     days = (end - start).days + 1
-    return start - timedelta(days=days), start - timedelta(days=1)
+    try:
+        return start - timedelta(days=days), start - timedelta(days=1)
+    except OverflowError:
+        raise InvalidParameterError("from", "the period before it starts before year 1") from None
 
 
 def in_range(principal: Principal, start: date, end: date) -> ColumnElement[bool]:
@@ -51,10 +56,10 @@ def hotspots(
     radius_m: float = 50.0,
 ) -> list[dict[str, Any]]:
     """Return the ``limit`` groups with most cases, each with the previous period's count."""
+    before = previous_range(start, end)
     if by == "location":
         return repeated_locations(session, principal, start, end, limit, radius_m)
     column = Issue.grid_code if by == "grid" else Issue.category_code
-    before = previous_range(start, end)
 
     def counts(span: tuple[date, date]) -> Any:
         return (

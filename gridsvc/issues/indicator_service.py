@@ -50,6 +50,8 @@ def local_range(start: date, end: date) -> tuple[datetime, datetime]:
         raise InvalidParameterError("to", f"{end} is before from={start}")
     if (end - start).days >= MAX_DAYS:
         raise InvalidParameterError("to", f"at most {MAX_DAYS} days from 'from'")
+    if start < date(1900, 1, 1) or end >= date(9999, 1, 1):
+        raise InvalidParameterError("from", "dates from 1900-01-01 to 9998-12-31")
     begin = datetime.combine(start, time(), tzinfo=SHANGHAI)
     return begin, datetime.combine(end + timedelta(days=1), time(), tzinfo=SHANGHAI)
 

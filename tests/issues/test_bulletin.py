@@ -127,3 +127,9 @@ def test_an_empty_period_shows_dashes_not_rates(client, city) -> None:
     response = client.get(f"{BULLETIN}/month?date=2025-11-15", headers=ADMIN)
     assert response.status_code == 200 and "本期无案件" in response.text
     assert "%" not in response.text.split("一、总体情况")[1].split("二、")[0]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_period_off_the_calendar_is_refused(client, city, day) -> None:
+    response = client.get(f"{BULLETIN}/quarter?date={day}", headers=ADMIN)
+    assert response.status_code == 422 and "date" in response.json()["detail"]

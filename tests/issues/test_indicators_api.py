@@ -401,3 +401,13 @@ def test_league_table_ranks_what_the_indicators_say(client, cases) -> None:
     assert {row["ranked"] for row in body["rows"]} == {True, False}  # sanitation: 2 reports
     transport = bearer("department", "d", department="transport")
     assert client.get("/api/v1/stats/league", headers=transport).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query", ["from=0001-01-01&to=0001-01-02", "from=9999-12-30&to=9999-12-31"]
+)
+def test_the_ends_of_the_calendar(client, city, query) -> None:
+    for path in (URL, "/api/v1/stats/league", "/api/v1/stats/hotspots"):
+        response = client.get(f"{path}?{query}", headers=ADMIN)
+        assert response.status_code == 422, (path, response.text)
+        assert "1900-01-01" in response.json()["detail"]
