@@ -113,11 +113,11 @@ def first_of(
     return func.array_agg(ordered).filter(where)[1]
 
 
-def grid_worker_links() -> Subquery:
-    """(issue_id, grid worker) for every grid worker who took a step on the case."""
+def grid_worker_links(within: Select) -> Subquery:
+    """(issue_id, grid worker) for every grid worker who took a step on a case ``within``."""
     return (
         select(IssueEvent.issue_id.label("issue_id"), IssueEvent.actor.label("grid_worker"))
-        .where(IssueEvent.actor_role == Role.GRID_WORKER.value)
+        .where(IssueEvent.actor_role == Role.GRID_WORKER.value, IssueEvent.issue_id.in_(within))
         .distinct()
         .subquery("issue_grid_workers")
     )
@@ -218,14 +218,15 @@ def indicator_statement(
     now = now or datetime.now(UTC)
     begin, finish = local_range(start, end)
     cohort = and_(Issue.created_at >= begin, Issue.created_at < finish)
-    flags, departments = case_flags(cohort), department_links()
+    cohort_ids = select(Issue.id).where(cohort)
+    flags, departments = case_flags(cohort), department_links(cohort_ids)
     group: ColumnElement[Any]
     statement = select().select_from(Issue).join(flags, flags.c.issue_id == Issue.id)
     if by == "department":
         group = departments.c.department
         statement = statement.outerjoin(departments, departments.c.issue_id == Issue.id)
     elif by == "grid_worker":
-        workers = grid_worker_links()
+        workers = grid_worker_links(cohort_ids)
         group = workers.c.grid_worker
         statement = statement.outerjoin(workers, workers.c.issue_id == Issue.id)
     else:

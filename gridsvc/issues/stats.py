@@ -65,11 +65,11 @@ def late_issue_ids() -> Any:
     )
 
 
-def department_links() -> Subquery:
+def department_links(within: Any = None) -> Subquery:
     """(issue_id, department) for every department an event named: routed, dispatched, whistled.
 
     Read from the append-only events, never from ``issues.departments``, which a decline or a
-    reopen overwrites.
+    reopen overwrites. ``within``: a select of issue ids to read the events of (else all).
     """
     details = IssueEvent.details
     routed = select(
@@ -79,6 +79,9 @@ def department_links() -> Subquery:
     named = select(IssueEvent.issue_id, departments).where(
         func.jsonb_typeof(details["departments"]) == "array"
     )
+    if within is not None:
+        routed = routed.where(IssueEvent.issue_id.in_(within))
+        named = named.where(IssueEvent.issue_id.in_(within))
     return union(routed, named).subquery("issue_departments")
 
 
