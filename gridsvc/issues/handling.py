@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import reporter, service
+from gridsvc.issues import reporter, service, whistles
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
@@ -146,7 +146,22 @@ def apply_effects(
         return {"departments": released} if released else {}
     if action is Action.ESCALATE:
         issue.escalated_at = now
+    if action in (Action.SIGN_IN, Action.REPORT_PART, Action.CLOSE_WHISTLE, Action.RESOLVE):
+        return whistle_step(session, principal, issue, action, request.note)
     return {}
+
+
+def whistle_step(
+    session: Session, principal: Principal, issue: Issue, action: Action, note: str | None
+) -> dict[str, Any]:
+    """Check a step of 吹哨报到 (or a resolve waiting for summoned departments): 409 if amiss."""
+    try:
+        if action is Action.RESOLVE:
+            whistles.check_resolve(session, principal, issue)
+            return {}
+        return whistles.check_step(session, principal, issue, action, note)
+    except whistles.WhistleRefused as refusal:
+        raise ActionRefused(str(refusal), 409) from None
 
 
 def check_departments(

@@ -42,7 +42,15 @@ GROUPS: dict[str, Any] = {
 # Actions that are no step of the handling itself.
 NOT_STEPS = tuple(
     action.value
-    for action in (Action.ESCALATE, Action.RATE, Action.EXTEND, Action.REQUEST_EXTENSION)
+    for action in (
+        Action.ESCALATE,
+        Action.RATE,
+        Action.EXTEND,
+        Action.REQUEST_EXTENSION,
+        Action.SIGN_IN,
+        Action.REPORT_PART,
+        Action.CLOSE_WHISTLE,
+    )  # fmt: skip
 )
 TIMEZONE = "Asia/Shanghai"
 
