@@ -17,6 +17,7 @@ from gridsvc.issues import (
     indicator_export,
     indicator_service,
     indicators,
+    whistle_stats,
 )
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.indicator_schemas import IndicatorTable, LeagueTable
@@ -188,4 +189,27 @@ def hotspot_list(
         "previous_to": before[1].isoformat(),
         "by": by,
         "rows": rows,
+    }
+
+
+@router.get("/stats/whistles")
+def whistle_table(
+    session: SessionDep,
+    principal: StaffDep,
+    start: StartQuery = None,
+    end: EndQuery = None,
+) -> dict[str, Any]:
+    """Rate each department's 吹哨报到: summoned, signed in (报到率), reported (反馈率).
+
+    Over the cases reported in the range; a department sees its own row.
+    """
+    start, end = default_range(start, end)
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "indicators": [
+            {**vars(indicator), "formula": indicator.formula}
+            for indicator in indicators.WHISTLE_INDICATORS
+        ],
+        "rows": whistle_stats.whistle_rows(session, principal, start, end),
     }

@@ -52,7 +52,7 @@ class Indicator:
     @property
     def formula(self) -> str:
         """The formula in words, as the README and the spreadsheet print it."""
-        names = {count.key: count.name for count in COUNTS}
+        names = {count.key: count.name for count in (*COUNTS, *WHISTLE_COUNTS)}
         return f"{names[self.numerator]} / {names[self.denominator]}"
 
 
@@ -135,6 +135,44 @@ INDICATORS: tuple[Indicator, ...] = (
         digits=2,
     ),
 )
+
+
+# 吹哨报到's "double assessment": counted per (case, summoned department), by department.
+WHISTLE_COUNTS: tuple[Count, ...] = (
+    Count("summoned", "被吹哨次数", "summoned", "cases whose whistle summoned the department"),
+    Count("signed_in", "报到数", "signed in", "of those, the department signed in (报到)"),
+    Count("reported", "反馈数", "reported", "of those, the department reported its part"),
+    Count(
+        "hours_to_sign_in",
+        "报到用时合计(小时)",
+        "hours to sign in, summed",
+        "hours from the first whistle naming the department to its first sign-in, summed",
+    ),
+)
+WHISTLE_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("sign_in_rate", "报到率", "sign-in rate", "signed_in", "summoned"),
+    Indicator("part_report_rate", "反馈率", "part reported rate", "reported", "summoned"),
+    Indicator(
+        "mean_hours_to_sign_in",
+        "平均报到用时(小时)",
+        "mean hours to sign in",
+        "hours_to_sign_in",
+        "signed_in",
+        digits=2,
+    ),
+)
+
+
+def whistle_row(code: str, name: str | None, counts: dict[str, float]) -> dict[str, Any]:
+    """One department's 吹哨报到 row: its counts and each indicator beside them."""
+    counts = {count.key: counts[count.key] for count in WHISTLE_COUNTS}
+    counts["hours_to_sign_in"] = round(counts["hours_to_sign_in"], 2)
+    return {
+        "code": code,
+        "name": name,
+        "counts": counts,
+        "indicators": {i.key: i.value(counts) for i in WHISTLE_INDICATORS},
+    }
 
 
 def rate(numerator: float, denominator: float, digits: int = 4) -> float | None:
