@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -283,6 +284,17 @@ def names_of(session: Session, level: str, codes: set[str]) -> dict[str, str]:
         .order_by(table.valid_to.asc().nulls_last())
     )
     return dict(rows.all())  # the newest generation comes last and wins
+
+
+def grid_shapes(session: Session, codes: set[str], tolerance: float = 0.0) -> dict[str, Any]:
+    """GeoJSON geometries of the current grids with ``codes`` (simplified by ``tolerance``°)."""
+    geometry = (
+        Grid.geom if tolerance <= 0 else func.ST_SimplifyPreserveTopology(Grid.geom, tolerance)
+    )
+    rows = session.execute(
+        select(Grid.code, as_geojson(geometry)).where(Grid.code.in_(codes), Grid.valid_to.is_(None))
+    )
+    return {code: json.loads(shape) for code, shape in rows}
 
 
 def grids_extent(session: Session, district: str | None = None) -> BBox | None:

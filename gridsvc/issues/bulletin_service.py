@@ -11,10 +11,20 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import ForbiddenError, Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import bulletin, handling, indicator_export, indicator_service, indicators
+from gridsvc.issues import (
+    bulletin,
+    bulletin_map,
+    handling,
+    hotspot_service,
+    indicator_export,
+    indicator_service,
+    indicators,
+)
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.workflow import Role
 
+HOTSPOT_GRIDS = 200  # grids on the hotspot map, most cases first
+HOTSPOTS_LISTED = 10
 OVERDUE_SHOWN = 200  # the longest overdue cases listed; the count says how many there are
 
 
@@ -62,6 +72,7 @@ def bulletin_figures(
 
     areas, departments = rows(area, (start, end)), rows("department", (start, end))
     overdue = handling.list_overdue(session, principal, now)
+    layer = hotspot_service.hotspot_layer(session, principal, start, end, HOTSPOT_GRIDS)
     scope_name = grids_service.get_district_name(session, district) if district else "全市"
     title = f"{scope_name}网格化管理{bulletin.period_title(period, start)}通报"
     area_word = "各街道" if district else "各旗区"
@@ -81,6 +92,9 @@ def bulletin_figures(
         ],
         "league_heading": "四、部门红黑榜",
         "league": indicator_service.league_table(session, principal, start, end, "department", now),
+        "hotspot_heading": "六、热点网格",
+        "hotspots": [feature["properties"] for feature in layer["features"][:HOTSPOTS_LISTED]],
+        "hotspot_map": bulletin_map.svg_map(layer["features"]),
         "overdue_heading": "五、超期案件(逐一销号)",
         "overdue_total": len(overdue),
         "overdue": [

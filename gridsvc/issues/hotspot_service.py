@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.config import get_settings
+from gridsvc.grids import service as grids_service
 from gridsvc.issues import indicator_service
 from gridsvc.issues.indicator_service import department_links, local_range, scope
 from gridsvc.issues.models import Issue
@@ -145,3 +146,24 @@ def repeated_locations(
         }
         for row in session.execute(statement)
     ]
+
+
+def hotspot_layer(
+    session: Session, principal: Principal, start: date, end: date, limit: int
+) -> dict[str, Any]:
+    """Return the hotspot grids as a GeoJSON FeatureCollection: polygons with their counts."""
+    rows = hotspots(session, principal, start, end, "grid", limit)
+    shapes = grids_service.grid_shapes(session, {row["code"] for row in rows}, 0.0001)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": row["code"],
+                "geometry": shapes[row["code"]],
+                "properties": row,
+            }
+            for row in rows
+            if row["code"] in shapes  # a retired grid has no current polygon
+        ],
+    }

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from gridsvc.auth.dependencies import StaffDep, SupervisorDep
+from gridsvc.common.errors import InvalidParameterError
 from gridsvc.db import SessionDep
 from gridsvc.issues import (
     bulletin,
@@ -172,6 +173,9 @@ def hotspot_list(
         float,
         Query(ge=1, le=5000, description="location: cases this close (metres) repeat a place."),
     ] = 50.0,
+    format: Annotated[  # noqa: A002
+        Literal["json", "geojson"], Query(description="geojson: by=grid as a map layer.")
+    ] = "json",
 ) -> dict[str, Any]:
     """List the grids, categories or repeated locations with most cases, and the trend.
 
@@ -180,6 +184,10 @@ def hotspot_list(
     shown by its centre rounded to 0.001°.
     """
     start, end = default_range(start, end)
+    if format == "geojson":
+        if by != "grid":
+            raise InvalidParameterError("format", "geojson is for by=grid (a layer of grids)")
+        return hotspot_service.hotspot_layer(session, principal, start, end, limit)
     rows = hotspot_service.hotspots(session, principal, start, end, by, limit, radius_m)
     before = hotspot_service.previous_range(start, end)
     return {

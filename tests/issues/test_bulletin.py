@@ -115,11 +115,13 @@ def test_bulletin_renders_in_chromium_offline(client, cases) -> None:
         page.goto(path.as_uri())
         headings = page.locator("h2").all_inner_texts()
         rows = page.locator("table").nth(3).locator("tr").count()  # the league table
+        grids = page.locator("div.map svg path").count()
         page.screenshot(path=str(ARTIFACTS / "bulletin-month.png"), full_page=True)
         pdf = page.pdf(format="A4", landscape=True)
         browser.close()
     assert outside == [] and errors == []
-    assert headings[0] == "一、总体情况" and len(headings) == 5
+    assert headings[0] == "一、总体情况" and len(headings) == 6
+    assert grids == 2  # the scenario's cases lie in two grids
     assert rows > 1 and pdf.startswith(b"%PDF")
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from pyproj import Transformer
+from shapely.geometry import Point, shape
 from sqlalchemy import select
 
 from gridsvc.auth.tokens import ANONYMOUS
@@ -133,3 +134,18 @@ def test_a_department_sees_its_own_hotspots(client, cases) -> None:
     assert [row["code"] for row in rows] == ["road_damage"]
     bad = client.get(f"{URL}?radius_m=0", headers=ADMIN)
     assert bad.status_code == 422 and "radius_m" in bad.json()["detail"]
+
+
+def test_hotspot_grids_as_a_map_layer(client, cases) -> None:
+    query = "from=2025-11-01&to=2025-11-30&by=grid&limit=200"
+    layer = client.get(f"{URL}?{query}&format=geojson", headers=ADMIN).json()
+    rows = client.get(f"{URL}?{query}", headers=ADMIN).json()["rows"]
+    assert layer["type"] == "FeatureCollection"
+    assert [f["properties"] for f in layer["features"]] == rows
+    for feature in layer["features"]:
+        polygon = shape(feature["geometry"]).buffer(1e-6)
+        inside = [i for i in reported(cases, NOVEMBER) if i.grid_code == feature["id"]]
+        assert len(inside) == feature["properties"]["cases"]
+        assert all(polygon.contains(Point(i.reported_lon, i.reported_lat)) for i in inside)
+    wrong = client.get(f"{URL}?by=category&format=geojson", headers=ADMIN)
+    assert wrong.status_code == 422 and "format" in wrong.json()["detail"]

@@ -68,7 +68,7 @@ def test_every_indicator_over_a_generated_history(client, db_session, city) -> N
     generator = random.Random(11)
     first = datetime(2025, 9, 1, 8, tzinfo=SHANGHAI)
     for number in range(CASES):
-        moment = first + timedelta(minutes=generator.randint(0, 91 * 24 * 60))
+        moment = first + timedelta(minutes=generator.randint(0, 90 * 24 * 60 - 1))
         north = generator.random() < 0.3
         issue_id = report(db_session, moment, north=north)
         gap = timedelta(minutes=generator.choice([10, 40, 90, 300, 1500, 4000]))
