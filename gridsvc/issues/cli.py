@@ -29,14 +29,15 @@ def escalate() -> None:
     """Put every open case past its stage deadline under supervision (督办) and list them."""
     from gridsvc.cluster.home import ClusterError
     from gridsvc.db import session_factory
-    from gridsvc.issues import handling
+    from gridsvc.issues import handling, service
 
     try:
         with session_factory()() as session, session.begin():
             escalated = handling.escalate_overdue(session, progress=progress_bar)
             lines = [
                 f"{issue.id}\t{issue.public_id}\t{issue.status}\t"
-                f"{issue.grid_code or '-'}\tdue {issue.deadline_at:%Y-%m-%d %H:%M %Z}"
+                f"{issue.grid_code or '-'}\tdue {service.local(issue.deadline_at):%Y-%m-%d %H:%M}"
+                " (Asia/Shanghai)"
                 for issue in escalated
             ]
     except ClusterError as error:
