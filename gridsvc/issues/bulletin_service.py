@@ -97,16 +97,7 @@ def bulletin_figures(
         "hotspot_map": bulletin_map.svg_map(layer["features"]),
         "overdue_heading": "五、超期案件(逐一销号)",
         "overdue_total": len(overdue),
-        "overdue": [
-            {
-                **case,
-                "deadline": f"{case['deadline']:%Y-%m-%d %H:%M}",
-                "escalated_at": f"{case['escalated_at']:%Y-%m-%d %H:%M}"
-                if case["escalated_at"]
-                else None,
-            }
-            for case in overdue[:OVERDUE_SHOWN]
-        ],  # fmt: skip
+        "overdue": named_cases(session, overdue[:OVERDUE_SHOWN]),
     }
 
 
@@ -121,3 +112,23 @@ def bulletin_csv(figures: dict[str, Any]) -> bytes:
     sections = [("total", [figures["total"]])]
     sections += [(section["by"], section["rows"]) for section in figures["sections"]]
     return indicator_export.sections_to_csv(sections)
+
+
+def named_cases(session: Session, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the overdue cases with category and department names and local times."""
+    categories = indicator_service.group_names(session, "category", {c["category"] for c in cases})
+    departments = indicator_service.group_names(
+        session, "department", {d for c in cases for d in c["departments"] or []}
+    )
+    return [
+        {
+            **case,
+            "category": categories.get(case["category"], case["category"]),
+            "departments": [departments.get(d, d) for d in case["departments"] or []],
+            "deadline": f"{case['deadline']:%Y-%m-%d %H:%M}",
+            "escalated_at": f"{case['escalated_at']:%Y-%m-%d %H:%M}"
+            if case["escalated_at"]
+            else None,
+        }
+        for case in cases
+    ]

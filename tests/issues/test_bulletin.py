@@ -58,6 +58,7 @@ def test_bulletin_shows_the_indicators_league_and_overdue(client, cases) -> None
     overdue = handling.list_overdue(cases, SYSTEM)
     assert overdue and all(case["public_id"] in page for case in overdue)
     assert f"超期未结案件 {len(overdue)} 件" in page
+    assert "道路破损" in page.split("五、")[-1]  # categories by name, not code
 
 
 def test_bulletin_csv_adds_up(client, cases) -> None:
