@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -24,16 +23,11 @@ from sqlalchemy.sql import table as sql_table
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.common.geojson import BBox, FeaturePage, feature
 from gridsvc.common.geometry import WGS84
+from gridsvc.grids.lookups import grid_shapes, names_of  # noqa: F401 - the domain's API
 from gridsvc.grids.models import Community, District, Grid, Street
 
 # Digits of the division codes at each level of the hierarchy.
 CODE_DIGITS = {"district": 6, "street": 9, "community": 12, "grid": 15}
-LEVELS: dict[str, Any] = {
-    "district": District,
-    "street": Street,
-    "community": Community,
-    "grid": Grid,
-}
 
 
 def check_code(level: str, code: str, parameter: str | None = None, location: str = "query") -> str:
@@ -269,32 +263,6 @@ def get_district_name(session: Session, code: str) -> str:
     if name is None:
         raise NotFoundError(f"no current district has the code '{code}'")
     return name
-
-
-def names_of(session: Session, level: str, codes: set[str]) -> dict[str, str]:
-    """Names of the districts, streets, communities or grids with ``codes``.
-
-    The current boundary's name, else the newest retired one: a case keeps the code it was
-    routed to when boundaries are redrawn.
-    """
-    table = LEVELS[level]
-    rows = session.execute(
-        select(table.code, table.name)
-        .where(table.code.in_(codes))
-        .order_by(table.valid_to.asc().nulls_last())
-    )
-    return dict(rows.all())  # the newest generation comes last and wins
-
-
-def grid_shapes(session: Session, codes: set[str], tolerance: float = 0.0) -> dict[str, Any]:
-    """GeoJSON geometries of the current grids with ``codes`` (simplified by ``tolerance``°)."""
-    geometry = (
-        Grid.geom if tolerance <= 0 else func.ST_SimplifyPreserveTopology(Grid.geom, tolerance)
-    )
-    rows = session.execute(
-        select(Grid.code, as_geojson(geometry)).where(Grid.code.in_(codes), Grid.valid_to.is_(None))
-    )
-    return {code: json.loads(shape) for code, shape in rows}
 
 
 def grids_extent(session: Session, district: str | None = None) -> BBox | None:
