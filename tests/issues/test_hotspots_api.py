@@ -149,3 +149,21 @@ def test_hotspot_grids_as_a_map_layer(client, cases) -> None:
         assert all(polygon.contains(Point(i.reported_lon, i.reported_lat)) for i in inside)
     wrong = client.get(f"{URL}?by=category&format=geojson", headers=ADMIN)
     assert wrong.status_code == 422 and "format" in wrong.json()["detail"]
+
+
+def test_names_come_from_the_newest_generation(db_session, city) -> None:
+    from gridsvc.grids import service as grids_service
+    from gridsvc.grids.models import Grid
+    from tests.factories import make_retired_grids
+
+    retired = make_retired_grids(db_session, city)
+    db_session.flush()
+    current, removed = list(retired)
+    names = grids_service.names_of(db_session, "grid", {current, removed})
+    rows = db_session.execute(select(Grid.code, Grid.name, Grid.valid_to)).all()
+    newest = {}
+    for row in sorted(rows, key=lambda r: (r.valid_to is None, r.valid_to or datetime.min)):
+        newest[row.code] = row.name  # current rows (no valid_to) sort last and win
+    assert names == {current: newest[current], removed: newest[removed]}
+    assert grids_service.names_of(db_session, "district", {"150698"}) == {"150698": "旧旗"}
+    assert set(grids_service.grid_shapes(db_session, {current, removed})) == {current}
