@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import reporter, service, whistles
+from gridsvc.issues import notify, reporter, service, whistles
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
@@ -98,6 +98,8 @@ def act(
         session, issue, request.action.value, transition.from_status.value, principal, now,
         request.note, details or None,
     )  # fmt: skip
+    if request.action in (Action.DISPATCH, Action.WHISTLE):
+        notify.queue(session, request.action.value, issue, details["departments"])
     session.flush()
     return issue
 
@@ -285,6 +287,7 @@ def escalate_overdue(
     for issue in progress(overdue) if progress else overdue:
         hours = overdue_hours(load_cn_calendar(), issue.deadline_at, now)
         issue.escalated_at = now
+        notify.queue(session, Action.ESCALATE.value, issue)
         service.record_event(
             session, issue, Action.ESCALATE.value, issue.status, SYSTEM, now,
             f"督办: {hours:.1f} working hours overdue", {"overdue_working_hours": round(hours, 2)},
