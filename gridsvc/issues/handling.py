@@ -35,6 +35,9 @@ from gridsvc.issues.workflow import (
     stage_of,
 )
 
+# Steps that turn a case away or stop it: the centre requires the reason on record.
+NEEDS_REASON = frozenset({Action.REJECT, Action.DECLINE, Action.SEND_BACK, Action.SUSPEND})
+
 
 class ActionRefused(GridsvcError):
     """The action is not allowed for the caller's role (403) or in the issue's status (409)."""
@@ -89,6 +92,8 @@ def act(
     else:
         issue = service.find_issue(session, principal, issue_id, for_update=True)
     transition = check_transition(issue, request, principal)
+    if request.action in NEEDS_REASON and not (request.note or "").strip():
+        raise InvalidParameterError("note", f"'{request.action}' needs a reason in 'note'", "body")
     details = apply_effects(session, principal, issue, request, transition, now)
     issue.status = transition.to_status.value
     move_deadline(session, issue, transition, request, now)

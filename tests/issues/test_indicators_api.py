@@ -56,7 +56,10 @@ def steps(session, issue_id: int, start: datetime, gap: timedelta, *plan) -> dat
     moment = start
     for principal, action, *fields in plan:
         moment += gap
-        request = ActionRequest(action=action, **(fields[0] if fields else {}))
+        fields = dict(fields[0]) if fields else {}
+        if action in handling.NEEDS_REASON:
+            fields.setdefault("note", "理由")
+        request = ActionRequest(action=action, **fields)
         handling.act(session, principal, issue_id, request, moment, by_secret=principal is REPORTER)
     return moment
 

@@ -30,6 +30,7 @@ PAYLOAD = {
     Action.REQUEST_EXTENSION: {"extension": "2d"},
     Action.RATE: {"rating": 4},
     Action.CLOSE_WHISTLE: {"note": "the rest is ours"},
+    **{action: {"note": "理由"} for action in handling.NEEDS_REASON},
 }
 # 吹哨报到 needs a whistle on record (and a sign-in before reporting a part).
 WHISTLE_STEPS = {
@@ -56,7 +57,10 @@ def issue_in(session, status: Status) -> Issue:
     issue = session.get(Issue, body["id"])
     if status is Status.SUSPENDED:  # resume needs the suspension on record
         handling.act(
-            session, PRINCIPALS[Role.SUPERVISOR], issue.id, ActionRequest(action="suspend")
+            session,
+            PRINCIPALS[Role.SUPERVISOR],
+            issue.id,
+            ActionRequest(action="suspend", note="理由"),
         )
     issue.status = status.value
     issue.departments = ["transport"]
