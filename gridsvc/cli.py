@@ -54,6 +54,7 @@ app.add_typer(facilities_cli.app, name="facilities")
 app.add_typer(maps_cli.app, name="maps")
 app.add_typer(issues_cli.app, name="issues")
 app.command("token")(auth_cli.token)
+app.command("bulletin")(issues_cli.bulletin_command)
 
 DEFAULT_DEMO_SEED = 20240601
 DEFAULT_DEMO_GRIDS = 6702

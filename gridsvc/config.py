@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     # and the width in metres of the strip along reached walking edges that a network
     # service area covers.
     circles_file: Path | None = None
+    # Supervision: the 红黑榜's scoring sheet (default: the packaged
+    # gridsvc/issues/data/league.json): points per indicator, least reports to be ranked.
+    league_file: Path | None = None
+    # Notifications of dispatches and escalations: a webhook (POSTed a JSON array) and/or
+    # e-mail through an SMTP server to comma-separated recipients; each try is bounded.
+    notify_webhook_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    notify_email_from: str = "gridsvc@localhost"
+    notify_email_to: str = ""
+    notify_timeout_s: float = 5.0
     service_area_buffer_m: float = 50.0
 
     # Imports: the city's box (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), inside which

@@ -34,6 +34,7 @@ from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
+from gridsvc.issues.indicator_views import router as indicators_router
 from gridsvc.issues.open311_views import router as open311_router
 from gridsvc.issues.reporter_views import router as reporter_router
 from gridsvc.issues.views import router as issues_router
@@ -141,6 +142,7 @@ def create_app() -> FastAPI:
     app.include_router(coverage_router)
     app.include_router(geodata_router)
     app.include_router(issues_router)
+    app.include_router(indicators_router)
     app.include_router(reporter_router)
     app.include_router(open311_router)
     app.include_router(maps_views.router)

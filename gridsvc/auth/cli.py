@@ -41,7 +41,37 @@ def token(
             district=district,
         )
         ttl = timedelta(hours=hours or settings.token_ttl_hours)
-        typer.echo(issue_token(principal, signing_secret(settings), ttl))
+        token_text = issue_token(principal, signing_secret(settings), ttl)
+        check_scope_exists(principal)
+        typer.echo(token_text)
     except ValueError as error:
         typer.secho(str(error), fg="red", err=True)
         raise typer.Exit(1) from None
+
+
+def check_scope_exists(principal: Principal) -> None:
+    """Raise ValueError if the token's department, grids or district do not exist (now)."""
+    if not (principal.grids or principal.department or principal.district):
+        return
+    from gridsvc.common.errors import NotFoundError
+    from gridsvc.db import session_factory
+    from gridsvc.grids import service as grids_service
+    from gridsvc.issues import service as issues_service
+
+    with session_factory()() as session:
+        problems = []
+        if principal.department and issues_service.unknown_departments(
+            session, [principal.department]
+        ):
+            problems.append(f"no department '{principal.department}'")
+        missing = [
+            g for g in principal.grids if grids_service.placement_of_grid(session, g) is None
+        ]
+        problems += [f"no current grid '{code}'" for code in missing]
+        if principal.district:
+            try:
+                grids_service.get_district_name(session, principal.district)
+            except NotFoundError:
+                problems.append(f"no current district '{principal.district}'")
+    if problems:
+        raise ValueError("; ".join(problems))

@@ -23,6 +23,7 @@ from sqlalchemy.sql import table as sql_table
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.common.geojson import BBox, FeaturePage, feature
 from gridsvc.common.geometry import WGS84
+from gridsvc.grids.lookups import grid_shapes, names_of  # noqa: F401 - the domain's API
 from gridsvc.grids.models import Community, District, Grid, Street
 
 # Digits of the division codes at each level of the hierarchy.

@@ -43,11 +43,17 @@ def check_stage(stage: str) -> Stage:
 
 
 def check_rule(text: str, name: str) -> DeadlineRule:
-    """Read a deadline like '4h' or '3d', else a 422 naming the field."""
+    """Read a deadline like '4h' or '3d', else a 422 naming the field.
+
+    A deadline of nothing ('0h') would make every case overdue the moment it arrives.
+    """
     try:
-        return parse_rule(text)
+        rule = parse_rule(text)
     except ValueError as error:
         raise InvalidParameterError(name, str(error), "body") from None
+    if rule.amount <= 0:
+        raise InvalidParameterError(name, f"a stage deadline is more than 0, not {text!r}", "body")
+    return rule
 
 
 def category_body(session: Session, code: str) -> dict[str, Any]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TypeVar
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import typer
 from tqdm import tqdm
 
-app = typer.Typer(help="Issues: deadlines and supervision.", no_args_is_help=True)
+app = typer.Typer(help="Issues: deadlines, supervision and bulletins.", no_args_is_help=True)
 
 # Below this many cases the work takes a blink, and a bar would only clutter the output.
 PROGRESS_FROM = 200
@@ -28,14 +29,15 @@ def escalate() -> None:
     """Put every open case past its stage deadline under supervision (督办) and list them."""
     from gridsvc.cluster.home import ClusterError
     from gridsvc.db import session_factory
-    from gridsvc.issues import handling
+    from gridsvc.issues import handling, service
 
     try:
         with session_factory()() as session, session.begin():
             escalated = handling.escalate_overdue(session, progress=progress_bar)
             lines = [
                 f"{issue.id}\t{issue.public_id}\t{issue.status}\t"
-                f"{issue.grid_code or '-'}\tdue {issue.deadline_at:%Y-%m-%d %H:%M %Z}"
+                f"{issue.grid_code or '-'}\tdue {service.local(issue.deadline_at):%Y-%m-%d %H:%M}"
+                " (Asia/Shanghai)"
                 for issue in escalated
             ]
     except ClusterError as error:
@@ -44,3 +46,40 @@ def escalate() -> None:
     for line in lines:
         typer.echo(line)
     typer.echo(f"{len(lines)} overdue case(s) escalated.", err=True)
+
+
+def bulletin_command(
+    period: Annotated[str, typer.Option(help="week, month or quarter.")] = "week",
+    day: Annotated[
+        str | None, typer.Option("--date", help="A day of the period, YYYY-MM-DD (local).")
+    ] = None,
+    district: Annotated[str | None, typer.Option(help="A district's code; default: city.")] = None,
+    output: Annotated[Path, typer.Option(help="Folder for the HTML and CSV.")] = Path("."),
+) -> None:
+    """Write the period's bulletin (定期通报) as HTML and CSV; default: the last full period."""
+    from datetime import date, datetime
+
+    from gridsvc.auth.tokens import Principal
+    from gridsvc.db import session_factory
+    from gridsvc.issues import bulletin, bulletin_service
+    from gridsvc.issues.calendar import SHANGHAI
+    from gridsvc.issues.workflow import Role
+
+    if period not in bulletin.BULLETIN_PERIODS:
+        raise typer.BadParameter(
+            f"one of {', '.join(bulletin.BULLETIN_PERIODS)}", param_hint="--period"
+        )
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise typer.BadParameter(f"a date YYYY-MM-DD, not '{day}'", param_hint="--date") from None
+    when = when or bulletin.previous_day(period, datetime.now(SHANGHAI).date())
+    centre = Principal(role=Role.ADMIN, subject="bulletin")
+    with session_factory()() as session, session.begin():
+        figures = bulletin_service.bulletin_figures(session, centre, period, when, district)
+    output.mkdir(parents=True, exist_ok=True)
+    name = bulletin_service.bulletin_name(figures)
+    page, table = output / f"{name}.html", output / f"{name}.csv"
+    page.write_text(bulletin.render_html(figures), encoding="utf-8")
+    table.write_bytes(bulletin_service.bulletin_csv(figures))
+    typer.echo(f"{figures['title']}: {page} {table}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import reporter, service
+from gridsvc.issues import notify, reporter, service, whistles
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
@@ -34,6 +34,9 @@ from gridsvc.issues.workflow import (
     is_open,
     stage_of,
 )
+
+# Steps that turn a case away or stop it: the centre requires the reason on record.
+NEEDS_REASON = frozenset({Action.REJECT, Action.DECLINE, Action.SEND_BACK, Action.SUSPEND})
 
 
 class ActionRefused(GridsvcError):
@@ -89,6 +92,8 @@ def act(
     else:
         issue = service.find_issue(session, principal, issue_id, for_update=True)
     transition = check_transition(issue, request, principal)
+    if request.action in NEEDS_REASON and not (request.note or "").strip():
+        raise InvalidParameterError("note", f"'{request.action}' needs a reason in 'note'", "body")
     details = apply_effects(session, principal, issue, request, transition, now)
     issue.status = transition.to_status.value
     move_deadline(session, issue, transition, request, now)
@@ -98,6 +103,8 @@ def act(
         session, issue, request.action.value, transition.from_status.value, principal, now,
         request.note, details or None,
     )  # fmt: skip
+    if request.action in (Action.DISPATCH, Action.WHISTLE):
+        notify.queue(session, request.action.value, issue, details["departments"])
     session.flush()
     return issue
 
@@ -146,7 +153,22 @@ def apply_effects(
         return {"departments": released} if released else {}
     if action is Action.ESCALATE:
         issue.escalated_at = now
+    if action in (Action.SIGN_IN, Action.REPORT_PART, Action.CLOSE_WHISTLE, Action.RESOLVE):
+        return whistle_step(session, principal, issue, action, request.note)
     return {}
+
+
+def whistle_step(
+    session: Session, principal: Principal, issue: Issue, action: Action, note: str | None
+) -> dict[str, Any]:
+    """Check a step of 吹哨报到 (or a resolve waiting for summoned departments): 409 if amiss."""
+    try:
+        if action is Action.RESOLVE:
+            whistles.check_resolve(session, principal, issue)
+            return {}
+        return whistles.check_step(session, principal, issue, action, note)
+    except whistles.WhistleRefused as refusal:
+        raise ActionRefused(str(refusal), 409) from None
 
 
 def check_departments(
@@ -270,6 +292,7 @@ def escalate_overdue(
     for issue in progress(overdue) if progress else overdue:
         hours = overdue_hours(load_cn_calendar(), issue.deadline_at, now)
         issue.escalated_at = now
+        notify.queue(session, Action.ESCALATE.value, issue)
         service.record_event(
             session, issue, Action.ESCALATE.value, issue.status, SYSTEM, now,
             f"督办: {hours:.1f} working hours overdue", {"overdue_working_hours": round(hours, 2)},

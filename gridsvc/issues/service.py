@@ -67,6 +67,11 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     return Issue.reporter_subject == principal.subject
 
 
+def unknown_departments(session: Session, codes: list[str]) -> list[str]:
+    """Return the codes among ``codes`` that name no department."""
+    return [code for code in codes if session.get(Department, code) is None]
+
+
 def get_category(session: Session, code: str) -> IssueCategory:
     """Return the category with ``code``; an unknown code is a 422 naming the known ones."""
     category = session.get(IssueCategory, code)

@@ -42,7 +42,15 @@ GROUPS: dict[str, Any] = {
 # Actions that are no step of the handling itself.
 NOT_STEPS = tuple(
     action.value
-    for action in (Action.ESCALATE, Action.RATE, Action.EXTEND, Action.REQUEST_EXTENSION)
+    for action in (
+        Action.ESCALATE,
+        Action.RATE,
+        Action.EXTEND,
+        Action.REQUEST_EXTENSION,
+        Action.SIGN_IN,
+        Action.REPORT_PART,
+        Action.CLOSE_WHISTLE,
+    )  # fmt: skip
 )
 TIMEZONE = "Asia/Shanghai"
 
@@ -65,11 +73,11 @@ def late_issue_ids() -> Any:
     )
 
 
-def department_links() -> Subquery:
+def department_links(within: Any = None) -> Subquery:
     """(issue_id, department) for every department an event named: routed, dispatched, whistled.
 
     Read from the append-only events, never from ``issues.departments``, which a decline or a
-    reopen overwrites.
+    reopen overwrites. ``within``: a select of issue ids to read the events of (else all).
     """
     details = IssueEvent.details
     routed = select(
@@ -79,6 +87,9 @@ def department_links() -> Subquery:
     named = select(IssueEvent.issue_id, departments).where(
         func.jsonb_typeof(details["departments"]) == "array"
     )
+    if within is not None:
+        routed = routed.where(IssueEvent.issue_id.in_(within))
+        named = named.where(IssueEvent.issue_id.in_(within))
     return union(routed, named).subquery("issue_departments")
 
 

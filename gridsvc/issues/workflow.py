@@ -94,6 +94,9 @@ class Action(StrEnum):
     EXTEND = "extend"  # 延期: deadline extension approved by a supervisor
     ESCALATE = "escalate"  # 督办: overdue case put under supervision
     RATE = "rate"  # 评价: the reporter's 1-5 rating after closing
+    SIGN_IN = "sign_in"  # 报到: a department summoned by a whistle signs in
+    REPORT_PART = "report_part"  # 反馈: a summoned department reports its part of the work done
+    CLOSE_WHISTLE = "close_whistle"  # 结束吹哨: the lead department ends the whistle, with a reason
 
 
 class Stage(StrEnum):
@@ -225,6 +228,11 @@ _ROWS: tuple[_Row, ...] = (
     (A.EXTEND, _TIMED, _UNCHANGED, _SUPERVISION, D.EXTEND),
     (A.ESCALATE, _TIMED, _UNCHANGED, _AUTOMATIC, D.KEEP),
     (A.RATE, [S.CLOSED], _UNCHANGED, frozenset({R.REPORTER}), D.KEEP),
+    # 吹哨报到: summoned departments sign in and report their parts; the case is resolved
+    # once every one has reported, or after the lead department closed the whistle.
+    (A.SIGN_IN, [S.DISPATCHED, S.IN_PROGRESS], _UNCHANGED, frozenset({R.DEPARTMENT}), D.KEEP),
+    (A.REPORT_PART, [S.IN_PROGRESS], _UNCHANGED, frozenset({R.DEPARTMENT}), D.KEEP),
+    (A.CLOSE_WHISTLE, [S.IN_PROGRESS], _UNCHANGED, frozenset({R.DEPARTMENT}), D.KEEP),
 )
 
 

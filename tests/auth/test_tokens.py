@@ -59,8 +59,14 @@ def test_expired_forged_and_garbled_tokens_are_refused() -> None:
         read_token(forged, SECRET)
 
 
-def test_cli_prints_a_token_the_api_accepts() -> None:
-    result = runner.invoke(app, ["token", "--role", "department", "--department", "transport"])
+def test_cli_prints_a_token_the_api_accepts(database_url, monkeypatch) -> None:
+    monkeypatch.setenv("GRIDSVC_DATABASE_URL", database_url)  # it checks the department exists
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["token", "--role", "department", "--department", "transport"])
+    finally:
+        monkeypatch.delenv("GRIDSVC_DATABASE_URL")
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     principal = read_token(result.stdout.strip(), signing_secret(get_settings()))
     assert principal.role is Role.DEPARTMENT and principal.department == "transport"

@@ -37,6 +37,7 @@ DATABASE_COMMANDS = [
     ["facilities", "withdraw", "osm"],
     ["maps", "render", "--out", "{folder}"],
     ["issues", "escalate"],
+    ["bulletin", "--output", "{folder}"],
 ]
 
 

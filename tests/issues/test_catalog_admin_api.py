@@ -46,9 +46,11 @@ def test_admin_creates_and_changes_a_category(client, city) -> None:
 def test_admin_sets_and_removes_a_stage_deadline(client, city) -> None:
     url = "/api/v1/issue-categories/road_damage/deadlines/registration"
     before = submit(client)
-    response = client.put(url, json={"deadline": "0h"}, headers=ADMIN)
+    nothing = client.put(url, json={"deadline": "0h"}, headers=ADMIN)
+    assert nothing.status_code == 422 and "deadline" in nothing.json()["detail"]
+    response = client.put(url, json={"deadline": "0.5h"}, headers=ADMIN)
     assert response.status_code == 200, response.text
-    assert response.json()["deadlines"]["registration"] == "0h"
+    assert response.json()["deadlines"]["registration"] == "0.5h"
     after = submit(client)
     assert datetime.fromisoformat(after["deadline"]) < datetime.fromisoformat(before["deadline"])
     removed = client.delete(url, headers=ADMIN)

@@ -29,7 +29,8 @@ def dispatch_decline_close_reopen(session, start) -> int:
         (SUPERVISOR, "reopen", None),
     )
     for hour, (principal, action, departments) in enumerate(steps, start=1):
-        request = ActionRequest(action=action, departments=departments)
+        note = "理由" if action in handling.NEEDS_REASON else None
+        request = ActionRequest(action=action, departments=departments, note=note)
         handling.act(session, principal, issue_id, request, start + timedelta(hours=hour))
     return issue_id
 

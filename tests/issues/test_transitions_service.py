@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from gridsvc.auth.tokens import Principal
@@ -27,7 +29,27 @@ PAYLOAD = {
     Action.EXTEND: {"extension": "1d"},
     Action.REQUEST_EXTENSION: {"extension": "2d"},
     Action.RATE: {"rating": 4},
+    Action.CLOSE_WHISTLE: {"note": "the rest is ours"},
+    **{action: {"note": "理由"} for action in handling.NEEDS_REASON},
 }
+# 吹哨报到 needs a whistle on record (and a sign-in before reporting a part).
+WHISTLE_STEPS = {
+    Action.SIGN_IN: ["whistle"],
+    Action.REPORT_PART: ["whistle", "sign_in"],
+    Action.CLOSE_WHISTLE: ["whistle"],
+}
+
+
+def record_whistle(session, issue: Issue, steps: list[str]) -> None:
+    staff = PRINCIPALS[Role.DEPARTMENT]
+    for step in steps:
+        details = (
+            {"departments": ["transport"]} if step == "whistle" else {"department": "transport"}
+        )
+        service.record_event(
+            session, issue, step, issue.status, staff, datetime.now(UTC), None, details
+        )
+    session.flush()
 
 
 def issue_in(session, status: Status) -> Issue:
@@ -35,7 +57,10 @@ def issue_in(session, status: Status) -> Issue:
     issue = session.get(Issue, body["id"])
     if status is Status.SUSPENDED:  # resume needs the suspension on record
         handling.act(
-            session, PRINCIPALS[Role.SUPERVISOR], issue.id, ActionRequest(action="suspend")
+            session,
+            PRINCIPALS[Role.SUPERVISOR],
+            issue.id,
+            ActionRequest(action="suspend", note="理由"),
         )
     issue.status = status.value
     issue.departments = ["transport"]
@@ -60,6 +85,7 @@ def test_every_status_action_and_role(db_session, city) -> None:
                 except (TransitionNotAllowed, ValueError):
                     expected = None
                 savepoint = db_session.begin_nested()
+                record_whistle(db_session, issue, WHISTLE_STEPS.get(action, []))
                 try:
                     if expected is None:
                         with pytest.raises(ActionRefused) as refusal:

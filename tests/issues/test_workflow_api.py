@@ -73,7 +73,8 @@ def test_whistle_summons_several_departments(client, city) -> None:
     assert body["status"] == "dispatched" and body["departments"] == ["sanitation", "transport"]
     for token in (TRANSPORT, SANITATION):
         assert client.get(f"/api/v1/issues/{issue_id}", headers=token).status_code == 200
-    act(client, issue_id, SANITATION, "decline")
+    act(client, issue_id, SANITATION, "decline", expect=422)  # a reason is needed
+    act(client, issue_id, SANITATION, "decline", note="不属于本部门职责")
     assert client.get(f"/api/v1/issues/{issue_id}", headers=SANITATION).status_code == 404
     act(client, issue_id, WORKER_A, "whistle", expect=422)  # no departments named
 

@@ -151,6 +151,11 @@ ALLOWED = [
     ("suspended", "merge", "grid_worker", "duplicate"),
     ("suspended", "merge", "supervisor", "duplicate"),
     ("suspended", "merge", "admin", "duplicate"),
+    # 吹哨报到: summoned departments sign in and report; the lead closes the whistle.
+    ("dispatched", "sign_in", "department", "dispatched"),
+    ("in_progress", "sign_in", "department", "in_progress"),
+    ("in_progress", "report_part", "department", "in_progress"),
+    ("in_progress", "close_whistle", "department", "in_progress"),
 ]
 EXPECTED = {(status, action, role): target for status, action, role, target in ALLOWED}
 SUSPENDED_FROM = ["reported", "registered", "dispatched", "in_progress"]

@@ -1,0 +1,169 @@
+"""Hotspots: the grids, categories and repeated locations with the most cases in a period.
+
+A repeated location is a cluster of cases of one category each within ``radius_m`` of
+another (DBSCAN with two points to a cluster, in the city's metric CRS). Each hotspot has
+its count in the period before, of the same length, for the trend. A cluster is shown by
+its centre rounded to 0.001° (about 100 m), as published reports are: staff-wide answers
+never carry a reporter's exact position.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from gridsvc.auth.tokens import Principal
+from gridsvc.common.errors import InvalidParameterError
+from gridsvc.config import get_settings
+from gridsvc.grids import service as grids_service
+from gridsvc.issues import indicator_service
+from gridsvc.issues.indicator_service import department_links, local_range, scope
+from gridsvc.issues.models import Issue
+from gridsvc.issues.publication import PUBLIC_DECIMALS
+
+HOTSPOT_GROUPS = ("grid", "category", "location")
+
+
+def previous_range(start: date, end: date) -> tuple[date, date]:
+    """Return the range of the same length just before ``start``..``end``."""
+    local_range(start, end)  # refuses a reversed or too long range first
+    days = (end - start).days + 1
+    try:
+        return start - timedelta(days=days), start - timedelta(days=1)
+    except OverflowError:
+        raise InvalidParameterError("from", "the period before it starts before year 1") from None
+
+
+def in_range(principal: Principal, start: date, end: date) -> ColumnElement[bool]:
+    """Return the cases reported from ``start`` to ``end`` (local) within the scope."""
+    begin, finish = local_range(start, end)
+    return (
+        (Issue.created_at >= begin)
+        & (Issue.created_at < finish)
+        & scope(principal, department_links())
+    )
+
+
+def hotspots(
+    session: Session,
+    principal: Principal,
+    start: date,
+    end: date,
+    by: str,
+    limit: int = 20,
+    radius_m: float = 50.0,
+) -> list[dict[str, Any]]:
+    """Return the ``limit`` groups with most cases, each with the previous period's count."""
+    before = previous_range(start, end)
+    if by == "location":
+        return repeated_locations(session, principal, start, end, limit, radius_m)
+    column = Issue.grid_code if by == "grid" else Issue.category_code
+
+    def counts(span: tuple[date, date]) -> Any:
+        return (
+            select(column.label("code"), func.count().label("cases"))
+            .where(in_range(principal, *span), column.is_not(None))
+            .group_by(column)
+        )
+
+    current = counts((start, end)).order_by(func.count().desc(), column).limit(limit)
+    rows = session.execute(current).all()
+    codes = {row.code for row in rows}
+    earlier = dict(session.execute(counts(before).where(column.in_(codes))).all()) if codes else {}
+    names = indicator_service.group_names(session, by, codes)
+    return [
+        {
+            "code": row.code,
+            "name": names.get(row.code),
+            "cases": row.cases,
+            "previous_cases": earlier.get(row.code, 0),
+            "change": row.cases - earlier.get(row.code, 0),
+        }
+        for row in rows
+    ]
+
+
+def repeated_locations(
+    session: Session, principal: Principal, start: date, end: date, limit: int, radius_m: float
+) -> list[dict[str, Any]]:
+    """Clusters of same-category cases within ``radius_m`` of each other, biggest first."""
+    srid = int(get_settings().metric_crs.split(":")[-1])
+    metric = func.ST_Transform(Issue.geom, srid)
+    cluster = func.ST_ClusterDBSCAN(metric, radius_m, 2).over(partition_by=Issue.category_code)
+    points = (
+        select(
+            Issue.category_code.label("category"),
+            Issue.grid_code.label("grid"),
+            metric.label("geom"),
+            cluster.label("cluster"),
+        )
+        .where(in_range(principal, start, end))
+        .subquery("points")
+    )
+    centre = func.ST_Transform(func.ST_Centroid(func.ST_Collect(points.c.geom)), 4326)
+    clusters = (
+        select(
+            points.c.category,
+            func.count().label("cases"),
+            func.ST_X(centre).label("lon"),
+            func.ST_Y(centre).label("lat"),
+            func.mode().within_group(points.c.grid).label("grid_code"),
+            func.ST_Collect(points.c.geom).label("members"),
+        )
+        .where(points.c.cluster.is_not(None))
+        .group_by(points.c.category, points.c.cluster)
+        .order_by(func.count().desc(), points.c.category, literal_column("lon"))
+        .limit(limit)
+        .subquery("clusters")
+    )
+    before = previous_range(start, end)
+    # The trend: cases of the category in the period before within the radius of a member.
+    earlier = (
+        select(func.count())
+        .where(
+            in_range(principal, *before),
+            Issue.category_code == clusters.c.category,
+            func.ST_DWithin(func.ST_Transform(Issue.geom, srid), clusters.c.members, radius_m),
+        )
+        .scalar_subquery()
+    )
+    statement = select(
+        clusters.c.category, clusters.c.cases, clusters.c.lon, clusters.c.lat,
+        clusters.c.grid_code, earlier.label("previous_cases"),
+    ).order_by(clusters.c.cases.desc(), clusters.c.category, clusters.c.lon)  # fmt: skip
+    return [
+        {
+            "category": row.category,
+            "cases": row.cases,
+            "previous_cases": row.previous_cases,
+            "change": row.cases - row.previous_cases,
+            "grid_code": row.grid_code,
+            "lon": round(row.lon, PUBLIC_DECIMALS),
+            "lat": round(row.lat, PUBLIC_DECIMALS),
+        }
+        for row in session.execute(statement)
+    ]
+
+
+def hotspot_layer(
+    session: Session, principal: Principal, start: date, end: date, limit: int
+) -> dict[str, Any]:
+    """Return the hotspot grids as a GeoJSON FeatureCollection: polygons with their counts."""
+    rows = hotspots(session, principal, start, end, "grid", limit)
+    shapes = grids_service.grid_shapes(session, {row["code"] for row in rows}, 0.0001)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": row["code"],
+                "geometry": shapes[row["code"]],
+                "properties": row,
+            }
+            for row in rows
+            if row["code"] in shapes  # a retired grid has no current polygon
+        ],
+    }
