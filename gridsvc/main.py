@@ -39,6 +39,7 @@ from gridsvc.issues.reporter_views import router as reporter_router
 from gridsvc.issues.views import router as issues_router
 from gridsvc.maps import views as maps_views
 from gridsvc.ogc.tile_views import router as ogc_tiles_router
+from gridsvc.ogc.views import router as ogc_router
 
 logger = logging.getLogger("gridsvc")
 
@@ -143,6 +144,7 @@ def create_app() -> FastAPI:
     app.include_router(issues_router)
     app.include_router(reporter_router)
     app.include_router(open311_router)
+    app.include_router(ogc_router)
     app.include_router(ogc_tiles_router)
     app.include_router(maps_views.router)
     app.include_router(maps_views.docs_router)
