@@ -8,6 +8,8 @@ DEBIAN_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting
 # offline (Debian's nodejs and npm, unless an npm is already on the PATH: a Node.js from
 # elsewhere bundles its own npm and conflicts with Debian's).
 DEBIAN_PACKAGES += chromium fonts-wqy-microhei
+# GDAL's ogrinfo/ogr2ogr: the reference client of the OGC API - Features tests (tests/ogc).
+DEBIAN_PACKAGES += gdal-bin
 NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 # wrk drives bench/bench_soak.py: only `make bench` installs it (set for bench below).
 BENCH_PACKAGES :=

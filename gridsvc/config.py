@@ -134,6 +134,13 @@ class Settings(BaseSettings):
     heavy_queue_wait_s: float = 10.0
     heavy_timeout_s: float = 60.0
 
+    # OGC API vector tiles: the in-process cache's size, how long a data version is trusted
+    # before it is read again (a change shows in tiles after at most this), and the
+    # max-age clients and proxies may keep a tile without revalidating (ETag).
+    tile_cache_mb: float = 64.0
+    tile_version_ttl_s: float = 1.0
+    tile_max_age_s: int = 60
+
     @field_validator("rate_limit_per_address", "rate_limit_per_device")
     @classmethod
     def check_rate(cls, value: str) -> str:

@@ -39,6 +39,8 @@ from gridsvc.issues.open311_views import router as open311_router
 from gridsvc.issues.reporter_views import router as reporter_router
 from gridsvc.issues.views import router as issues_router
 from gridsvc.maps import views as maps_views
+from gridsvc.ogc.tile_views import router as ogc_tiles_router
+from gridsvc.ogc.views import router as ogc_router
 from gridsvc.residents.views import router as residents_router
 
 logger = logging.getLogger("gridsvc")
@@ -145,6 +147,8 @@ def create_app() -> FastAPI:
     app.include_router(indicators_router)
     app.include_router(reporter_router)
     app.include_router(open311_router)
+    app.include_router(ogc_router)
+    app.include_router(ogc_tiles_router)
     app.include_router(maps_views.router)
     app.include_router(maps_views.docs_router)
     app.include_router(residents_router)

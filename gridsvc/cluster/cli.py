@@ -74,10 +74,16 @@ def status() -> None:
 @app.command()
 def url(
     database: str = typer.Option(None, help="Another database on the same server."),
+    libpq: bool = typer.Option(
+        False, "--libpq", help="A postgresql:// URL for psql, QGIS and other libpq clients."
+    ),
 ) -> None:
     """Print the SQLAlchemy URL of the project's database (password included)."""
     with user_errors():
-        typer.echo(service.database_url(get_settings(), database))
+        found = service.database_url(get_settings(), database)
+    if libpq:  # psql and QGIS know no "+psycopg" driver part
+        found = make_url(found).set(drivername="postgresql").render_as_string(hide_password=False)
+    typer.echo(found)
 
 
 def project_database_url() -> str:

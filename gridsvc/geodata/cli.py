@@ -240,18 +240,25 @@ def export(
     file: Path = typer.Argument(
         ..., help="Target; the extension picks the format: .geojson .gpkg .shp .zip .csv"
     ),
-    crs: str = typer.Option("wgs84", help="Coordinates to write: wgs84, gcj02 or bd09."),
+    crs: str = typer.Option(
+        "wgs84", help="Coordinates to write: wgs84, gcj02 or bd09 (a shifted file's name says so)."
+    ),
+    district: str | None = typer.Option(None, help="Only this district's rows (6-digit code)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace FILE if it exists."),
 ) -> None:
     """Write the current rows of LAYER to FILE (GeoJSON, GeoPackage, Shapefile, CSV)."""
-    from gridsvc.geodata.export import export_layer, export_to_file
+    from gridsvc.geodata.export import export_layer, export_to_file, named_for
 
     try:
         export_layer(layer)
+        file = named_for(file, crs)
+        if file.exists() and not overwrite:
+            raise GridsvcError(f"{file} exists: give --overwrite to replace it")
         session = open_session()
-    except GridsvcError as error:
-        raise fail(error.message) from None
+    except (GridsvcError, ValueError) as error:
+        raise fail(getattr(error, "message", str(error))) from None
     try:
-        count = export_to_file(session, layer, file, crs)
+        count = export_to_file(session, layer, file, crs, district, overwrite=overwrite)
     except (GridsvcError, ValueError) as error:
         raise fail(getattr(error, "message", str(error))) from None
     finally:

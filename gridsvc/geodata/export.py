@@ -1,11 +1,16 @@
 """Take every layer back out: GeoJSON, GeoPackage, Shapefile (zipped too) and CSV.
 
 The columns are the ones the importers read, so an exported file imports back as it was.
-Only the current generation of a boundary layer is exported.
+Only the current generation of a boundary layer is exported, of the whole city or of one
+district. GeoPackages are written as GeoPackage 1.2, which GDAL 3.6 (Debian 12's, and the
+QGIS built on it) opens without a warning. Coordinates shifted to GCJ-02 or BD-09 have no
+EPSG code: such a file says so in its name (``grids-gcj02.gpkg``) and metadata, and carries
+no CRS rather than a false WGS-84 one, so QGIS asks instead of placing it 300-600 m off.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import warnings
@@ -21,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridsvc.common import coords
-from gridsvc.common.errors import GridsvcError
+from gridsvc.common.errors import GridsvcError, NotFoundError
 from gridsvc.geodata.layers import EXPORT_LAYERS, Layer
 
 # Each layer's rows: properties in the importers' field order, then ``geom`` (polygons with
@@ -62,8 +67,64 @@ DRIVERS = {
 }
 
 
+GEOPACKAGE_VERSION = "1.2"
+#: Layers whose codes start with their district's code; the others are cut by its outline.
+CODED_LAYERS = ("districts", "streets", "communities", "grids")
+
+
 class ExportError(GridsvcError):
     """An export cannot be written as asked."""
+
+
+def layer_sql(session: Session, name: str, district: str | None) -> tuple[str, dict]:
+    """Return the layer's query, only ``district``'s rows if given (404 if unknown)."""
+    export_layer(name)
+    if district is None:
+        return LAYER_QUERIES[name], {}
+    known = session.scalar(
+        text("SELECT count(*) FROM districts WHERE code = :d AND valid_to IS NULL"),
+        {"d": district},
+    )
+    if not known:
+        raise NotFoundError(f"no current district '{district}'")
+    if name in CODED_LAYERS:
+        condition = "left(layer.code, 6) = :district"
+    else:
+        condition = (
+            "ST_Intersects(layer.geom, (SELECT geom FROM districts"
+            " WHERE code = :district AND valid_to IS NULL))"
+        )
+    sql = f"SELECT layer.* FROM ({LAYER_QUERIES[name]}) AS layer WHERE {condition}"
+    return sql, {"district": district}
+
+
+def coordinate_label(crs: str) -> str:
+    """Return the name of the coordinates ``crs`` writes: WGS-84, GCJ-02 or BD-09."""
+    system = coords.parse_coordinate_system(crs)
+    return {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}.get(system.value, system.value)
+
+
+def shifted(crs: str) -> bool:
+    """Whether ``crs`` moves coordinates off WGS-84 (GCJ-02, BD-09)."""
+    return coords.parse_coordinate_system(crs) is not coords.CoordinateSystem.WGS84
+
+
+def file_name(layer: str, suffix: str, crs: str = "wgs84", district: str | None = None) -> str:
+    """Return ``grids.gpkg``, ``grids-150602.gpkg`` or ``grids-gcj02.gpkg`` (what it holds)."""
+    parts = [layer, *([district] if district else [])]
+    if shifted(crs):
+        parts.append(coords.parse_coordinate_system(crs).value)
+    return "-".join(parts) + suffix
+
+
+def named_for(path: Path, crs: str) -> Path:
+    """``path`` with ``-gcj02`` (or ``-bd09``) before its extension unless its name says so."""
+    if not shifted(crs):
+        return path
+    system = coords.parse_coordinate_system(crs).value
+    if system in path.stem.lower():
+        return path
+    return path.with_name(f"{path.stem}-{system}{path.suffix}")
 
 
 def export_layer(name: str) -> Layer:
@@ -73,11 +134,11 @@ def export_layer(name: str) -> Layer:
     return EXPORT_LAYERS[name]
 
 
-def read_layer(session: Session, name: str) -> gpd.GeoDataFrame:
-    """Return the current rows of layer ``name`` as a GeoDataFrame in WGS-84."""
-    export_layer(name)
-    sql = f"SELECT *, ST_AsBinary(geom) AS wkb FROM ({LAYER_QUERIES[name]}) AS layer"
-    result = session.execute(text(sql))
+def read_layer(session: Session, name: str, district: str | None = None) -> gpd.GeoDataFrame:
+    """Return the current rows of layer ``name`` (of ``district``) as a GeoDataFrame in WGS-84."""
+    query, parameters = layer_sql(session, name, district)
+    sql = f"SELECT *, ST_AsBinary(geom) AS wkb FROM ({query}) AS layer"
+    result = session.execute(text(sql), parameters)
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     geometry = shapely.from_wkb(frame.pop("wkb").map(bytes).to_numpy())
     frame = frame.drop(columns="geom")
@@ -86,15 +147,30 @@ def read_layer(session: Session, name: str) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
 
-def layer_geojson(session: Session, name: str) -> str:
-    """Return layer ``name`` as an RFC 7946 FeatureCollection, built by PostGIS."""
-    export_layer(name)
+def layer_geojson(
+    session: Session, name: str, crs: str = "wgs84", district: str | None = None
+) -> str:
+    """Return layer ``name`` as a FeatureCollection, built by PostGIS (shifted in Python).
+
+    A GCJ-02 or BD-09 collection is not RFC 7946 (which is WGS-84 only): its ``name`` and a
+    ``coordinate_system`` member say which coordinates it holds.
+    """
+    if shifted(crs):
+        frame = shift_from_wgs84(read_layer(session, name, district), crs)
+        document = json.loads(frame.to_json(drop_id=True))
+        label = coordinate_label(crs)
+        return json.dumps(
+            {"type": "FeatureCollection", "name": f"{name} ({label})",
+             "coordinate_system": label, "features": document["features"]},
+            ensure_ascii=False,
+        )  # fmt: skip
+    query, parameters = layer_sql(session, name, district)
     sql = (
-        "SELECT json_build_object('type', 'FeatureCollection', 'features', "
-        "coalesce(json_agg(ST_AsGeoJSON(layer.*, 'geom', 9)::json), '[]'::json))::text "
-        f"FROM ({LAYER_QUERIES[name]}) AS layer"
+        "SELECT json_build_object('type', 'FeatureCollection', 'name', CAST(:name AS text),"
+        " 'features', coalesce(json_agg(ST_AsGeoJSON(layer.*, 'geom', 9)::json), '[]'::json))"
+        f"::text FROM ({query}) AS layer"
     )
-    return session.scalar(text(sql))
+    return session.scalar(text(sql), {**parameters, "name": name})
 
 
 def shift_from_wgs84(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
@@ -120,13 +196,18 @@ def csv_frame(frame: gpd.GeoDataFrame) -> pd.DataFrame:
     return table
 
 
-def write_file(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    """Write ``frame`` to ``path`` in the format its extension names.
+def write_file(frame: gpd.GeoDataFrame, path: Path, layer: str, crs: str = "wgs84") -> None:
+    """Write ``frame`` to ``path`` in the format its extension names, layer named ``layer``.
 
     A Shapefile cuts field names to 10 characters (``community_``); the importers know.
+    Shifted coordinates (GCJ-02, BD-09) are written without a CRS and say so in metadata.
     """
+    label = coordinate_label(crs)
+    if shifted(crs):
+        frame = frame.set_crs(None, allow_override=True)
     driver = DRIVERS[path.suffix.lower()]
     warnings.filterwarnings("ignore", message="Normalized/laundered field name")
+    warnings.filterwarnings("ignore", message="'crs' was not provided")  # GCJ-02: on purpose
     if driver == "CSV":
         csv_frame(frame).to_csv(path, index=False, float_format="%.12g")
     elif path.suffix.lower() == ".zip":
@@ -137,27 +218,44 @@ def write_file(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
                 for part in sorted(Path(folder).iterdir()):
                     archive.write(part, part.name)
     else:
-        options = {"layer": layer} if driver == "GPKG" else {}
+        options: dict = {"layer": layer}
         if driver == "ESRI Shapefile":
             options["encoding"] = "UTF-8"
+        if driver in ("GPKG", "GeoJSON"):
+            options["layer_options"] = {"DESCRIPTION": f"{layer}, coordinates in {label}"}
+        if driver == "GeoJSON" and shifted(crs):
+            options["layer"] = f"{layer}-{coords.parse_coordinate_system(crs).value}"
+        if driver == "GPKG":
+            options["dataset_options"] = {"VERSION": GEOPACKAGE_VERSION}
+            options["metadata"] = {"COORDINATE_SYSTEM": label}
         pyogrio.write_dataframe(frame, path, driver=driver, **options)
 
 
-def export_to_file(session: Session, name: str, path: Path, crs: str = "wgs84") -> int:
-    """Write the current rows of layer ``name`` to ``path``; returns how many.
+def export_to_file(
+    session: Session,
+    name: str,
+    path: Path,
+    crs: str = "wgs84",
+    district: str | None = None,
+    overwrite: bool = True,
+) -> int:
+    """Write the current rows of layer ``name`` (of ``district``) to ``path``; returns how many.
 
     The file is written under a temporary name beside ``path`` and renamed at the end, so a
-    reader never sees half a file. A Shapefile brings its sidecar files along.
+    reader never sees half a file. A Shapefile brings its sidecar files along. An existing
+    file is replaced only with ``overwrite`` (the CLI asks for ``--overwrite``, as ogr2ogr).
     """
     suffix = path.suffix.lower()
     if suffix not in DRIVERS:
         raise ExportError(
             f"cannot tell the format of {path}: use one of {', '.join(sorted(DRIVERS))}"
         )
-    frame = shift_from_wgs84(read_layer(session, name), crs)
+    if path.exists() and not overwrite:
+        raise ExportError(f"{path} exists: give --overwrite to replace it")
+    frame = shift_from_wgs84(read_layer(session, name, district), crs)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.partial{path.suffix}")
-    write_file(frame, partial, name)
+    write_file(frame, partial, name, crs)
     sidecars = (".shx", ".dbf", ".prj", ".cpg") if suffix == ".shp" else ()
     for extension in sidecars:
         if partial.with_suffix(extension).exists():

@@ -1,0 +1,183 @@
+"""Mapbox Vector Tiles in WebMercatorQuad, made by PostGIS (``ST_AsMVT``) and cached.
+
+A tile holds one layer per collection, named by the collection's id. Geometry is simplified
+for the zoom (half a screen pixel of a 256-pixel tile, in Web Mercator metres) before
+``ST_AsMVTGeom`` clips and snaps it to the tile's 4096-unit grid. Below a collection's
+``min_zoom`` its layer is left out of the tile (it would be shapes smaller than a pixel).
+
+Tiles change only when the data does: the cache is keyed on the data version of the
+tables a tile is made from (row count and newest ``xmin`` of each), and that version is the
+ETag, so a client revalidates with ``If-None-Match`` and gets a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gridsvc.common.errors import NotFoundError
+from gridsvc.ogc.collections import INTEGER, Collection
+
+TILE_MATRIX_SET = "WebMercatorQuad"
+MAX_ZOOM = 22
+EXTENT = 4096
+BUFFER = 64
+#: Web Mercator's width in metres.
+WORLD_M = 2 * 20037508.342789244
+#: Seconds a data version is trusted before it is read again.
+VERSION_TTL_S = 1.0
+
+
+def check_tile(zoom: int, row: int, column: int) -> None:
+    """Refuse a tile outside WebMercatorQuad's matrices 0..MAX_ZOOM (a 404, as OGC asks)."""
+    if not 0 <= zoom <= MAX_ZOOM:
+        raise NotFoundError(f"no tile matrix {zoom} in {TILE_MATRIX_SET} (0..{MAX_ZOOM})")
+    size = 2**zoom
+    if not (0 <= row < size and 0 <= column < size):
+        raise NotFoundError(
+            f"tile {zoom}/{row}/{column} lies outside matrix {zoom} (rows, columns 0..{size - 1})"
+        )
+
+
+def layer_sql(collection: Collection, zoom: int) -> str:
+    """Return the SQL of one MVT layer (a bytea) for the tile ``:z``/``:x``/``:y``."""
+    tolerance = WORLD_M / 2**zoom / 512
+    zoom_filter = " AND src.min_zoom <= :z" if "min_zoom" in collection.properties else ""
+    # An MVT feature id is an integer: collections keyed by a code carry it as a property.
+    numbered = collection.id_type == INTEGER
+    names = (["fid"] if numbered else []) + list(collection.properties)
+    properties = ", ".join(f"src.{name}" for name in names)
+    return (
+        "(SELECT ST_AsMVT(layer, :layer_{id}, {extent}, 'mvt_geom'{fid}) FROM ("
+        "SELECT {properties}, ST_AsMVTGeom(ST_Simplify(ST_Transform(src.geom, 3857),"
+        " {tolerance!r}, true), bounds.mercator, {extent}, {buffer}, true) AS mvt_geom"
+        " FROM ({source}) AS src, bounds WHERE src.{box} && bounds.wgs84{zoom_filter}"
+        ") AS layer WHERE layer.mvt_geom IS NOT NULL)"
+    ).format(
+        id=collection_key(collection),
+        fid=", 'fid'" if numbered else "",
+        extent=EXTENT,
+        properties=properties,
+        tolerance=tolerance,
+        buffer=BUFFER,
+        source=collection.source,
+        box=collection.box_column,
+        zoom_filter=zoom_filter,
+    )
+
+
+def collection_key(collection: Collection) -> str:
+    """Return a bind-parameter-safe form of the collection's id."""
+    return "".join(c if c.isalnum() else "_" for c in collection.id)
+
+
+def render_tile(
+    session: Session, collections: list[Collection], zoom: int, row: int, column: int
+) -> bytes:
+    """Return the MVT of ``collections`` at tile ``zoom``/``row``/``column`` (maybe empty)."""
+    shown = [c for c in collections if zoom >= c.min_zoom]
+    if not shown:
+        return b""
+    margin = BUFFER / EXTENT
+    bounds = (
+        "WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS mercator,"
+        " ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS wgs84) "
+    )
+    layers = " || ".join(f"coalesce({layer_sql(c, zoom)}, ''::bytea)" for c in shown)
+    parameters: dict[str, object] = {"z": zoom, "x": column, "y": row, "margin": margin}
+    for collection in shown:
+        parameters.update(collection.parameters)
+        parameters[f"layer_{collection_key(collection)}"] = collection.id
+    tile = session.scalar(text(f"{bounds}SELECT {layers}"), parameters)
+    return bytes(tile or b"")
+
+
+def data_version(session: Session, tables: Iterable[str]) -> str:
+    """Digest the rows of ``tables``: count and newest transaction id of each."""
+    names = sorted(set(tables))
+    parts = " || ':' || ".join(
+        f"(SELECT count(*) || '/' || coalesce(max(xmin::text::bigint), 0) FROM {name})"
+        for name in names
+    )
+    value = session.scalar(text(f"SELECT {parts}"))
+    return hashlib.sha1(f"{','.join(names)}={value}".encode()).hexdigest()[:16]
+
+
+class TileCache:
+    """Tiles by (data version, layers, zoom, row, column), least recently used out first."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.tiles: OrderedDict[tuple, bytes] = OrderedDict()
+        self.versions: dict[tuple[str, ...], tuple[float, str]] = {}
+        self.lock = threading.Lock()
+        self.version_ttl_s = VERSION_TTL_S
+
+    def version(self, session: Session, tables: tuple[str, ...]) -> str:
+        """Return the data version of ``tables``, read again after VERSION_TTL_S seconds."""
+        now = time.monotonic()
+        with self.lock:
+            known = self.versions.get(tables)
+        if known is not None and now - known[0] < self.version_ttl_s:
+            return known[1]
+        value = data_version(session, tables)
+        with self.lock:
+            self.versions[tables] = (now, value)
+        return value
+
+    def get(self, key: tuple) -> bytes | None:
+        """Return a cached tile, or None."""
+        with self.lock:
+            tile = self.tiles.get(key)
+            if tile is not None:
+                self.tiles.move_to_end(key)
+            return tile
+
+    def put(self, key: tuple, tile: bytes) -> None:
+        """Keep ``tile``, dropping the least recently used ones past the byte budget."""
+        if len(tile) > self.max_bytes:
+            return
+        with self.lock:
+            if key in self.tiles:
+                return
+            self.tiles[key] = tile
+            self.size += len(tile)
+            while self.size > self.max_bytes:
+                _, dropped = self.tiles.popitem(last=False)
+                self.size -= len(dropped)
+
+    def clear(self) -> None:
+        """Forget every tile and version."""
+        with self.lock:
+            self.tiles.clear()
+            self.versions.clear()
+            self.size = 0
+
+
+def cached_tile(
+    cache: TileCache,
+    session: Session,
+    collections: list[Collection],
+    zoom: int,
+    row: int,
+    column: int,
+) -> tuple[bytes, str]:
+    """Return the tile and its ETag, from the cache while the data is unchanged."""
+    check_tile(zoom, row, column)
+    tables = tuple(sorted({t for c in collections for t in c.tables}))
+    version = cache.version(session, tables)
+    ids = tuple(c.id for c in collections)
+    key = (version, ids, zoom, row, column)
+    etag = hashlib.sha1(repr(key).encode()).hexdigest()[:20]
+    tile = cache.get(key)
+    if tile is None:
+        tile = render_tile(session, collections, zoom, row, column)
+        cache.put(key, tile)
+    return tile, f'"{etag}"'
