@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
+from folium.utilities import JsCode
 from shapely.geometry import mapping
 
 from gridsvc.common.coords import from_wgs84, parse_coordinate_system
@@ -207,6 +208,7 @@ class Legend(MacroElement):
         title: str,
         entries: list[tuple[str, str]],
         marks: tuple[tuple[str, str], ...] = (),
+        notes: str = "",
     ) -> None:
         super().__init__()
         self._name = "Legend"
@@ -215,7 +217,28 @@ class Legend(MacroElement):
             f'<div class="map-legend-class"><i style="{style}"></i>{label}</div>'
             for style, label in styles
         )
-        self.html = f'<div class="map-legend-title">{title}</div>{rows}'
+        self.html = f'<div class="map-legend-title">{title}</div>{rows}{notes}'
+
+
+class MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (Leaflet's default adds miles and feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, maxWidth: 150})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
+#: Below this screen width the layer control starts folded into its button.
+SMALL_SCREEN = "(max-width: 700px)"
 
 
 LEGEND_CSS = """
@@ -225,6 +248,22 @@ LEGEND_CSS = """
 .map-legend-title { font-weight: bold; margin-bottom: 3px; }
 .map-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px;
   vertical-align: -1px; border: 1px solid #777; }
+.map-legend svg { vertical-align: -2px; margin-right: 4px; }
+.map-legend-note { margin-top: 4px; max-width: 15em; color: #333; }
+.leaflet-control-layers-overlays svg { vertical-align: -1px; }
+.facility-symbol { background: none; border: none; }
+.facility-cluster { background: none; }
+@media (max-width: 700px) { .map-legend { font-size: 11px; max-height: 40vh; overflow: auto; }
+  .map-title { font-size: 12px; max-width: 60vw; } }
+.map-search { background: #fff; padding: 4px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.35); font: 13px sans-serif; }
+.map-search input { width: 15em; border: 1px solid #aaa; padding: 3px 5px; }
+.map-search-hit { cursor: pointer; padding: 2px 4px; max-width: 17em; overflow: hidden;
+  white-space: nowrap; text-overflow: ellipsis; }
+.map-search-hit:hover { background: #eef; }
+.grid-popup table { border-collapse: collapse; margin: 4px 0; }
+.grid-popup td { padding: 0 6px 0 0; }
+@media (max-width: 700px) { .map-search input { width: 9em; } }
 .map-title { background: rgba(255,255,255,.92); padding: 4px 10px; font: bold 14px sans-serif;
   border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.35); }
 </style>
@@ -276,7 +315,7 @@ def new_map(
     fmap = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=canvas,
         zoom_snap=0.25,
         maxZoom=18,  # the map's own limit: clustering needs one even with no tiles
@@ -294,12 +333,14 @@ def new_map(
     fmap.get_root().header.add_child(Element(f"<title>{title}</title>"), name="title")
     fmap.get_root().header.add_child(Element(LEGEND_CSS), name="map_css")
     fmap.add_child(Title(title))
+    fmap.add_child(MetricScale())
     return fmap
 
 
 def to_html(fmap: folium.Map, options: RenderOptions) -> str:
     """Return the map as a standalone HTML page whose every asset is local (see assets)."""
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    small_screen = JsCode(f"window.matchMedia({js_array(SMALL_SCREEN)}).matches")
+    folium.LayerControl(collapsed=small_screen).add_to(fmap)
     localize(fmap, options.static_url)
     return fmap.get_root().render()
 

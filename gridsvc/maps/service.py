@@ -1,11 +1,13 @@
 """Maps from the database: gather each map's data through the domains' services, render it.
 
-The geometry a map carries is simplified in PostGIS for the extent it shows (see
-:func:`tolerance_for`), so the whole city's 6,702 grids fit in a page of a few MB.
+The geometry a map carries is simplified for the extent it shows (see
+:func:`tolerance_for`) over the whole coverage at once, so neighbours keep their shared
+edges and the whole city's 6,702 grids fit in a page of a few MB.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections import OrderedDict
@@ -29,7 +31,7 @@ from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.workflow import Role
-from gridsvc.maps import render
+from gridsvc.maps import render, topology
 from gridsvc.maps.basemap import RenderOptions, base_tiles, to_html
 
 #: The geometry is simplified to 1/DETAIL_PIXELS of the map's extent: a quarter of a
@@ -72,12 +74,40 @@ def grids_frame(
         raise NotFoundError("no current grids to draw" + (f" in {district}" if district else ""))
     if tolerance is None:
         tolerance = tolerance_for(extent)
-    rows = grids_service.simplified_grids(session, district=district, tolerance=tolerance)
+    rows = grids_service.simplified_grids(session, district=district, tolerance=0)
     columns = ["code", "name", "community_name", "population", "households", "grid_workers"]
     data = {column: [getattr(row, column) for row in rows] for column in columns}
     data["area_km2"] = [float(row.area_km2) for row in rows]
-    geometry = shapely.from_wkb([bytes(row.wkb) for row in rows])
+    geometry = simplified_coverage([bytes(row.wkb) for row in rows], tolerance)
     return gpd.GeoDataFrame(data, geometry=geometry, crs=4326)
+
+
+# Simplified grids by digest of the stored geometry and tolerance: simplifying the whole
+# city's coverage takes seconds, and the grids change far less often than maps are asked.
+SIMPLIFIED: OrderedDict[tuple[str, float], object] = OrderedDict()
+SIMPLIFIED_KEPT = 24
+#: The precision grid the maps' coordinates end on (5 decimals, see RenderOptions.digits).
+GRID_SIZE = 1e-5
+
+
+def simplified_coverage(wkbs: list[bytes], tolerance: float) -> object:
+    """Return the grids simplified together, so neighbours keep their shared edges (no slivers).
+
+    See :mod:`gridsvc.maps.topology`: simplifying grid by grid opened gaps of square
+    kilometres between neighbours. 0 keeps the stored geometry.
+    """
+    digest = hashlib.blake2b(b"".join(wkbs), digest_size=16).hexdigest()
+    key = (digest, round(tolerance, 12))
+    if key in SIMPLIFIED:
+        SIMPLIFIED.move_to_end(key)
+        return SIMPLIFIED[key]
+    geometry = shapely.from_wkb(wkbs)
+    if tolerance > 0:
+        geometry = topology.simplify_coverage(geometry, tolerance, GRID_SIZE)
+    SIMPLIFIED[key] = geometry
+    while len(SIMPLIFIED) > SIMPLIFIED_KEPT:
+        SIMPLIFIED.popitem(last=False)
+    return geometry
 
 
 def facilities_frame(session: Session, district: str | None = None) -> gpd.GeoDataFrame:
@@ -217,7 +247,7 @@ def coverage_map_html(
     service_areas = service_areas_frame(session, chosen, mode, district, tolerance)
     title = f"{chosen.name} {chosen.name_en} · {mode}"
     fmap = render.coverage_map(
-        grids, gaps, facilities, service_areas, f"{place} · {title}", options
+        grids, gaps, facilities, service_areas, f"{place} · {title}", options, chosen.code
     )
     return to_html(fmap, options)
 
