@@ -237,6 +237,23 @@ class MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
+class FitBounds(MacroElement):
+    """Fit the map to the data at once: an animated fit swallows the planner's first zoom."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds = bounds
+
+
 #: Below this screen width the layer control starts folded into its button.
 SMALL_SCREEN = "(max-width: 700px)"
 
@@ -329,7 +346,7 @@ def new_map(
             subdomains=tiles.subdomains,
             max_zoom=18,
         ).add_to(fmap)
-    fmap.fit_bounds([[south, west], [north, east]])
+    fmap.add_child(FitBounds([[south, west], [north, east]]))
     fmap.get_root().header.add_child(Element(f"<title>{title}</title>"), name="title")
     fmap.get_root().header.add_child(Element(LEGEND_CSS), name="map_css")
     fmap.add_child(Title(title))

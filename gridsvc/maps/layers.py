@@ -14,6 +14,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 from folium.plugins import FastMarkerCluster, HeatMap
+from folium.template import Template
 from folium.utilities import JsCode
 
 from gridsvc.maps.basemap import Legend, classify, feature_collection, js_array, plain
@@ -236,6 +237,24 @@ def clustered_points(
     return layers
 
 
+class FacilityCluster(FastMarkerCluster):
+    """A FastMarkerCluster that honours ``show``: folium's adds itself to the map always."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+                var data = {{ this.data|tojson }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                cluster.options.iconCreateFunction = {{ this.icon_create_function.strip() }};
+                for (var i = 0; i < data.length; i++) { callback(data[i]).addTo(cluster); }
+                return cluster;
+            })();
+        {% endmacro %}"""
+    )
+
+
 def facility_callback(svg: str) -> str:
     """Marker callback drawing each facility as its type's symbol, named in a tooltip."""
     return (
@@ -289,7 +308,7 @@ def facility_layers(
             )
         ]
         result.append(
-            FastMarkerCluster(
+            FacilityCluster(
                 rows,
                 callback=facility_callback(style.svg()),
                 name=f"{style.svg(12)} {html.escape(names[code])} ({len(rows):,})",

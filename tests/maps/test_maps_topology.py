@@ -47,5 +47,6 @@ def test_district_map_has_no_more_slivers_than_the_database(client, loaded_demo_
     assert drawn_gap <= stored_gap + ROUNDING_M2
     assert drawn_overlap <= stored_overlap + ROUNDING_M2
     # Simplifying grid by grid (what the maps did) opens gaps: the measure sees them.
-    one_by_one = shapely.simplify(stored.geometry.to_crs(4326).values, 0.0005, preserve_topology=True)
+    stored_degrees = stored.geometry.to_crs(4326).values
+    one_by_one = shapely.simplify(stored_degrees, 0.0005, preserve_topology=True)
     assert gap_and_overlap_m2(gpd.GeoSeries(one_by_one, crs=4326))[0] > 1000 * ROUNDING_M2
