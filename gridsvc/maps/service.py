@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
@@ -31,8 +32,9 @@ from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.workflow import Role
-from gridsvc.maps import render, topology
+from gridsvc.maps import layers, render, topology
 from gridsvc.maps.basemap import RenderOptions, base_tiles, to_html
+from gridsvc.maps.scenario import Scenario
 
 #: The geometry is simplified to 1/DETAIL_PIXELS of the map's extent: a quarter of a
 #: pixel on a 2,048-px screen showing the whole extent, sharp until about 2 zooms in.
@@ -231,6 +233,26 @@ def merged_service_areas(
     )
 
 
+def coverage_fmap(
+    session: Session,
+    options: RenderOptions,
+    circle: str | None,
+    mode: str,
+    district: str | None,
+    subject: str = "",
+) -> tuple[folium.Map, Circle, dict[str, str]]:
+    """Return the coverage map of a circle, the circle, and the facility types drawn."""
+    place = CITY_TITLE
+    if district is not None:
+        place = f"{grids_service.get_district_name(session, district)} {district}"
+    chosen, grids, gaps, facilities = coverage_frames(session, circle, mode, district)
+    tolerance = tolerance_for(BBox(*grids.total_bounds))
+    service_areas = service_areas_frame(session, chosen, mode, district, tolerance)
+    title = f"{place} · {subject}{chosen.name} {chosen.name_en} · {mode}"
+    fmap = render.coverage_map(grids, gaps, facilities, service_areas, title, options, chosen.code)
+    return fmap, chosen, render.facility_names(facilities)
+
+
 def coverage_map_html(
     session: Session,
     options: RenderOptions,
@@ -239,15 +261,34 @@ def coverage_map_html(
     district: str | None = None,
 ) -> str:
     """Return the coverage map of a circle, in a district or the whole city, as a page."""
-    place = CITY_TITLE
-    if district is not None:
-        place = f"{grids_service.get_district_name(session, district)} {district}"
-    chosen, grids, gaps, facilities = coverage_frames(session, circle, mode, district)
-    tolerance = tolerance_for(BBox(*grids.total_bounds))
-    service_areas = service_areas_frame(session, chosen, mode, district, tolerance)
-    title = f"{chosen.name} {chosen.name_en} · {mode}"
-    fmap = render.coverage_map(
-        grids, gaps, facilities, service_areas, f"{place} · {title}", options, chosen.code
+    fmap, _, _ = coverage_fmap(session, options, circle, mode, district)
+    return to_html(fmap, options)
+
+
+def scenario_map_html(
+    session: Session,
+    options: RenderOptions,
+    circle: str | None = None,
+    mode: str = "network",
+    district: str | None = None,
+) -> str:
+    """Return the coverage map with the scenario panel (what-if and siting on the map)."""
+    fmap, chosen, drawn = coverage_fmap(
+        session, options, circle, mode, district, "方案 scenario · "
+    )
+    names = {kind.code: kind.name for kind in facilities_service.list_facility_types(session)}
+    types = {code: names.get(code, drawn.get(code, code)) for code in chosen.facility_types}
+    fmap.add_child(
+        Scenario(
+            chosen.code,
+            mode,
+            district,
+            types=types,
+            breaks=render.COVERAGE_BREAKS,
+            colors=layers.COVERAGE_COLORS,
+            missing=layers.MISSING_COLOR,
+            crs=options.tiles.crs,
+        )
     )
     return to_html(fmap, options)
 
@@ -339,6 +380,11 @@ def map_links(session: Session) -> list[MapLink]:
     for circle in coverage_service.list_circles():
         title = f"{CITY_TITLE} · 覆盖率 coverage · {circle['name']} {circle['name_en']}"
         links.append(MapLink(title, f"/maps/coverage?circle={circle['code']}"))
+    first = district_codes(session)[:1]
+    for circle in coverage_service.list_circles() if first else []:
+        title = f"{first[0]} · 方案 scenario (what-if) · {circle['name']} {circle['name_en']}"
+        href = f"/maps/scenario?circle={circle['code']}&district={first[0]}"
+        links.append(MapLink(title, href))
     links.append(MapLink(f"{CITY_TITLE} · 事件 issues (staff token needed)", "/maps/issues"))
     return links
 

@@ -89,6 +89,26 @@ def coverage_map(
     return map_page(request, html)
 
 
+@router.get("/scenario", response_class=HTMLResponse)
+@heavy
+def scenario_map(
+    request: Request,
+    session: SessionDep,
+    circle: Annotated[
+        str | None,
+        Query(description="Living circle code (see /api/v1/circles); the first one if omitted."),
+    ] = None,
+    mode: Annotated[
+        str, Query(description="network (walking on streets) or euclidean (straight line).")
+    ] = "network",
+    district: Annotated[str | None, DISTRICT] = None,
+) -> HTMLResponse:
+    """Try a what-if on the coverage map: add, move or remove facilities; suggest k sites."""
+    options = service.render_options(get_settings())
+    html = service.scenario_map_html(session, options, circle, mode, district)
+    return map_page(request, html)
+
+
 def keep_token_in_cookie(request: Request, token: str) -> RedirectResponse:
     """Move a checked ``?token=`` into an HttpOnly cookie and reload the page without it.
 
