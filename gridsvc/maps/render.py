@@ -12,6 +12,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import box
 
 from gridsvc.maps import layers
@@ -244,17 +245,31 @@ def coverage_map(
     return fmap
 
 
-def issue_labels(issues: pd.DataFrame) -> pd.Series:
-    """Tooltip text of each issue: code, category, status, and whether it is overdue."""
+def issue_labels(issues: pd.DataFrame, statuses: dict[str, str] | None = None) -> pd.Series:
+    """Tooltip text of each issue: code, category, status by name, and whether overdue."""
     overdue = np.where(issues["overdue"].astype(bool), " · 逾期 overdue", "")
+    status = issues["status"].astype(str)
+    if statuses:
+        status = status.map(lambda code: statuses.get(code, code))
     return (
-        issues["code"].astype(str)
-        + " · "
-        + issues["category"].astype(str)
-        + " · "
-        + issues["status"].astype(str)
-        + overdue
-    )
+        issues["code"].astype(str) + " · " + issues["category"].astype(str) + " · " + status
+    ) + overdue
+
+
+def robust_bounds(
+    issues: gpd.GeoDataFrame, extent: tuple[float, float, float, float] | None
+) -> tuple[float, float, float, float]:
+    """Return the view: the city's (district's) extent, never stretched by a far report.
+
+    Without an extent, the 2nd to 98th percentile of the points (all of them when few).
+    """
+    if extent is not None:
+        return extent
+    xy = shapely.get_coordinates(issues.geometry.values)
+    low, high = (2, 98) if len(xy) >= 50 else (0, 100)
+    west, south = np.percentile(xy, low, axis=0)
+    east, north = np.percentile(xy, high, axis=0)
+    return float(west), float(south), float(east), float(north)
 
 
 def issues_map(
@@ -263,6 +278,7 @@ def issues_map(
     title: str,
     options: RenderOptions,
     extent: tuple[float, float, float, float] | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Issues clustered and coloured by status, a heat map, and overdue ones on top.
 
@@ -278,15 +294,26 @@ def issues_map(
     options : RenderOptions
         Base map, assets, precision.
     extent : tuple of float, optional
-        West, south, east, north (WGS-84) the map shows when there is no issue to fit.
+        West, south, east, north (WGS-84) of the city or district: the map shows it.
+    boundaries : geopandas.GeoDataFrame, optional
+        District outlines (``name``, polygons) drawn under the points.
     """
     issues = prepare(issues, options)
-    issues = issues.assign(label=issue_labels(issues))
-    if issues.empty and extent is not None:
-        bounds = prepare(gpd.GeoDataFrame(geometry=[box(*extent)], crs=4326), options)
-        fmap = new_map(bounds_of(bounds), title, options, canvas=False)
-    else:
-        fmap = new_map(bounds_of(issues), title, options, canvas=False)
+    issues = issues.assign(label=issue_labels(issues, statuses))
+    if issues.empty and extent is None:
+        raise ValueError("nothing to draw: no issue and no extent")
+    view = robust_bounds(issues, extent) if extent is not None or not issues.empty else extent
+    bounds = prepare(gpd.GeoDataFrame(geometry=[box(*view)], crs=4326), options)
+    fmap = new_map(bounds_of(bounds), title, options, canvas=False)
+    if boundaries is not None and not boundaries.empty:
+        layers.plain_polygons(
+            prepare(boundaries, options),
+            "边界 boundaries",
+            "#37474f",
+            {"name": "旗区 district"},
+            fill_opacity=0.03,
+            weight=1.5,
+        ).add_to(fmap)
     colors = layers.category_colors(list(statuses))
     for layer in layers.clustered_points(issues, "status", "label", statuses, colors, "overdue"):
         layer.add_to(fmap)

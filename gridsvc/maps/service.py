@@ -355,8 +355,14 @@ def issues_map_html(
     title = f"{place} · 事件 issues ({len(issues):,})"
     if status is not None:
         title += f" · {ISSUE_STATUSES.get(status, status)}"
+    outlines = [
+        item
+        for item in grids_service.list_districts(session)
+        if district is None or item["properties"]["code"] == district
+    ]
+    boundaries = gpd.GeoDataFrame.from_features(outlines, crs=4326) if outlines else None
     fmap = render.issues_map(
-        issues, ISSUE_STATUSES, title, options, astuple(extent) if extent else None
+        issues, ISSUE_STATUSES, title, options, astuple(extent) if extent else None, boundaries
     )
     return to_html(fmap, options)
 
