@@ -98,6 +98,8 @@ class RenderOptions:
     static_url: str = "/static"
     tiles: BaseTiles = field(default_factory=BaseTiles)
     digits: int = 5
+    #: A line under the title: when the data were drawn (for print and exports).
+    note: str = ""
 
 
 def shift_for_tiles(geometries: gpd.GeoSeries, tiles: BaseTiles) -> gpd.GeoSeries:
@@ -281,6 +283,13 @@ LEGEND_CSS = """
 .grid-popup table { border-collapse: collapse; margin: 4px 0; }
 .grid-popup td { padding: 0 6px 0 0; }
 @media (max-width: 700px) { .map-search input { width: 9em; } }
+.map-note { font-weight: normal; font-size: 11px; color: #444; }
+.map-north { background: rgba(255,255,255,.85); border-radius: 4px; padding: 2px 3px 0; }
+@media print {
+  .leaflet-control-layers, .map-search, .scenario-panel, .leaflet-control-zoom,
+  .leaflet-popup { display: none !important; }
+  .map-legend, .map-title, .map-north { box-shadow: none; border: 1px solid #999; }
+}
 .map-title { background: rgba(255,255,255,.92); padding: 4px 10px; font: bold 14px sans-serif;
   border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.35); }
 </style>
@@ -298,6 +307,10 @@ class Title(MacroElement):
             title.onAdd = function() {
                 var div = L.DomUtil.create("div", "map-title");
                 div.textContent = {{ this.text|tojson }};
+                if ({{ this.note|tojson }}) {
+                    var note = L.DomUtil.create("div", "map-note", div);
+                    note.textContent = {{ this.note|tojson }};
+                }
                 return div;
             };
             title.addTo({{ this._parent.get_name() }});
@@ -306,10 +319,39 @@ class Title(MacroElement):
         """
     )
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, note: str = "") -> None:
         super().__init__()
         self._name = "Title"
         self.text = text
+        self.note = note
+
+
+class NorthArrow(MacroElement):
+    """A north arrow (the maps are in Web Mercator: north is straight up)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var arrow = L.control({position: "bottomleft"});
+            arrow.onAdd = function() {
+                var div = L.DomUtil.create("div", "map-north");
+                div.innerHTML = '<svg width="22" height="34" viewBox="0 0 22 34">' +
+                    '<polygon points="11,2 19,24 11,19 3,24" fill="#222"/>' +
+                    '<text x="11" y="33" text-anchor="middle" font-size="10"' +
+                    ' font-family="sans-serif">N</text></svg>';
+                div.title = "北 north";
+                return div;
+            };
+            arrow.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "NorthArrow"
 
 
 def new_map(
@@ -349,7 +391,8 @@ def new_map(
     fmap.add_child(FitBounds([[south, west], [north, east]]))
     fmap.get_root().header.add_child(Element(f"<title>{title}</title>"), name="title")
     fmap.get_root().header.add_child(Element(LEGEND_CSS), name="map_css")
-    fmap.add_child(Title(title))
+    fmap.add_child(Title(title, options.note))
+    fmap.add_child(NorthArrow())
     fmap.add_child(MetricScale())
     return fmap
 

@@ -55,7 +55,9 @@ class MapLink:
 def render_options(settings: Settings, static_url: str = "/static") -> RenderOptions:
     """Return base map and precision from the settings; assets under ``static_url``."""
     tiles = base_tiles(settings.map_tiles, settings.map_tiles_crs, settings.map_tiles_attribution)
-    return RenderOptions(static_url=static_url, tiles=tiles)
+    drawn = datetime.now(CITY_ZONE).strftime("%Y-%m-%d %H:%M")
+    note = f"数据 data as of {drawn} (城市时间 city time) · gridsvc"
+    return RenderOptions(static_url=static_url, tiles=tiles, note=note)
 
 
 def tolerance_for(extent: BBox) -> float:
