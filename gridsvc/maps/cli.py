@@ -63,6 +63,7 @@ def render_maps(
     """Render the grids, coverage and issues maps into maps/ with an index.html listing them."""
     from gridsvc.db import session_factory
     from gridsvc.maps import assets, service
+    from gridsvc.maps.index import index_html, written_maps
 
     settings = get_settings()
     target = out or settings.maps_dir
@@ -97,7 +98,7 @@ def render_maps(
     except (GridsvcError, ClusterError, ValueError) as error:
         raise fail(str(getattr(error, "message", error))) from None
     index = target / "index.html"
-    index.write_text(service.index_html(service.written_maps(target)), encoding="utf-8")
+    index.write_text(index_html(written_maps(target)), encoding="utf-8")
     typer.echo(f"wrote {index}")
 
 

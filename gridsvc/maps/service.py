@@ -8,12 +8,9 @@ edges and the whole city's 6,702 grids fit in a page of a few MB.
 from __future__ import annotations
 
 import hashlib
-import html
-import re
 from collections import OrderedDict
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import folium
@@ -34,6 +31,7 @@ from gridsvc.issues import service as issues_service
 from gridsvc.issues.workflow import Role
 from gridsvc.maps import layers, render, topology
 from gridsvc.maps.basemap import RenderOptions, base_tiles, to_html
+from gridsvc.maps.index import MapLink
 from gridsvc.maps.scenario import Scenario
 
 #: The geometry is simplified to 1/DETAIL_PIXELS of the map's extent: a quarter of a
@@ -42,14 +40,6 @@ DETAIL_PIXELS = 8192
 CITY_TITLE = "全市 whole city"
 #: More service areas than any city has for one circle and mode (one per facility).
 SERVICE_AREAS_LIMIT = 1_000_000
-
-
-@dataclass(frozen=True)
-class MapLink:
-    """A map the index page lists."""
-
-    title: str
-    href: str
 
 
 def render_options(settings: Settings, static_url: str = "/static") -> RenderOptions:
@@ -395,31 +385,3 @@ def map_links(session: Session) -> list[MapLink]:
         links.append(MapLink(title, href))
     links.append(MapLink(f"{CITY_TITLE} · 事件 issues (staff token needed)", "/maps/issues"))
     return links
-
-
-def index_html(links: list[MapLink], title: str = "gridsvc maps") -> str:
-    """Return a plain page listing ``links`` (no assets at all)."""
-    items = "\n".join(
-        f'<li><a href="{html.escape(link.href)}">{html.escape(link.title)}</a></li>'
-        for link in links
-    )
-    return (
-        f'<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8"><title>{title}</title>'
-        "<style>body{font:15px/1.6 sans-serif;margin:2em}</style></head>"
-        f"<body><h1>{title}</h1><ul>\n{items}\n</ul></body></html>\n"
-    )
-
-
-def page_title(path: Path) -> str:
-    """Return the ``<title>`` of a written map, or its file name."""
-    match = re.search(r"<title>(.*?)</title>", path.read_text(encoding="utf-8")[:20000])
-    return html.unescape(match.group(1)) if match else path.stem
-
-
-def written_maps(folder: Path) -> list[MapLink]:
-    """Every map written in ``folder``, for its index page, city first."""
-    pages = sorted(path for path in folder.glob("*.html") if path.name != "index.html")
-    pages.sort(
-        key=lambda path: (not path.name.startswith("grids"), path.name != "grids.html", path.name)
-    )
-    return [MapLink(page_title(path), path.name) for path in pages]

@@ -21,6 +21,7 @@ from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
 from gridsvc.maps import assets, service
 from gridsvc.maps.basemap import base_tiles
+from gridsvc.maps.index import index_html
 from gridsvc.maps.render import GRID_MEASURES
 
 router = APIRouter(
@@ -51,7 +52,7 @@ def map_page(request: Request, html: str) -> HTMLResponse:
 @router.get("", response_class=HTMLResponse)
 def maps_index(session: SessionDep) -> HTMLResponse:
     """Return a page listing the maps: the whole city's grids and each district's."""
-    return HTMLResponse(service.index_html(service.map_links(session)))
+    return HTMLResponse(index_html(service.map_links(session)))
 
 
 @router.get("/grids", response_class=HTMLResponse)
