@@ -97,6 +97,10 @@ def test_district_grids_map(server_url, watched_page, demo_city) -> None:  # noq
     grid = grids.iloc[len(grids) // 2]
     text = hover_grid(watched_page, demo_city, grid["code"])
     assert grid["code"] in text and grid["name"] in text
+    # Street zoom: neighbours still meet (no white slivers), and nothing goes wrong.
+    text = hover_grid(watched_page, demo_city, grid["code"], zoom=17)
+    assert grid["code"] in text and page.evaluate(MAP_STATE)["zoom"] == 17
+    watched_page.screenshot(f"map-grids-{code}-zoom17")
     watched_page.assert_clean()
 
 
