@@ -1,46 +1,38 @@
-"""Maps: page weight and time to first render in Chromium, full city and one district.
+"""Maps in Chromium: bytes before the first paint, time to the first paint and to all loaded.
 
-The coverage maps are measured twice: computed live (no stored coverage; "served" is the
-first request, loading the city into memory included), then after `gridsvc coverage
-refresh` stored every circle's coverage, as a deployment would run it. Render times include
-the server's time for each request.
+Serves a real gridsvc (uvicorn on a loopback port) over a database that already holds a
+city with stored coverage (by default the demo's own database ``gridsvc``, only read) and
+opens each map in headless Debian chromium (Playwright), every request off the loopback
+refused. For each map, the median of ``--runs`` cold loads (a fresh browser context, so
+no cache) and of as many warm reloads (the same context navigating to the page again):
 
-Serves the default demo city (6,702 grids) with a real gridsvc (uvicorn on a loopback
-port) and opens each map in headless Debian chromium (Playwright), every request off the
-loopback refused. "First render" is the time from navigation start until every grid is
-on the map and the browser has painted a frame after it (two requestAnimationFrame), the
-median of --runs runs. The full city's grids map is also opened from a file (no server
-time) with simplified and with the stored, unsimplified geometry, to show what the
-simplification buys in the browser.
-Run: .venv/bin/python bench/bench_maps.py [--runs N]
+- bytes: what crossed the wire (``transferSize`` of the page and every resource) until
+  the first paint, and in all;
+- first paint: from navigation start until the grids are on the screen (a drawn grid
+  polygon or a loaded grid tile, then two animation frames);
+- all loaded: until the last resource (tile) the page asked for within the run arrived.
+
+``--tree`` picks the checkout whose code the server runs, so the same script measures
+main's code and a branch's on the same data.
+Run: .venv/bin/python bench/bench_maps.py [--runs N] [--tree DIR] [--database NAME]
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.request import urlopen
 
-from common import bench_database_url, database_version, print_machine, timed
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
+from common import database_version, free_port, print_machine
 
+from gridsvc.cluster.databases import database_url
 from gridsvc.config import get_settings
-from gridsvc.maps import render, service
-from gridsvc.maps.basemap import RenderOptions, to_html
-from gridsvc.maps.cli import copy_assets
 
-DATABASE = "gridsvc_bench_maps"
-SEED = 20240601
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -50,54 +42,56 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PAGES = (
-    ("grids, full city", "/maps/grids"),
-    ("grids, one district", "/maps/grids?district=150602"),
-    ("coverage, full city, euclid", "/maps/coverage?circle=living_10min&mode=euclidean"),
     ("coverage, full city, network", "/maps/coverage?circle=living_10min&mode=network"),
+    ("coverage, full city, euclidean", "/maps/coverage?circle=living_10min&mode=euclidean"),
+    ("coverage, district 150602", "/maps/coverage?circle=living_10min&district=150602"),
 )
-RENDERED = """async (expected) => {
-    const count = () => {
-        if (!window.L) { return -1; }
+# Grids are painted when a GeoJSON polygon layer is on the map (folium pages draw them in
+# their inline script) or a grid tile has loaded (vector-tile pages mark their container).
+FIRST_PAINT = """async () => {
+    const painted = () => {
+        if (!window.L) { return false; }
+        if (document.querySelector('[data-grid-tiles-loaded]')) { return true; }
         const map = Object.values(window).find((value) => value instanceof L.Map);
-        if (!map) { return -1; }
-        let polygons = 0;
-        map.eachLayer((layer) => { if (layer.feature) { polygons += 1; } });
-        return polygons;
+        if (!map) { return false; }
+        let drawn = false;
+        map.eachLayer((layer) => { if (layer.feature) { drawn = true; } });
+        return drawn;
     };
-    while (count() < expected) { await new Promise((resolve) => setTimeout(resolve, 5)); }
+    while (!painted()) { await new Promise((resolve) => setTimeout(resolve, 5)); }
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     return performance.now();
 }"""
+TRANSFERS = """(until) => {
+    const entries = [...performance.getEntriesByType('navigation'),
+                     ...performance.getEntriesByType('resource')];
+    let before = 0, total = 0, last = 0;
+    for (const entry of entries) {
+        total += entry.transferSize;
+        if (entry.responseEnd <= until) { before += entry.transferSize; }
+        last = Math.max(last, entry.responseEnd);
+    }
+    return {before, total, last};
+}"""
 
 
-def fresh_city() -> str:
-    """A new benchmark database holding the demo city and no stored coverage; its URL."""
-    from gridsvc.cluster import service as cluster_service
-    from gridsvc.geodata import service as geodata_service
-    from gridsvc.geodata.demo.build import build_demo_city
-
-    cluster_service.drop_database(get_settings(), DATABASE)
-    url = bench_database_url(DATABASE)
-    engine = create_engine(url)
-    with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, build_demo_city(seed=SEED)):
-            pass
-    engine.dispose()
-    return url
-
-
-def start_server(url: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "GRIDSVC_DATABASE_URL": url, "GRIDSVC_MAP_TILES": "none"}
+def start_server(url: str, tree: Path) -> tuple[subprocess.Popen, str]:
+    """Uvicorn serving ``tree``'s gridsvc over ``url`` on a free loopback port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRIDSVC_DATABASE_URL": url,
+        "GRIDSVC_MAP_TILES": "none",
+        "PYTHONPATH": str(tree),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gridsvc.main:app", "--port", str(port)]
         + ["--host", "127.0.0.1", "--log-level", "warning"],
         env=env,
+        cwd=tree,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(600):
         try:
             with urlopen(f"{base}/health", timeout=2):  # noqa: S310 - loopback
                 return process, base
@@ -107,114 +101,100 @@ def start_server(url: str) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the server did not start")
 
 
-def render_times(browser, url: str, expected: int, runs: int) -> tuple[float, list[str]]:  # noqa: ANN001
-    """Median ms to first render over ``runs`` fresh pages, and any request off the loopback."""
-    outside: list[str] = []
-    times = []
+def guard_page(context, outside: list[str]):  # noqa: ANN001, ANN201 - Playwright objects
+    """A page of ``context`` that refuses (and records) every request off the loopback."""
+    page = context.new_page()
+
+    def guard(route, request) -> None:  # noqa: ANN001
+        if request.url.startswith(("http://127.0.0.1", "file://", "data:")):
+            route.continue_()
+        else:
+            outside.append(request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.add_init_script("performance.setResourceTimingBufferSize(100000)")
+    return page
+
+
+def load(page, url: str) -> dict[str, float]:  # noqa: ANN001
+    """One navigation: bytes before first paint and in all, first paint, all loaded (ms)."""
+    page.goto(url, wait_until="commit", timeout=300_000)
+    first_paint = page.evaluate(FIRST_PAINT)
+    page.wait_for_load_state("networkidle", timeout=300_000)
+    transfers = page.evaluate(TRANSFERS, first_paint)
+    return {
+        "bytes_before": transfers["before"],
+        "bytes_total": transfers["total"],
+        "first_paint": first_paint,
+        "all_loaded": max(first_paint, transfers["last"]),
+    }
+
+
+def measure(browser, url: str, runs: int, outside: list[str]) -> tuple[dict, dict]:  # noqa: ANN001
+    """Medians of ``runs`` cold loads and of as many warm reloads of ``url``."""
+    cold, warm = [], []
     for _ in range(runs):
         context = browser.new_context(viewport={"width": 1280, "height": 800})
-        page = context.new_page()
-
-        def guard(route, request) -> None:  # noqa: ANN001
-            if request.url.startswith(("http://127.0.0.1", "file://", "data:")):
-                route.continue_()
-            else:
-                outside.append(request.url)
-                route.abort()
-
-        page.route("**/*", guard)
-        page.goto(url, wait_until="commit", timeout=300_000)  # live coverage takes a while
-        times.append(page.evaluate(RENDERED, expected))
+        page = guard_page(context, outside)
+        cold.append(load(page, url))
+        warm.append(load(page, url))
         context.close()
-    return statistics.median(times), outside
+
+    def median(loads: list[dict]) -> dict:
+        return {key: statistics.median(item[key] for item in loads) for key in loads[0]}
+
+    return median(cold), median(warm)
 
 
-def refresh_coverage(url: str) -> None:
-    """Store every circle's coverage in the benchmark database, as a deployment would."""
-    env = {**os.environ, "GRIDSVC_DATABASE_URL": url}
-    gridsvc = Path(sys.executable).with_name("gridsvc")
-    subprocess.run([str(gridsvc), "coverage", "refresh"], env=env, check=True, capture_output=True)
-
-
-def features_on_map(body: bytes) -> int:
-    """Grids and gaps on the map at start: service areas (hidden until switched on) are not."""
-    return body.count(b'"type": "Feature"') - body.count(b'"properties": {"type_name": ')
-
-
-def fetch(url: str) -> tuple[bytes, float]:
-    with timed() as elapsed, urlopen(url) as response:  # noqa: S310 - loopback
-        body = response.read()
-    return body, elapsed[0]
-
-
-def city_page(url: str, folder: Path, tolerance: float | None) -> tuple[Path, int]:
-    """The full city's grids map written beside a copy of its assets (0: unsimplified)."""
-    options = RenderOptions(static_url="static")
-    engine = create_engine(url)
-    with Session(engine) as session:
-        grids = service.grids_frame(session, tolerance=tolerance)
-        facilities = service.facilities_frame(session)
-    engine.dispose()
-    html = to_html(render.grids_map(grids, facilities, "city", options), options)
-    copy_assets(get_settings().assets_dir, folder, html)
-    path = folder / f"city-{tolerance}.html"
-    path.write_text(html, encoding="utf-8")
-    return path, len(grids)
-
-
-def report(name: str, body: bytes, served_s: float | None, render_ms: float) -> None:
-    served = f"served in {served_s:.2f} s, " if served_s is not None else ""
+def report(name: str, figures: dict) -> None:
     print(
-        f"{name:<30} {len(body) / 1e6:6.2f} MB HTML ({len(gzip.compress(body)) / 1e6:.2f} MB "
-        f"gzipped), {served}first render {render_ms / 1000:.2f} s"
+        f"{name:<38} {figures['bytes_before'] / 1e6:6.2f} MB before first paint "
+        f"({figures['bytes_total'] / 1e6:.2f} MB in all), first paint "
+        f"{figures['first_paint'] / 1000:5.2f} s, all loaded {figures['all_loaded'] / 1000:5.2f} s"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="Page loads per map (median).")
+    parser.add_argument("--runs", type=int, default=3, help="Cold loads per map (median).")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="Checkout whose gridsvc the server runs (default: this one).",
+    )
+    parser.add_argument(
+        "--database", default="gridsvc", help="Database with a city and stored coverage."
+    )
     arguments = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    print_machine("bench_maps: page weight and first render in Chromium")
-    url = fresh_city()
-    print(f"database: {database_version(url)}; chromium: /usr/bin/chromium, 1280x800, headless")
-    process, base = start_server(url)
-    folder = Path(tempfile.mkdtemp(prefix="bench-maps-"))
+    print_machine("bench_maps: bytes and time to first paint in Chromium")
+    url = database_url(get_settings(), arguments.database)
+    tree = arguments.tree.resolve()
+    commit = subprocess.run(
+        ["git", "-C", str(tree), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    ).stdout.strip()
+    print(f"database: {arguments.database}, {database_version(url)}")
+    print(f"code: {tree} at {commit[:72]}")
+    print(f"chromium: /usr/bin/chromium, 1280x800, headless; medians of {arguments.runs} runs")
+    process, base = start_server(url, tree)
+    outside: list[str] = []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
             )
-            outside: list[str] = []
             for name, path in PAGES:
-                body, served = fetch(base + path)
-                expected = features_on_map(body)
-                median, refused = render_times(browser, base + path, expected, arguments.runs)
-                outside += refused
-                report(name, body, served, median)
-            with timed() as refreshed:
-                refresh_coverage(url)
-            print(
-                f"gridsvc coverage refresh (stores every circle's coverage): {refreshed[0]:.0f} s"
-            )
-            for name, path in PAGES[2:]:
-                body, served = fetch(base + path)
-                expected = features_on_map(body)
-                median, refused = render_times(browser, base + path, expected, arguments.runs)
-                outside += refused
-                report(name.replace("full city", "stored"), body, served, median)
-            for name, tolerance in (("simplified", None), ("unsimplified", 0)):
-                page, grids = city_page(url, folder, tolerance)
-                median, refused = render_times(browser, page.as_uri(), grids, arguments.runs)
-                outside += refused
-                report(f"grids, city, {name}, file", page.read_bytes(), None, median)
+                cold, warm = measure(browser, base + path, arguments.runs, outside)
+                report(name, cold)
+                report("  warm reload", warm)
             browser.close()
         print(f"requests off the loopback: {len(outside)}")
     finally:
         process.terminate()
         process.wait(timeout=20)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

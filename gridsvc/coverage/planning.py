@@ -26,6 +26,7 @@ from gridsvc.coverage import network as walking
 from gridsvc.coverage.circles import Circle
 from gridsvc.coverage.service import city_inputs
 from gridsvc.facilities import service as facilities_service
+from gridsvc.grids import service as grids_service
 
 # Above this many candidate × demand pairs the exact MILP is not tried unless asked for.
 EXACT_PAIRS_LIMIT = 300_000
@@ -246,16 +247,21 @@ class SitingAsk:
 
 def _candidates(
     inputs: analysis.CityInputs, ask: SitingAsk, uncovered: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
-    """Candidate points (metric), their node ids when they are network nodes, and notes."""
+) -> tuple[np.ndarray, np.ndarray | None, list[str], int]:
+    """Candidate points (metric), their node ids when network nodes, notes, how many before.
+
+    The last is the number of candidates there were before any was left out.
+    """
     notes: list[str] = []
     if ask.places:
-        return to_metric(ask.places), None, notes
+        places = to_metric(ask.places)
+        return places, None, notes, len(places)
     nodes = _gap_nodes(inputs, inputs.resident_grid[uncovered])
+    before = len(nodes)
     if len(nodes) > ask.max_candidates:
         nodes = nodes[np.linspace(0, len(nodes) - 1, ask.max_candidates).astype(np.int64)]
-        notes.append(f"{ask.max_candidates} gap nodes taken evenly from more")
-    return inputs.network.node_xy[nodes], inputs.network.node_ids[nodes], notes
+        notes.append(f"{ask.max_candidates} gap nodes taken evenly from {before:,}")
+    return inputs.network.node_xy[nodes], inputs.network.node_ids[nodes], notes, before
 
 
 def _solve(weights: np.ndarray, cover: csr_matrix, k: int, method: str) -> dict[str, Any]:
@@ -283,6 +289,27 @@ def _solve(weights: np.ndarray, cover: csr_matrix, k: int, method: str) -> dict[
     return result
 
 
+def site_names(session: Session, lon: float, lat: float) -> dict[str, Any]:
+    """Code and name of the grid holding a site, and of its community and street."""
+    placed = grids_service.place_point(session, lon, lat, snap_distance_m=0) or {}
+    keys = ("grid_code", "grid_name", "community_name", "street_name", "district_name")
+    return {key: placed.get(key) for key in keys}
+
+
+def sites_geojson(answer: dict[str, Any]) -> dict[str, Any]:
+    """Return a siting answer as GeoJSON: one point per site, the rest under ``siting``."""
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
+            "properties": {k: v for k, v in item.items() if k not in ("lon", "lat")},
+        }
+        for item in answer["sites"]
+    ]
+    summary = {key: value for key, value in answer.items() if key != "sites"}
+    return {"type": "FeatureCollection", "features": features, "siting": summary}
+
+
 def site(
     session: Session,
     circle: Circle,
@@ -298,7 +325,7 @@ def site(
     xy = inputs.facility_xy[inputs.facilities_of(circle.facility_types)]
     distance = analysis.resident_distances(inputs, xy, mode, limit)
     uncovered = np.flatnonzero((distance > limit) & (inputs.resident_grid >= 0))
-    candidate_xy, node_ids, notes = _candidates(inputs, ask, uncovered)
+    candidate_xy, node_ids, notes, candidates_before = _candidates(inputs, ask, uncovered)
     if len(candidate_xy) == 0:
         raise InvalidParameterError("candidates", "no candidate sites: give points", "body")
     weights = inputs.resident_persons[uncovered].astype(np.float64)
@@ -313,16 +340,21 @@ def site(
             "lat": round(float(lonlat[rank, 1]), 7),
             "node_id": None if node_ids is None else int(node_ids[candidate]),
             "residents_gained": int(round(gain)),
+            **site_names(session, float(lonlat[rank, 0]), float(lonlat[rank, 1])),
         }
         for rank, (candidate, gain) in enumerate(zip(best.chosen, best.gains, strict=True))
     ]
     extra = {key: solved.get(key) for key in ("optimum", "greedy_objective", "greedy_gap_pct")}
+    # Optimal means over every candidate: over an evenly taken subset it is not.
+    subset = len(candidate_xy) < candidates_before
+    if subset and best.optimal:
+        notes.append("optimal over the candidates taken, not over every gap node")
     return {
         "circle": circle.code,
         "mode": mode,
         "k": ask.k,
         "method": best.method,
-        "optimal": best.optimal,
+        "optimal": best.optimal and not subset,
         "uncovered_before": int(weights.sum()),
         "residents_gained": int(round(best.objective)),
         "candidates": len(candidate_xy),

@@ -83,3 +83,6 @@ class SitingRequest(CircleChoice):
         "to the optimum), auto (both when the instance is small, else greedy).",
     )
     max_candidates: int = Field(3000, ge=1, le=20000)
+    format: Literal["json", "geojson"] = Field(
+        "json", description="json, or geojson: a FeatureCollection of the sites."
+    )

@@ -132,13 +132,19 @@ def what_if(session: SessionDep, body: WhatIfRequest) -> dict[str, Any]:
     return planning.what_if(session, chosen, body.mode, body.weight, body.district, change)
 
 
-@router.post("/coverage/siting")
+@router.post(
+    "/coverage/siting",
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
 @heavy
-def siting(session: SessionDep, body: SitingRequest) -> dict[str, Any]:
+def siting(session: SessionDep, body: SitingRequest) -> Any:
     """Find the k sites that would cover the most residents the circle misses now."""
     chosen = service.resolve_circle(session, body.circle, body.types, body.threshold_m, "body")
     places = None
     if body.candidates != "gap_nodes":
         places = [planning.Place(p.lon, p.lat, p.crs) for p in body.candidates]
     ask = planning.SitingAsk(body.k, places, body.method, body.max_candidates)
-    return planning.site(session, chosen, body.mode, body.district, ask)
+    answer = planning.site(session, chosen, body.mode, body.district, ask)
+    if body.format == "geojson":
+        return GeoJSONResponse(planning.sites_geojson(answer))
+    return answer

@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
+from folium.utilities import JsCode
 from shapely.geometry import mapping
 
 from gridsvc.common.coords import from_wgs84, parse_coordinate_system
@@ -97,6 +98,8 @@ class RenderOptions:
     static_url: str = "/static"
     tiles: BaseTiles = field(default_factory=BaseTiles)
     digits: int = 5
+    #: A line under the title: when the data were drawn (for print and exports).
+    note: str = ""
 
 
 def shift_for_tiles(geometries: gpd.GeoSeries, tiles: BaseTiles) -> gpd.GeoSeries:
@@ -207,6 +210,7 @@ class Legend(MacroElement):
         title: str,
         entries: list[tuple[str, str]],
         marks: tuple[tuple[str, str], ...] = (),
+        notes: str = "",
     ) -> None:
         super().__init__()
         self._name = "Legend"
@@ -215,7 +219,45 @@ class Legend(MacroElement):
             f'<div class="map-legend-class"><i style="{style}"></i>{label}</div>'
             for style, label in styles
         )
-        self.html = f'<div class="map-legend-title">{title}</div>{rows}'
+        self.html = f'<div class="map-legend-title">{title}</div>{rows}{notes}'
+
+
+class MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (Leaflet's default adds miles and feet)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true, maxWidth: 150})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
+
+
+class FitBounds(MacroElement):
+    """Fit the map to the data at once: an animated fit swallows the planner's first zoom."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds = bounds
+
+
+#: Below this screen width the layer control starts folded into its button.
+SMALL_SCREEN = "(max-width: 700px)"
 
 
 LEGEND_CSS = """
@@ -225,6 +267,29 @@ LEGEND_CSS = """
 .map-legend-title { font-weight: bold; margin-bottom: 3px; }
 .map-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px;
   vertical-align: -1px; border: 1px solid #777; }
+.map-legend svg { vertical-align: -2px; margin-right: 4px; }
+.map-legend-note { margin-top: 4px; max-width: 15em; color: #333; }
+.leaflet-control-layers-overlays svg { vertical-align: -1px; }
+.facility-symbol { background: none; border: none; }
+.facility-cluster { background: none; }
+@media (max-width: 700px) { .map-legend { font-size: 11px; max-height: 40vh; overflow: auto; }
+  .map-title { font-size: 12px; max-width: 60vw; } }
+.map-search { background: #fff; padding: 4px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.35); font: 13px sans-serif; }
+.map-search input { width: 15em; border: 1px solid #aaa; padding: 3px 5px; }
+.map-search-hit { cursor: pointer; padding: 2px 4px; max-width: 17em; overflow: hidden;
+  white-space: nowrap; text-overflow: ellipsis; }
+.map-search-hit:hover { background: #eef; }
+.grid-popup table { border-collapse: collapse; margin: 4px 0; }
+.grid-popup td { padding: 0 6px 0 0; }
+@media (max-width: 700px) { .map-search input { width: 9em; } }
+.map-note { font-weight: normal; font-size: 11px; color: #444; }
+.map-north { background: rgba(255,255,255,.85); border-radius: 4px; padding: 2px 3px 0; }
+@media print {
+  .leaflet-control-layers, .map-search, .scenario-panel, .leaflet-control-zoom,
+  .leaflet-popup { display: none !important; }
+  .map-legend, .map-title, .map-north { box-shadow: none; border: 1px solid #999; }
+}
 .map-title { background: rgba(255,255,255,.92); padding: 4px 10px; font: bold 14px sans-serif;
   border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,.35); }
 </style>
@@ -242,6 +307,10 @@ class Title(MacroElement):
             title.onAdd = function() {
                 var div = L.DomUtil.create("div", "map-title");
                 div.textContent = {{ this.text|tojson }};
+                if ({{ this.note|tojson }}) {
+                    var note = L.DomUtil.create("div", "map-note", div);
+                    note.textContent = {{ this.note|tojson }};
+                }
                 return div;
             };
             title.addTo({{ this._parent.get_name() }});
@@ -250,10 +319,39 @@ class Title(MacroElement):
         """
     )
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, note: str = "") -> None:
         super().__init__()
         self._name = "Title"
         self.text = text
+        self.note = note
+
+
+class NorthArrow(MacroElement):
+    """A north arrow (the maps are in Web Mercator: north is straight up)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var arrow = L.control({position: "bottomleft"});
+            arrow.onAdd = function() {
+                var div = L.DomUtil.create("div", "map-north");
+                div.innerHTML = '<svg width="22" height="34" viewBox="0 0 22 34">' +
+                    '<polygon points="11,2 19,24 11,19 3,24" fill="#222"/>' +
+                    '<text x="11" y="33" text-anchor="middle" font-size="10"' +
+                    ' font-family="sans-serif">N</text></svg>';
+                div.title = "北 north";
+                return div;
+            };
+            arrow.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "NorthArrow"
 
 
 def new_map(
@@ -276,7 +374,7 @@ def new_map(
     fmap = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=canvas,
         zoom_snap=0.25,
         maxZoom=18,  # the map's own limit: clustering needs one even with no tiles
@@ -290,16 +388,19 @@ def new_map(
             subdomains=tiles.subdomains,
             max_zoom=18,
         ).add_to(fmap)
-    fmap.fit_bounds([[south, west], [north, east]])
+    fmap.add_child(FitBounds([[south, west], [north, east]]))
     fmap.get_root().header.add_child(Element(f"<title>{title}</title>"), name="title")
     fmap.get_root().header.add_child(Element(LEGEND_CSS), name="map_css")
-    fmap.add_child(Title(title))
+    fmap.add_child(Title(title, options.note))
+    fmap.add_child(NorthArrow())
+    fmap.add_child(MetricScale())
     return fmap
 
 
 def to_html(fmap: folium.Map, options: RenderOptions) -> str:
     """Return the map as a standalone HTML page whose every asset is local (see assets)."""
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    small_screen = JsCode(f"window.matchMedia({js_array(SMALL_SCREEN)}).matches")
+    folium.LayerControl(collapsed=small_screen).add_to(fmap)
     localize(fmap, options.static_url)
     return fmap.get_root().render()
 

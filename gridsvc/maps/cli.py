@@ -63,6 +63,7 @@ def render_maps(
     """Render the grids, coverage and issues maps into maps/ with an index.html listing them."""
     from gridsvc.db import session_factory
     from gridsvc.maps import assets, service
+    from gridsvc.maps.index import index_html, written_maps
 
     settings = get_settings()
     target = out or settings.maps_dir
@@ -97,5 +98,47 @@ def render_maps(
     except (GridsvcError, ClusterError, ValueError) as error:
         raise fail(str(getattr(error, "message", error))) from None
     index = target / "index.html"
-    index.write_text(service.index_html(service.written_maps(target)), encoding="utf-8")
+    index.write_text(index_html(written_maps(target)), encoding="utf-8")
     typer.echo(f"wrote {index}")
+
+
+@app.command("export")
+def export_map(
+    out: Path = typer.Argument(..., help="The file to write: .png or .pdf."),
+    kind: str = typer.Option("coverage", "--map", help="grids, coverage or issues."),
+    district: str | None = typer.Option(None, help="Only this district (6-digit code)."),
+    circle: str | None = typer.Option(None, help="The coverage map's living circle."),
+    mode: str = typer.Option("network", help="Coverage by network or euclidean distance."),
+    measure: str = typer.Option("density", help="What colours a grids map."),
+    width: int = typer.Option(1600, min=320, max=8000, help="Page width in CSS pixels."),
+    height: int = typer.Option(1000, min=320, max=8000, help="Page height in CSS pixels."),
+) -> None:
+    """Export a map as PNG or PDF through headless Chromium (title, legend, scale, north)."""
+    import tempfile
+
+    from gridsvc.db import session_factory
+    from gridsvc.maps import assets, service
+    from gridsvc.maps.export import export_page
+
+    settings = get_settings()
+    try:
+        if kind not in ("grids", "coverage", "issues"):
+            raise ValueError(f"--map '{kind}': use grids, coverage or issues")
+        assets.check_installed(settings.assets_dir)
+        options = service.render_options(settings, static_url=STATIC_FOLDER)
+        with session_factory()() as session:
+            if kind == "grids":
+                page = service.grids_map_html(session, options, district, measure)
+            elif kind == "coverage":
+                page = service.coverage_map_html(session, options, circle, mode, district)
+            else:
+                supervisor = service.CITY_SUPERVISOR
+                page = service.issues_map_html(session, options, supervisor, None, district)
+        with tempfile.TemporaryDirectory(prefix="gridsvc-export-") as folder:
+            path = Path(folder) / "map.html"
+            path.write_text(page, encoding="utf-8")
+            copy_assets(settings.assets_dir, Path(folder), page)
+            export_page(path, out, width, height)
+    except (GridsvcError, ClusterError, ValueError) as error:
+        raise fail(str(getattr(error, "message", error))) from None
+    typer.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")

@@ -14,9 +14,11 @@ import folium
 import geopandas as gpd
 import numpy as np
 from folium.plugins import FastMarkerCluster, HeatMap
+from folium.template import Template
 from folium.utilities import JsCode
 
-from gridsvc.maps.basemap import Legend, classify, feature_collection, js_array
+from gridsvc.maps.basemap import Legend, classify, feature_collection, js_array, plain
+from gridsvc.maps.palette import facility_style
 
 #: Sequential palette (ColorBrewer YlOrRd) for "more is darker" measures.
 SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026", "#800026", "#4d0015"]
@@ -70,12 +72,23 @@ def class_palette(breaks: list[float], palette: list[str]) -> list[str]:
     return [palette[position] for position in positions]
 
 
+#: Fill opacity of the faintest and of the fullest grid when opacity carries a value.
+ALPHA_RANGE = (0.12, 0.85)
+
+
 def class_style(palette: list[str], line_color: str = "#555555") -> JsCode:
-    """Leaflet style function reading the class index ``k`` of each feature."""
+    """Leaflet style function reading the class index ``k`` of each feature.
+
+    A feature's ``a`` (0 to 1), when present, sets its fill opacity (value-by-alpha: grids
+    where few people live are drawn fainter, so the eye goes where people are).
+    """
+    low, high = ALPHA_RANGE
     return JsCode(
-        f"function(feature) {{ var colors = {js_array(palette)}; var k = feature.properties.k;"
+        f"function(feature) {{ var colors = {js_array(palette)}; var p = feature.properties;"
+        f" var k = p.k; var a = (p.a === undefined || p.a === null) ? 1 : p.a;"
         f" return {{fillColor: k >= 0 ? colors[k] : {js_array(MISSING_COLOR)},"
-        f" fillOpacity: 0.75, color: {js_array(line_color)}, weight: 0.5}}; }}"
+        f" fillOpacity: {low} + {high - low} * a, color: {js_array(line_color)},"
+        f" weight: 0.5, opacity: 0.3 + 0.5 * a}}; }}"
     )
 
 
@@ -83,7 +96,9 @@ HIGHLIGHT = JsCode(
     "function(feature, layer) { layer.on({"
     " mouseover: function(e) { e.target.setStyle({weight: 2.5, color: '#111'});"
     " if (e.target.bringToFront) { e.target.bringToFront(); } },"
-    " mouseout: function(e) { e.target.setStyle({weight: 0.5, color: '#555555'}); } }); }"
+    " mouseout: function(e) { e.target.setStyle({weight: 0.5, color: '#555555'}); } });"
+    " layer.bindPopup(function() { return window.gridPopup ?"
+    " window.gridPopup(feature.properties) : ''; }); }"
 )
 
 
@@ -94,6 +109,7 @@ def classed_polygons(
     palette: list[str],
     tooltip: dict[str, str],
     name: str,
+    extra: tuple[str, ...] = (),
 ) -> folium.GeoJson:
     """Polygons filled by the class of ``column``, with a tooltip of ``tooltip`` fields.
 
@@ -111,9 +127,11 @@ def classed_polygons(
         Column → label of the fields the tooltip shows, in order.
     name : str
         The layer's name in the layer control.
+    extra : tuple of str
+        More columns to carry (``a`` for opacity, the popup's figures).
     """
     frame = frame.assign(k=classify(frame[column], breaks))
-    data = feature_collection(frame, [*tooltip, "k"])
+    data = feature_collection(frame, list(dict.fromkeys([*tooltip, "k", *extra])))
     return folium.GeoJson(
         data,
         name=name,
@@ -132,16 +150,25 @@ def plain_polygons(
     tooltip: dict[str, str] | None = None,
     show: bool = True,
     fill_opacity: float = 0.35,
+    weight: float = 1,
+    dash: str | None = None,
+    interactive: bool = True,
 ) -> folium.GeoJson:
-    """Polygons in one colour (gaps, service areas, district outlines)."""
+    """Polygons in one colour (gaps, service areas, district outlines).
+
+    ``fill_opacity=0`` with a ``dash`` draws an outline that leaves the classes under it
+    untinted (the gaps layer).
+    """
     columns = list(tooltip or {})
     return folium.GeoJson(
         feature_collection(frame, columns),
         name=name,
         show=show,
+        interactive=interactive,
         style=JsCode(
-            f"function() {{ return {{color: {js_array(color)}, weight: 1,"
-            f" fillColor: {js_array(color)}, fillOpacity: {fill_opacity}}}; }}"
+            f"function() {{ return {{color: {js_array(color)}, weight: {weight},"
+            f" dashArray: {js_array(dash)}, fillColor: {js_array(color)},"
+            f" fillOpacity: {fill_opacity}}}; }}"
         ),
         tooltip=(
             folium.GeoJsonTooltip(fields=columns, aliases=list(tooltip.values()), localize=True)
@@ -208,6 +235,98 @@ def clustered_points(
             )
         )
     return layers
+
+
+class FacilityCluster(FastMarkerCluster):
+    """A FastMarkerCluster that honours ``show``: folium's adds itself to the map always."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+                var data = {{ this.data|tojson }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                cluster.options.iconCreateFunction = {{ this.icon_create_function.strip() }};
+                for (var i = 0; i < data.length; i++) { callback(data[i]).addTo(cluster); }
+                return cluster;
+            })();
+        {% endmacro %}"""
+    )
+
+
+def facility_callback(svg: str) -> str:
+    """Marker callback drawing each facility as its type's symbol, named in a tooltip."""
+    return (
+        "function(row) { var marker = L.marker(new L.LatLng(row[0], row[1]), {icon:"
+        f" L.divIcon({{html: {js_array(svg)}, className: 'facility-symbol',"
+        " iconSize: [16, 16], iconAnchor: [8, 8]}), title: row[2], keyboard: false});"
+        " marker.facility = {name: row[2], type: row[3], id: row[4]};"
+        " marker.bindTooltip(row[2]); return marker; }"
+    )
+
+
+def cluster_icon(color: str) -> str:
+    """Cluster bubble in the type's colour as a ring on white: never like a choropleth class."""
+    return (
+        "function(cluster) { var n = cluster.getChildCount();"
+        " var size = n < 10 ? 24 : n < 100 ? 30 : 36;"
+        " return L.divIcon({html: '<div style=\"width:' + size + 'px;height:' + size +"
+        f" 'px;line-height:' + (size - 6) + 'px;border:3px solid {color};"
+        " border-radius:50%;background:#fff;color:#222;font:bold 11px sans-serif;"
+        " text-align:center;box-sizing:border-box\">' + n + '</div>',"
+        " className: 'facility-cluster', iconSize: [size, size]}); }"
+    )
+
+
+def facility_layers(
+    frame: gpd.GeoDataFrame, names: dict[str, str], shown: set[str] | None = None
+) -> list[FastMarkerCluster]:
+    """One clustered layer per facility type in its fixed symbol and colour (see palette).
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        Prepared points with ``type_code``, ``name`` and ``id``.
+    names : dict
+        Type code → name shown in the layer control, in order.
+    shown : set of str, optional
+        Types whose layer is on at start; the others wait in the layer control.
+    """
+    result = []
+    ids = frame["id"] if "id" in frame else np.full(len(frame), None)
+    frame = frame.assign(id=ids)
+    for code in names:
+        group = frame[frame["type_code"] == code]
+        if group.empty:
+            continue
+        style = facility_style(code)
+        rows = [
+            [point.y, point.x, html.escape(str(text), quote=False), code, plain(identifier)]
+            for point, text, identifier in zip(
+                group.geometry, group["name"], group["id"], strict=True
+            )
+        ]
+        result.append(
+            FacilityCluster(
+                rows,
+                callback=facility_callback(style.svg()),
+                name=f"{style.svg(12)} {html.escape(names[code])} ({len(rows):,})",
+                show=shown is None or code in shown,
+                icon_create_function=cluster_icon(style.color),
+                disableClusteringAtZoom=16,
+                chunkedLoading=True,
+            )
+        )
+    return result
+
+
+def facility_legend(names: dict[str, str]) -> str:
+    """Legend rows (HTML) of the facility types on a map, each with its symbol."""
+    return "".join(
+        f'<div class="map-legend-class">{facility_style(code).svg(12)} {html.escape(name)}</div>'
+        for code, name in names.items()
+    )
 
 
 def category_legend(

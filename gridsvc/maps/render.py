@@ -12,6 +12,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import box
 
 from gridsvc.maps import layers
@@ -23,6 +24,7 @@ from gridsvc.maps.basemap import (
     new_map,
     prepare,
 )
+from gridsvc.maps.controls import GridPopup, SearchBox
 
 #: Measures a grids map can be coloured by: column → legend title.
 GRID_MEASURES = {
@@ -69,15 +71,44 @@ def with_density(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return grids.assign(density=(grids["population"] / area).round(0))
 
 
-def add_facilities(fmap: folium.Map, facilities: gpd.GeoDataFrame) -> None:
-    """Facilities as one clustered layer per type, and their colours in a legend."""
-    if facilities.empty:
-        return
+def resident_alpha(grids: gpd.GeoDataFrame) -> pd.Series:
+    """Opacity weight (0 to 1) of each grid by residents per km², on a log scale.
+
+    Value-by-alpha: a large rural grid with a handful of residents is drawn faint, a dense
+    town grid full; the 95th percentile of density and above is full. No residents: 0.
+    """
+    density = with_density(grids)["density"].astype(float).fillna(0).clip(lower=0)
+    logs = np.log10(density + 1)
+    top = float(np.quantile(logs, 0.95)) if len(logs) else 0.0
+    alpha = (logs / top).clip(0, 1) if top > 0 else logs * 0
+    return alpha.round(2)
+
+
+ALPHA_NOTE = (
+    '<div class="map-legend-note">淡 = 居民少: 透明度按居民密度'
+    " (fainter = fewer residents per km²)</div>"
+)
+
+
+def facility_names(facilities: gpd.GeoDataFrame) -> dict[str, str]:
+    """Type code → type name of the facilities on a map, by code."""
     types = facilities.drop_duplicates("type_code").sort_values("type_code")
-    names = dict(zip(types["type_code"], types["type_name"], strict=True))
-    colors = layers.category_colors(list(names))
-    for layer in layers.clustered_points(facilities, "type_code", "name", names, colors):
+    return dict(zip(types["type_code"], types["type_name"], strict=True))
+
+
+def add_facilities(
+    fmap: folium.Map, facilities: gpd.GeoDataFrame, shown: set[str] | None = None
+) -> dict[str, str]:
+    """Facilities as one clustered layer per type in its fixed style; the types drawn.
+
+    ``shown``: the types on at start (the circle's own); the rest wait in the layer control.
+    """
+    if facilities.empty:
+        return {}
+    names = facility_names(facilities)
+    for layer in layers.facility_layers(facilities, names, shown):
         layer.add_to(fmap)
+    return names
 
 
 def grids_map(
@@ -111,9 +142,14 @@ def grids_map(
     breaks = class_breaks(grids[measure])
     palette = layers.class_palette(breaks, layers.SEQUENTIAL)
     name = f"网格 grids ({len(grids):,})"
-    layers.classed_polygons(grids, measure, breaks, palette, GRID_TOOLTIP, name).add_to(fmap)
-    add_facilities(fmap, facilities)
+    fmap.add_child(GridPopup())
+    layers.classed_polygons(
+        grids, measure, breaks, palette, GRID_TOOLTIP, name, ("households", "grid_workers")
+    ).add_to(fmap)
+    # No circle asks for any type here: every facility layer waits in the layer control.
+    add_facilities(fmap, facilities, shown=set())
     fmap.add_child(Legend(GRID_MEASURES[measure], layers.legend_entries(breaks, palette)))
+    fmap.add_child(SearchBox())
     return fmap
 
 
@@ -140,8 +176,13 @@ def coverage_map(
     service_areas: gpd.GeoDataFrame,
     title: str,
     options: RenderOptions,
+    circle: str | None = None,
 ) -> folium.Map:
-    """Grids coloured by coverage, gap polygons, facilities and their service areas.
+    """Grids coloured by coverage, faint where few live; gap outlines, facilities, areas.
+
+    What is on at start tells the truth: the classes, each grid's opacity by residents per
+    km² (the legend says so), and the circle's facilities; the gaps (an outline that does
+    not tint the classes) and service areas wait in the layer control.
 
     Parameters
     ----------
@@ -158,16 +199,21 @@ def coverage_map(
         The map's title.
     options : RenderOptions
         Base map, assets, precision.
+    circle : str, optional
+        The circle's code, for the popup's coverage link.
     """
     grids = with_coverage_text(prepare(grids, options))
+    grids = with_density(grids).assign(a=resident_alpha(grids))
     gaps, facilities, service_areas = (
         prepare(frame, options) for frame in (gaps, facilities, service_areas)
     )
     fmap = new_map(bounds_of(grids, facilities), title, options, len(grids) > CANVAS_THRESHOLD)
     palette = layers.COVERAGE_COLORS
     name = f"覆盖率 coverage ({len(grids):,} grids)"
+    fmap.add_child(GridPopup(circle))
+    extra = ("a", "community_name", "population", "density")
     layers.classed_polygons(
-        grids, "coverage", COVERAGE_BREAKS, palette, COVERAGE_TOOLTIP, name
+        grids, "coverage", COVERAGE_BREAKS, palette, COVERAGE_TOOLTIP, name, extra
     ).add_to(fmap)
     if not service_areas.empty:
         layers.plain_polygons(
@@ -180,24 +226,50 @@ def coverage_map(
         ).add_to(fmap)
     if not gaps.empty:
         tooltip = {"code": "网格 grid", "uncovered_residents": "未覆盖居民 uncovered"}
-        layers.plain_polygons(gaps, f"缺口 gaps ({len(gaps):,})", "#67000d", tooltip).add_to(fmap)
-    add_facilities(fmap, facilities)
+        layers.plain_polygons(
+            gaps,
+            f"缺口 gaps ({len(gaps):,})",
+            GAP_COLOR,
+            tooltip,
+            show=False,
+            fill_opacity=0.0,
+            weight=1.5,
+            dash="3 3",
+        ).add_to(fmap)
+    names = add_facilities(fmap, facilities)
     entries = layers.legend_entries(COVERAGE_BREAKS, palette, percent=True)
-    fmap.add_child(Legend("覆盖率 coverage", [*entries, (GAP_COLOR, "缺口 gap")]))
+    gap_mark = (f"border:2px dashed {GAP_COLOR}; background:none", "缺口 gap (layer, off at start)")
+    notes = ALPHA_NOTE + layers.facility_legend(names)
+    fmap.add_child(Legend("覆盖率 coverage", entries, (gap_mark,), notes))
+    fmap.add_child(SearchBox())
     return fmap
 
 
-def issue_labels(issues: pd.DataFrame) -> pd.Series:
-    """Tooltip text of each issue: code, category, status, and whether it is overdue."""
+def issue_labels(issues: pd.DataFrame, statuses: dict[str, str] | None = None) -> pd.Series:
+    """Tooltip text of each issue: code, category, status by name, and whether overdue."""
     overdue = np.where(issues["overdue"].astype(bool), " · 逾期 overdue", "")
+    status = issues["status"].astype(str)
+    if statuses:
+        status = status.map(lambda code: statuses.get(code, code))
     return (
-        issues["code"].astype(str)
-        + " · "
-        + issues["category"].astype(str)
-        + " · "
-        + issues["status"].astype(str)
-        + overdue
-    )
+        issues["code"].astype(str) + " · " + issues["category"].astype(str) + " · " + status
+    ) + overdue
+
+
+def robust_bounds(
+    issues: gpd.GeoDataFrame, extent: tuple[float, float, float, float] | None
+) -> tuple[float, float, float, float]:
+    """Return the view: the city's (district's) extent, never stretched by a far report.
+
+    Without an extent, the 2nd to 98th percentile of the points (all of them when few).
+    """
+    if extent is not None:
+        return extent
+    xy = shapely.get_coordinates(issues.geometry.values)
+    low, high = (2, 98) if len(xy) >= 50 else (0, 100)
+    west, south = np.percentile(xy, low, axis=0)
+    east, north = np.percentile(xy, high, axis=0)
+    return float(west), float(south), float(east), float(north)
 
 
 def issues_map(
@@ -206,6 +278,7 @@ def issues_map(
     title: str,
     options: RenderOptions,
     extent: tuple[float, float, float, float] | None = None,
+    boundaries: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Issues clustered and coloured by status, a heat map, and overdue ones on top.
 
@@ -221,15 +294,26 @@ def issues_map(
     options : RenderOptions
         Base map, assets, precision.
     extent : tuple of float, optional
-        West, south, east, north (WGS-84) the map shows when there is no issue to fit.
+        West, south, east, north (WGS-84) of the city or district: the map shows it.
+    boundaries : geopandas.GeoDataFrame, optional
+        District outlines (``name``, polygons) drawn under the points.
     """
     issues = prepare(issues, options)
-    issues = issues.assign(label=issue_labels(issues))
-    if issues.empty and extent is not None:
-        bounds = prepare(gpd.GeoDataFrame(geometry=[box(*extent)], crs=4326), options)
-        fmap = new_map(bounds_of(bounds), title, options, canvas=False)
-    else:
-        fmap = new_map(bounds_of(issues), title, options, canvas=False)
+    issues = issues.assign(label=issue_labels(issues, statuses))
+    if issues.empty and extent is None:
+        raise ValueError("nothing to draw: no issue and no extent")
+    view = robust_bounds(issues, extent) if extent is not None or not issues.empty else extent
+    bounds = prepare(gpd.GeoDataFrame(geometry=[box(*view)], crs=4326), options)
+    fmap = new_map(bounds_of(bounds), title, options, canvas=False)
+    if boundaries is not None and not boundaries.empty:
+        layers.plain_polygons(
+            prepare(boundaries, options),
+            "边界 boundaries",
+            "#37474f",
+            {"name": "旗区 district"},
+            fill_opacity=0.03,
+            weight=1.5,
+        ).add_to(fmap)
     colors = layers.category_colors(list(statuses))
     for layer in layers.clustered_points(issues, "status", "label", statuses, colors, "overdue"):
         layer.add_to(fmap)

@@ -1,19 +1,19 @@
 """Maps from the database: gather each map's data through the domains' services, render it.
 
-The geometry a map carries is simplified in PostGIS for the extent it shows (see
-:func:`tolerance_for`), so the whole city's 6,702 grids fit in a page of a few MB.
+The geometry a map carries is simplified for the extent it shows (see
+:func:`tolerance_for`) over the whole coverage at once, so neighbours keep their shared
+edges and the whole city's 6,702 grids fit in a page of a few MB.
 """
 
 from __future__ import annotations
 
-import html
-import re
+import hashlib
 from collections import OrderedDict
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
@@ -29,8 +29,10 @@ from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.workflow import Role
-from gridsvc.maps import render
+from gridsvc.maps import layers, render, topology
 from gridsvc.maps.basemap import RenderOptions, base_tiles, to_html
+from gridsvc.maps.index import MapLink
+from gridsvc.maps.scenario import Scenario
 
 #: The geometry is simplified to 1/DETAIL_PIXELS of the map's extent: a quarter of a
 #: pixel on a 2,048-px screen showing the whole extent, sharp until about 2 zooms in.
@@ -40,18 +42,12 @@ CITY_TITLE = "全市 whole city"
 SERVICE_AREAS_LIMIT = 1_000_000
 
 
-@dataclass(frozen=True)
-class MapLink:
-    """A map the index page lists."""
-
-    title: str
-    href: str
-
-
 def render_options(settings: Settings, static_url: str = "/static") -> RenderOptions:
     """Return base map and precision from the settings; assets under ``static_url``."""
     tiles = base_tiles(settings.map_tiles, settings.map_tiles_crs, settings.map_tiles_attribution)
-    return RenderOptions(static_url=static_url, tiles=tiles)
+    drawn = datetime.now(CITY_ZONE).strftime("%Y-%m-%d %H:%M")
+    note = f"数据 data as of {drawn} (城市时间 city time) · gridsvc"
+    return RenderOptions(static_url=static_url, tiles=tiles, note=note)
 
 
 def tolerance_for(extent: BBox) -> float:
@@ -72,12 +68,40 @@ def grids_frame(
         raise NotFoundError("no current grids to draw" + (f" in {district}" if district else ""))
     if tolerance is None:
         tolerance = tolerance_for(extent)
-    rows = grids_service.simplified_grids(session, district=district, tolerance=tolerance)
+    rows = grids_service.simplified_grids(session, district=district, tolerance=0)
     columns = ["code", "name", "community_name", "population", "households", "grid_workers"]
     data = {column: [getattr(row, column) for row in rows] for column in columns}
     data["area_km2"] = [float(row.area_km2) for row in rows]
-    geometry = shapely.from_wkb([bytes(row.wkb) for row in rows])
+    geometry = simplified_coverage([bytes(row.wkb) for row in rows], tolerance)
     return gpd.GeoDataFrame(data, geometry=geometry, crs=4326)
+
+
+# Simplified grids by digest of the stored geometry and tolerance: simplifying the whole
+# city's coverage takes seconds, and the grids change far less often than maps are asked.
+SIMPLIFIED: OrderedDict[tuple[str, float], object] = OrderedDict()
+SIMPLIFIED_KEPT = 24
+#: The precision grid the maps' coordinates end on (5 decimals, see RenderOptions.digits).
+GRID_SIZE = 1e-5
+
+
+def simplified_coverage(wkbs: list[bytes], tolerance: float) -> object:
+    """Return the grids simplified together, so neighbours keep their shared edges (no slivers).
+
+    See :mod:`gridsvc.maps.topology`: simplifying grid by grid opened gaps of square
+    kilometres between neighbours. 0 keeps the stored geometry.
+    """
+    digest = hashlib.blake2b(b"".join(wkbs), digest_size=16).hexdigest()
+    key = (digest, round(tolerance, 12))
+    if key in SIMPLIFIED:
+        SIMPLIFIED.move_to_end(key)
+        return SIMPLIFIED[key]
+    geometry = shapely.from_wkb(wkbs)
+    if tolerance > 0:
+        geometry = topology.simplify_coverage(geometry, tolerance, GRID_SIZE)
+    SIMPLIFIED[key] = geometry
+    while len(SIMPLIFIED) > SIMPLIFIED_KEPT:
+        SIMPLIFIED.popitem(last=False)
+    return geometry
 
 
 def facilities_frame(session: Session, district: str | None = None) -> gpd.GeoDataFrame:
@@ -201,6 +225,26 @@ def merged_service_areas(
     )
 
 
+def coverage_fmap(
+    session: Session,
+    options: RenderOptions,
+    circle: str | None,
+    mode: str,
+    district: str | None,
+    subject: str = "",
+) -> tuple[folium.Map, Circle, dict[str, str]]:
+    """Return the coverage map of a circle, the circle, and the facility types drawn."""
+    place = CITY_TITLE
+    if district is not None:
+        place = f"{grids_service.get_district_name(session, district)} {district}"
+    chosen, grids, gaps, facilities = coverage_frames(session, circle, mode, district)
+    tolerance = tolerance_for(BBox(*grids.total_bounds))
+    service_areas = service_areas_frame(session, chosen, mode, district, tolerance)
+    title = f"{place} · {subject}{chosen.name} {chosen.name_en} · {mode}"
+    fmap = render.coverage_map(grids, gaps, facilities, service_areas, title, options, chosen.code)
+    return fmap, chosen, render.facility_names(facilities)
+
+
 def coverage_map_html(
     session: Session,
     options: RenderOptions,
@@ -209,15 +253,34 @@ def coverage_map_html(
     district: str | None = None,
 ) -> str:
     """Return the coverage map of a circle, in a district or the whole city, as a page."""
-    place = CITY_TITLE
-    if district is not None:
-        place = f"{grids_service.get_district_name(session, district)} {district}"
-    chosen, grids, gaps, facilities = coverage_frames(session, circle, mode, district)
-    tolerance = tolerance_for(BBox(*grids.total_bounds))
-    service_areas = service_areas_frame(session, chosen, mode, district, tolerance)
-    title = f"{chosen.name} {chosen.name_en} · {mode}"
-    fmap = render.coverage_map(
-        grids, gaps, facilities, service_areas, f"{place} · {title}", options
+    fmap, _, _ = coverage_fmap(session, options, circle, mode, district)
+    return to_html(fmap, options)
+
+
+def scenario_map_html(
+    session: Session,
+    options: RenderOptions,
+    circle: str | None = None,
+    mode: str = "network",
+    district: str | None = None,
+) -> str:
+    """Return the coverage map with the scenario panel (what-if and siting on the map)."""
+    fmap, chosen, drawn = coverage_fmap(
+        session, options, circle, mode, district, "方案 scenario · "
+    )
+    names = {kind.code: kind.name for kind in facilities_service.list_facility_types(session)}
+    types = {code: names.get(code, drawn.get(code, code)) for code in chosen.facility_types}
+    fmap.add_child(
+        Scenario(
+            chosen.code,
+            mode,
+            district,
+            types=types,
+            breaks=render.COVERAGE_BREAKS,
+            colors=layers.COVERAGE_COLORS,
+            missing=layers.MISSING_COLOR,
+            crs=options.tiles.crs,
+        )
     )
     return to_html(fmap, options)
 
@@ -284,8 +347,14 @@ def issues_map_html(
     title = f"{place} · 事件 issues ({len(issues):,})"
     if status is not None:
         title += f" · {ISSUE_STATUSES.get(status, status)}"
+    outlines = [
+        item
+        for item in grids_service.list_districts(session)
+        if district is None or item["properties"]["code"] == district
+    ]
+    boundaries = gpd.GeoDataFrame.from_features(outlines, crs=4326) if outlines else None
     fmap = render.issues_map(
-        issues, ISSUE_STATUSES, title, options, astuple(extent) if extent else None
+        issues, ISSUE_STATUSES, title, options, astuple(extent) if extent else None, boundaries
     )
     return to_html(fmap, options)
 
@@ -309,33 +378,10 @@ def map_links(session: Session) -> list[MapLink]:
     for circle in coverage_service.list_circles():
         title = f"{CITY_TITLE} · 覆盖率 coverage · {circle['name']} {circle['name_en']}"
         links.append(MapLink(title, f"/maps/coverage?circle={circle['code']}"))
+    first = district_codes(session)[:1]
+    for circle in coverage_service.list_circles() if first else []:
+        title = f"{first[0]} · 方案 scenario (what-if) · {circle['name']} {circle['name_en']}"
+        href = f"/maps/scenario?circle={circle['code']}&district={first[0]}"
+        links.append(MapLink(title, href))
     links.append(MapLink(f"{CITY_TITLE} · 事件 issues (staff token needed)", "/maps/issues"))
     return links
-
-
-def index_html(links: list[MapLink], title: str = "gridsvc maps") -> str:
-    """Return a plain page listing ``links`` (no assets at all)."""
-    items = "\n".join(
-        f'<li><a href="{html.escape(link.href)}">{html.escape(link.title)}</a></li>'
-        for link in links
-    )
-    return (
-        f'<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8"><title>{title}</title>'
-        "<style>body{font:15px/1.6 sans-serif;margin:2em}</style></head>"
-        f"<body><h1>{title}</h1><ul>\n{items}\n</ul></body></html>\n"
-    )
-
-
-def page_title(path: Path) -> str:
-    """Return the ``<title>`` of a written map, or its file name."""
-    match = re.search(r"<title>(.*?)</title>", path.read_text(encoding="utf-8")[:20000])
-    return html.unescape(match.group(1)) if match else path.stem
-
-
-def written_maps(folder: Path) -> list[MapLink]:
-    """Every map written in ``folder``, for its index page, city first."""
-    pages = sorted(path for path in folder.glob("*.html") if path.name != "index.html")
-    pages.sort(
-        key=lambda path: (not path.name.startswith("grids"), path.name != "grids.html", path.name)
-    )
-    return [MapLink(page_title(path), path.name) for path in pages]

@@ -21,6 +21,7 @@ from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
 from gridsvc.maps import assets, service
 from gridsvc.maps.basemap import base_tiles
+from gridsvc.maps.index import index_html
 from gridsvc.maps.render import GRID_MEASURES
 
 router = APIRouter(
@@ -51,7 +52,7 @@ def map_page(request: Request, html: str) -> HTMLResponse:
 @router.get("", response_class=HTMLResponse)
 def maps_index(session: SessionDep) -> HTMLResponse:
     """Return a page listing the maps: the whole city's grids and each district's."""
-    return HTMLResponse(service.index_html(service.map_links(session)))
+    return HTMLResponse(index_html(service.map_links(session)))
 
 
 @router.get("/grids", response_class=HTMLResponse)
@@ -86,6 +87,26 @@ def coverage_map(
     """Grids coloured by coverage with a classed legend, gap polygons and the facilities."""
     options = service.render_options(get_settings())
     html = service.coverage_map_html(session, options, circle, mode, district)
+    return map_page(request, html)
+
+
+@router.get("/scenario", response_class=HTMLResponse)
+@heavy
+def scenario_map(
+    request: Request,
+    session: SessionDep,
+    circle: Annotated[
+        str | None,
+        Query(description="Living circle code (see /api/v1/circles); the first one if omitted."),
+    ] = None,
+    mode: Annotated[
+        str, Query(description="network (walking on streets) or euclidean (straight line).")
+    ] = "network",
+    district: Annotated[str | None, DISTRICT] = None,
+) -> HTMLResponse:
+    """Try a what-if on the coverage map: add, move or remove facilities; suggest k sites."""
+    options = service.render_options(get_settings())
+    html = service.scenario_map_html(session, options, circle, mode, district)
     return map_page(request, html)
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import shapely
 
+from gridsvc.coverage.circles import load_circles
 from tests.maps.helpers import MAP_STATE
+
+CIRCLE_10MIN = load_circles()["living_10min"].facility_types
 
 GAPS = """() => {
     const map = Object.values(window).find((value) => value instanceof L.Map);
@@ -36,6 +41,13 @@ def district_facilities(demo_city, code: str) -> int:  # noqa: ANN001
     return int(shapely.intersects(outline, demo_city.facilities.geometry.values).sum())
 
 
+def circle_types_in(demo_city, code: str, types: tuple[str, ...]) -> set[str]:  # noqa: ANN001
+    outline = demo_city.districts.set_index("code").geometry[code]
+    facilities = demo_city.facilities
+    inside = facilities[shapely.intersects(outline, facilities.geometry.values)]
+    return set(inside["type_code"]) & set(types)
+
+
 def hide_overlays_but(watched, keep: str) -> None:  # noqa: ANN001
     labels = watched.page.locator(".leaflet-control-layers-overlays label")
     for index in range(labels.count()):
@@ -58,30 +70,46 @@ def hover_grid(watched, demo_city, code: str, zoom: int | None = None) -> str:  
     return tooltip.first.inner_text()
 
 
+def show_all_overlays(watched) -> None:  # noqa: ANN001
+    inputs = watched.page.locator(".leaflet-control-layers-overlays label input")
+    for index in range(inputs.count()):
+        inputs.nth(index).check()
+
+
 def test_district_grids_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
     code = demo_city.districts["code"].iloc[0]
     grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
     state = open_map(watched_page, f"{server_url}/maps/grids?district={code}")
     assert state["polygons"] == len(grids)
-    assert state["markers"] == district_facilities(demo_city, code)
+    # No circle asks for any facility type here: every facility layer is off at start.
+    assert state["markers"] == 0 and state["clusters"] == 0
     page = watched_page.page
     assert page.locator(".map-legend .map-legend-class").count() >= 3
     assert "residents per km²" in page.locator(".map-legend").inner_text()
-    assert page.locator(".marker-cluster").count() > 0
+    show_all_overlays(watched_page)
+    assert page.evaluate(MAP_STATE)["markers"] == district_facilities(demo_city, code)
+    assert page.locator(".facility-cluster").count() > 0
     watched_page.screenshot(f"map-grids-{code}")
     # Switch the facility layers off: only the grids' SVG paths stay, one per grid.
     hide_overlays_but_grids(watched_page)
-    assert page.locator(".marker-cluster").count() == 0
+    assert page.locator(".facility-cluster").count() == 0
     assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == len(grids)
     grid = grids.iloc[len(grids) // 2]
     text = hover_grid(watched_page, demo_city, grid["code"])
     assert grid["code"] in text and grid["name"] in text
+    # Street zoom: neighbours still meet (no white slivers), and nothing goes wrong.
+    text = hover_grid(watched_page, demo_city, grid["code"], zoom=17)
+    assert grid["code"] in text and page.evaluate(MAP_STATE)["zoom"] == 17
+    watched_page.screenshot(f"map-grids-{code}-zoom17")
     watched_page.assert_clean()
 
 
 def test_full_city_grids_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
     state = open_map(watched_page, f"{server_url}/maps/grids")
     assert state["polygons"] == len(demo_city.grids) == 6702
+    assert state["markers"] == 0  # facility layers wait in the layer control
+    show_all_overlays(watched_page)
+    state = watched_page.page.evaluate(MAP_STATE)
     assert state["markers"] == len(demo_city.facilities)
     assert state["clusters"] == demo_city.facilities["type_code"].nunique()
     watched_page.screenshot("map-grids-city")
@@ -99,12 +127,22 @@ def test_district_coverage_map(server_url, watched_page, demo_city) -> None:  # 
     grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
     url = f"{server_url}/maps/coverage?district={code}&mode=euclidean&circle=living_10min"
     state = open_map(watched_page, url)
-    gaps = watched_page.page.evaluate(GAPS)
-    assert gaps > 0
-    assert state["polygons"] == len(grids) + gaps
+    # At start: the classes, faint where few live, and the circle's facilities; no gaps.
+    assert watched_page.page.evaluate(GAPS) == 0
+    assert state["polygons"] == len(grids)
+    assert state["clusters"] == len(circle_types_in(demo_city, code, CIRCLE_10MIN))
     legend = watched_page.page.locator(".map-legend").inner_text()
     assert "coverage" in legend and "95%" in legend and "gap" in legend
+    assert "fewer residents per km²" in legend
+    scale = watched_page.page.locator(".leaflet-control-scale").inner_text()
+    assert re.search(r"\d+ k?m", scale) and " mi" not in scale and " ft" not in scale
     watched_page.screenshot(f"map-coverage-{code}")
+    watched_page.page.locator(".leaflet-control-layers-overlays label", has_text="gaps").locator(
+        "input"
+    ).check()
+    gaps = watched_page.page.evaluate(GAPS)
+    assert gaps > 0 and watched_page.page.evaluate(MAP_STATE)["polygons"] == len(grids) + gaps
+    watched_page.screenshot(f"map-coverage-{code}-gaps")
     hide_overlays_but(watched_page, "coverage")
     grid = grids.iloc[len(grids) // 3]
     text = hover_grid(watched_page, demo_city, grid["code"], zoom=14)
@@ -115,7 +153,7 @@ def test_district_coverage_map(server_url, watched_page, demo_city) -> None:  # 
 def test_full_city_coverage_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
     url = f"{server_url}/maps/coverage?mode=euclidean&circle=living_10min"
     state = open_map(watched_page, url)
-    assert state["polygons"] == len(demo_city.grids) + watched_page.page.evaluate(GAPS)
+    assert state["polygons"] == len(demo_city.grids)
     watched_page.screenshot("map-coverage-city")
     watched_page.assert_clean()
 

@@ -119,6 +119,8 @@ def test_coverage_map_in_the_browser(tmp_path: Path, watched_page) -> None:  # n
     fmap = render.coverage_map(*make_coverage(), "覆盖率 coverage", options)
     watched_page.page.goto(write_page(tmp_path, "coverage.html", fmap, options).as_uri())
     watched_page.page.wait_for_function(f"({MAP_STATE})() && ({MAP_STATE})().polygons > 0")
+    assert watched_page.page.evaluate(MAP_STATE)["polygons"] == 5  # gaps: off at start
+    switch_on(watched_page, "gaps")
     assert watched_page.page.evaluate(MAP_STATE)["polygons"] == 5 + 2  # grids and gaps
     switch_on(watched_page, "service areas")
     assert watched_page.page.evaluate(MAP_STATE)["polygons"] == 5 + 2 + 1

@@ -66,7 +66,10 @@ def test_each_role_sees_its_scope(client, issues) -> None:  # noqa: ANN001
 
 def test_overdue_issues_stand_out(client, issues) -> None:  # noqa: ANN001
     html = client.get("/maps/issues", headers=bearer("supervisor")).text
-    (overdue,) = embedded_collections(html)
+    boundaries, overdue = embedded_collections(html)  # district outlines under the points
+    assert boundaries["features"] and all(
+        "name" in item["properties"] for item in boundaries["features"]
+    )
     assert [item["properties"]["label"].split(" · ")[0] for item in overdue["features"]] == [
         issues["a_late"]
     ]

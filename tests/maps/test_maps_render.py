@@ -6,6 +6,7 @@ import json
 import re
 
 import folium
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,11 +139,29 @@ def test_issues_map_clusters_by_status_with_heat_and_overdue() -> None:
     assert "L.heatLayer(" in html and "/static/folium/leaflet_heat.min.js" in html
     (overdue,) = embedded_collections(html)
     assert sorted(item["properties"]["label"] for item in overdue["features"]) == [
-        "A2 · 环境卫生 · dispatched · 逾期 overdue",
-        "A4 · 环境卫生 · dispatched · 逾期 overdue",
+        "A2 · 环境卫生 · 已派遣 · 逾期 overdue",
+        "A4 · 环境卫生 · 已派遣 · 逾期 overdue",
     ]
     assert "overdue (2)" in html  # the overdue layer's name in the layer control
     assert "https://" not in html and "http://" not in html
+
+
+def test_issues_map_fits_the_city_not_a_far_report_and_draws_boundaries() -> None:
+    issues = make_issues()
+    far = issues.iloc[[0]].set_geometry([Point(125.0, 45.0)], crs=4326).assign(code="FAR")
+    issues = pd.concat([issues, far], ignore_index=True)
+    statuses = {"submitted": "已受理", "dispatched": "已派遣", "resolved": "已办结"}
+    city = (109.85, 39.75, 110.0, 39.85)
+    outline = gpd.GeoDataFrame({"name": ["测试旗"]}, geometry=[box(*city)], crs=4326)
+    fmap = render.issues_map(issues, statuses, "事件", OPTIONS, city, outline)
+    html = to_html(fmap, OPTIONS)
+    assert "fitBounds([[39.75, 109.85], [39.85, 110.0]]" in html
+    collections = embedded_collections(html)
+    assert collections[0]["features"][0]["properties"]["name"] == "测试旗"  # drawn first
+    # Without an extent, many points: the percentiles, not the far one, set the view.
+    many = pd.concat([make_issues()] * 20 + [far], ignore_index=True)
+    west, south, east, north = render.robust_bounds(many, None)
+    assert east < 110 and north < 40
 
 
 def test_names_are_escaped_for_the_tooltips() -> None:
