@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -119,3 +121,22 @@ def loaded_demo_city(engine: Engine, demo_city):  # noqa: ANN001, ANN201
         for _ in geodata_service.load_city(session, demo_city):
             pass
     return demo_city
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian chromium, or a skip when it is not installed.
+
+    One for the whole run, here at the root: Playwright's sync API allows one running
+    instance per thread, so every browser test (maps, residents, bulletins) shares it.
+    """
+    from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

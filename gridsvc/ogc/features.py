@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gridsvc.common import coords
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.ogc import cql
-from gridsvc.ogc.collections import DATETIME, INTEGER, Collection
+from gridsvc.ogc.collections import DATETIME, INTEGER, NUMBER, Collection
 from gridsvc.ogc.crs import Crs
 
 #: Where a collection's time lives, for ``datetime``: the first date-time property.
@@ -51,9 +51,22 @@ def geometry_sql(crs: Crs) -> str:
     return "ST_AsGeoJSON(src.geom, 9, 0)::json"
 
 
+def property_sql(name: str, kind: str) -> str:
+    """One property's value; a number always with a fraction (``1.0``, not ``1``).
+
+    Clients that type fields from the first page (GDAL's OAPIF, hence QGIS) would otherwise
+    make a share that starts with whole values an integer field and cut 0.48 to 0.
+    """
+    if kind == NUMBER:
+        return f"src.{name}::numeric + 0.0"
+    return f"src.{name}"
+
+
 def feature_sql(collection: Collection, crs: Crs) -> str:
     """Return the SQL of one row's Feature as json."""
-    pairs = ", ".join(f"'{name}', src.{name}" for name in collection.properties)
+    pairs = ", ".join(
+        f"'{name}', {property_sql(name, kind)}" for name, kind in collection.properties.items()
+    )
     return (
         "json_build_object('type', 'Feature', 'id', src.fid, 'geometry', "
         f"{geometry_sql(crs)}, 'properties', json_build_object({pairs}))"

@@ -7,13 +7,12 @@ import io
 from datetime import date
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from gridsvc.auth.tokens import SYSTEM
 from gridsvc.issues import bulletin, handling
 from tests.issues.conftest import bearer
 from tests.issues.test_indicators_api import ADMIN, URL, scenario
-from tests.maps.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, is_local
+from tests.maps.conftest import ARTIFACTS, is_local
 
 BULLETIN = "/api/v1/bulletins"
 
@@ -93,33 +92,32 @@ def test_district_bulletin_and_scope(client, cases) -> None:
     assert client.get(f"{BULLETIN}/week", headers=worker).status_code == 403
 
 
-def test_bulletin_renders_in_chromium_offline(client, cases) -> None:
+def test_bulletin_renders_in_chromium_offline(client, cases, browser) -> None:
     page_html = client.get(f"{BULLETIN}/month?date=2025-11-15", headers=ADMIN).text
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "bulletin-month.html"
     path.write_text(page_html, encoding="utf-8")
     outside, errors = [], []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
 
-        def guard(route, request) -> None:  # noqa: ANN001
-            if is_local(request.url):
-                route.continue_()
-            else:
-                outside.append(request.url)
-                route.abort()
+    def guard(route, request) -> None:  # noqa: ANN001
+        if is_local(request.url):
+            route.continue_()
+        else:
+            outside.append(request.url)
+            route.abort()
 
-        page.route("**/*", guard)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(path.as_uri())
-        headings = page.locator("h2").all_inner_texts()
-        rows = page.locator("table").nth(3).locator("tr").count()  # the league table
-        grids = page.locator("div.map svg path").count()
-        page.screenshot(path=str(ARTIFACTS / "bulletin-month.png"), full_page=True)
-        pdf = page.pdf(format="A4", landscape=True)
-        browser.close()
+    page.route("**/*", guard)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    headings = page.locator("h2").all_inner_texts()
+    rows = page.locator("table").nth(3).locator("tr").count()  # the league table
+    grids = page.locator("div.map svg path").count()
+    page.screenshot(path=str(ARTIFACTS / "bulletin-month.png"), full_page=True)
+    pdf = page.pdf(format="A4", landscape=True)
+    context.close()
     assert outside == [] and errors == []
     assert headings[0] == "一、总体情况" and len(headings) == 6
     assert grids == 2  # the scenario's cases lie in two grids

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.maps.conftest import (  # noqa: F401 - browser is a fixture used here
+from tests.maps.conftest import (
     ARTIFACTS,
     WatchedPage,
-    browser,
     free_port,
     is_local,
     wait_until_up,
@@ -90,7 +89,7 @@ class Phone(WatchedPage):
 
 
 @pytest.fixture
-def phone(browser, dongsheng_point) -> Iterator[Phone]:  # noqa: ANN001, F811
+def phone(browser, dongsheng_point) -> Iterator[Phone]:  # noqa: ANN001
     """A fresh phone page; requests off the loopback are refused and recorded."""
     _, lon, lat = dongsheng_point
     context = browser.new_context(
