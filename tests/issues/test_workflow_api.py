@@ -83,7 +83,7 @@ def test_reporter_sees_each_steps_own_departments(client, city) -> None:
     issue = submit(client)
     act(client, issue["id"], WORKER_A, "register")
     act(client, issue["id"], WORKER_A, "whistle", departments=["transport", "sanitation"])
-    act(client, issue["id"], SANITATION, "decline")
+    act(client, issue["id"], SANITATION, "decline", note="不属于本部门职责")
     steps = client.get("/api/v1/track", headers={"X-Reporter-Secret": issue["secret"]}).json()
     named = {
         step["action"]: sorted(department["code"] for department in step["departments"])
