@@ -24,6 +24,9 @@
     extend: ["延期", "Deadline extended"],
     escalate: ["督办", "Under supervision"],
     rate: ["评价", "Rated"],
+    sign_in: ["部门报到", "A department signed in"],
+    report_part: ["部门反馈", "A department reported its part"],
+    close_whistle: ["结束吹哨", "Joint handling ended"],
     publish: ["公开处理结果", "Result published"],
     unpublish: ["撤回公开", "No longer public"],
   };
