@@ -4,12 +4,14 @@ pygeofilter parses the text; this turns the simple comparisons (``=``, ``<>``, `
 ``<=``, ``>``, ``>=``, ``LIKE``, ``IN``, ``BETWEEN``, ``IS NULL``) joined by ``AND``, ``OR``
 and ``NOT`` into a SQL condition. Property names must be queryables of the collection and
 every value is a bind parameter, so a filter can name nothing else and inject nothing.
-(pygeofilter reads ``a AND b OR c`` left to right, not AND first as CQL2 says: write the
-parentheses.)
+pygeofilter reads ``a OR b AND c`` left to right, not AND first as CQL2 says, so a filter
+that mixes AND and OR without parentheses is refused (a 400 that says so) rather than
+answered wrongly.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -28,6 +30,34 @@ COMPARISONS = {
 }
 #: Longest filter text accepted.
 MAX_FILTER_LENGTH = 4000
+#: Quoted text, parentheses and the words that join conditions (BETWEEN owns its AND).
+TOKENS = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|[()]|\b(?:AND|OR|BETWEEN)\b", re.IGNORECASE)
+
+
+def check_grouping(text: str) -> None:
+    """Refuse AND and OR side by side in one group: the parser would not put AND first."""
+    groups: list[set[str]] = [set()]
+    betweens = [0]
+    for token in TOKENS.findall(text):
+        word = token.upper()
+        if token == "(":
+            groups.append(set())
+            betweens.append(0)
+        elif token == ")" and len(groups) > 1:
+            groups.pop()
+            betweens.pop()
+        elif word == "BETWEEN":
+            betweens[-1] += 1
+        elif word == "AND" and betweens[-1]:
+            betweens[-1] -= 1  # BETWEEN low AND high
+        elif word in ("AND", "OR"):
+            groups[-1].add(word)
+            if len(groups[-1]) == 2:
+                raise InvalidParameterError(
+                    "filter",
+                    "AND and OR are mixed without parentheses: group them, "
+                    "e.g. a = 1 OR (b = 2 AND c = 3)",
+                )
 
 
 class _Translation:
@@ -89,6 +119,7 @@ def to_sql(text: str, queryables: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """Return the SQL condition (on ``src.<property>``) of a CQL2 text filter and its values."""
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidParameterError("filter", f"is longer than {MAX_FILTER_LENGTH} characters")
+    check_grouping(text)
     try:
         tree = parse(text)
     except Exception as error:  # noqa: BLE001 - lark raises many kinds

@@ -88,6 +88,8 @@ CONDITIONS = [
     "code IN ('150699001001001', '150699002001002') OR grid_workers >= 3",
     "name LIKE '第00%' AND NOT (households < 100)",
     "community_name IS NOT NULL",
+    "population BETWEEN 100 AND 900 OR grid_workers >= 3",  # BETWEEN's AND is no AND
+    "(population > 500 AND households < 300) OR name = 'a AND b' OR grid_workers >= 3",
 ]
 
 
@@ -105,6 +107,8 @@ def test_cql2_text_equals_python(client, city, condition: str) -> None:
             2: g.code in ("150699001001001", "150699002001002") or g.grid_workers >= 3,
             3: f"第{g.code[-3:]}网格".startswith("第00") and not g.households < 100,
             4: True,
+            5: 100 <= g.population <= 900 or g.grid_workers >= 3,
+            6: (g.population > 500 and g.households < 300) or g.grid_workers >= 3,
         }[CONDITIONS.index(condition)]
 
     assert got == sorted(code for code, g in rows.items() if keep(g))
@@ -115,6 +119,7 @@ def test_cql2_text_equals_python(client, city, condition: str) -> None:
     [
         ({"filter": "secret = 'x'"}, "filter"),
         ({"filter": "population >"}, "filter"),
+        ({"filter": "grid_workers >= 3 OR population > 500 AND households < 300"}, "filter"),
         ({"filter": "S_INTERSECTS(geom, POINT(1 2))"}, "filter"),
         ({"crs": "EPSG:3857"}, "crs"),
         ({"bbox": "1,2,3"}, "bbox"),
