@@ -5,7 +5,7 @@ pygeofilter parses the text; this turns the simple comparisons (``=``, ``<>``, `
 and ``NOT`` into a SQL condition. Property names must be queryables of the collection and
 every value is a bind parameter, so a filter can name nothing else and inject nothing.
 pygeofilter reads ``a OR b AND c`` left to right, not AND first as CQL2 says, so a filter
-that mixes AND and OR without parentheses is refused (a 400 that says so) rather than
+that mixes AND and OR without parentheses is refused (a 422 that says so) rather than
 answered wrongly.
 """
 
