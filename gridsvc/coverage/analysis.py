@@ -196,6 +196,56 @@ def _box_area(geometries: np.ndarray) -> np.ndarray:
     return (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
 
 
+def network_gaps(
+    inputs: CityInputs, facility_xy: np.ndarray, limit: float, buffer_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gaps` of the network reach, reusing grids whose every nearby edge is reached.
+
+    Such a grid's covered part is the buffer of all its nearby edges whatever the
+    facilities, so it is cut once per city (kept in ``inputs.memo``) and shared by
+    every circle; only grids near a partly reached edge are cut anew.
+    """
+    network, grids = inputs.network, inputs.grids["geometry"].to_numpy()
+    quad_segs = circle_quad_segs("network")
+    sources = walking.snap(network, facility_xy)
+    nodes = walking.node_distances(network, sources, limit)
+    pieces = reach.nearest_pieces(network, nodes, sources, limit)
+    key = ("grid_edges", buffer_m)
+    if key not in inputs.memo:
+        inputs.memo[key] = network.tree.query(grids, predicate="dwithin", distance=buffer_m)
+    grid_index, edge_index = inputs.memo[key]
+    near = np.zeros(len(grids), dtype=bool)
+    near[grid_index] = True
+    partly = np.zeros(len(grids), dtype=bool)
+    np.logical_or.at(partly, grid_index, ~reach.whole_edges(network, pieces)[edge_index])
+    full = np.flatnonzero(near & ~partly)
+    rest = np.flatnonzero(~near | partly)
+    gap = np.empty(len(grids), dtype=object)
+    covered = np.zeros(len(grids))
+    gap[rest], covered[rest] = gaps(
+        grids[rest], reach.piece_lines(network, pieces), buffer_m, quad_segs
+    )
+    gap[full], covered[full] = _all_reached(inputs, full, buffer_m, quad_segs)
+    return gap, covered
+
+
+def _all_reached(
+    inputs: CityInputs, rows: np.ndarray, width: float, quad_segs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps of grids ``rows`` were every edge near them reached (computed once per grid, kept)."""
+    key = ("all_reached", width, quad_segs)
+    count = len(inputs.grids)
+    if key not in inputs.memo:
+        inputs.memo[key] = (np.empty(count, dtype=object), np.zeros(count), np.zeros(count, bool))
+    gap, covered, done = inputs.memo[key]
+    missing = rows[~done[rows]]
+    if len(missing):
+        grids = inputs.grids["geometry"].to_numpy()[missing]
+        gap[missing], covered[missing] = gaps(grids, inputs.network.lines, width, quad_segs)
+        done[missing] = True
+    return gap[rows], covered[rows]
+
+
 def circle_quad_segs(mode: str) -> int:
     """Return the buffer's segments per quarter circle for ``mode``."""
     return _CIRCLE_QUAD_SEGS if mode == "euclidean" else 8
@@ -235,11 +285,14 @@ def compute_coverage(
     facility_xy = inputs.facility_xy[facility_rows]
     distance = resident_distances(inputs, facility_xy, mode, limit)
     table = grid_table(inputs, distance <= limit)
-    if with_gaps:
+    if with_gaps and mode == "network" and has_network(inputs) and len(facility_xy):
+        gap, covered = network_gaps(inputs, facility_xy, limit, buffer_m)
+    elif with_gaps:
         parts, width = coverage_parts(inputs, facility_xy, mode, limit, buffer_m)
         gap, covered = gaps(
             inputs.grids["geometry"].to_numpy(), parts, width, circle_quad_segs(mode)
         )
+    if with_gaps:
         table["covered_area_m2"] = np.minimum(covered, table["area_m2"].to_numpy())
         table["gap"] = gap
     return table

@@ -93,3 +93,14 @@ def test_the_cases_reach_whole_grids_and_clipped_circles(city: analysis.CityInpu
     partly = shapely.intersects(circles[:, None], grids[None, :]).any(axis=0) & ~inside
     assert inside.any() and partly.any()
     assert shapely.area(shapely.envelope(circles)).min() > 4 * shapely.area(grids).max()
+
+
+def test_the_cases_reach_grids_whose_every_edge_is_reached(city: analysis.CityInputs) -> None:
+    """Network: some grid has every nearby edge reached whole (its gap is shared)."""
+    rows = city.facilities_of(("library", "shop_market", "park_square"))
+    sources = walking.snap(city.network, city.facility_xy[rows])
+    nodes = walking.node_distances(city.network, sources, 450.0)
+    grids = city.grids["geometry"].to_numpy()
+    reached = nodes[city.network.source] + city.network.length <= 450.0
+    near = shapely.dwithin(city.network.lines[:, None], grids[None, :], BUFFER)
+    assert (near & ~reached[:, None]).sum(axis=0).min() == 0
