@@ -3,7 +3,7 @@
 Each tree runs in its own process (PYTHONPATH at that tree) on the same database and
 prints its stages; the parent prints both with the ratio and the machine:
 - per-grid figures alone (covered residents of every circle x both modes, no polygons);
-- gap polygons of every circle x both modes;
+- the coverage tables with gaps (figures, covered area, gap polygons) of the same;
 - the network service areas of every threshold;
 - the full refresh (every circle x both modes, service areas, gaps, stored; rolled back).
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-STAGES = ("load", "snap", "figures", "gaps", "service_areas", "full_refresh")
+STAGES = ("load", "snap", "figures", "tables", "service_areas", "full_refresh")
 
 
 def measure(database: str) -> dict[str, float]:
@@ -51,22 +51,18 @@ def measure(database: str) -> dict[str, float]:
         started = time.perf_counter()
         _ = inputs.resident_snaps
         figures["snap"] = time.perf_counter() - started
-        grids = inputs.grids["geometry"].to_numpy()
-        figures["figures"] = figures["gaps"] = 0.0
+        figures["figures"] = figures["tables"] = 0.0
         for circle in circles:
             rows = inputs.facilities_of(circle.facility_types)
-            xy = inputs.facility_xy[rows]
             for mode in analysis.MODES:
                 started = time.perf_counter()
-                distance = analysis.resident_distances(inputs, xy, mode, circle.threshold_m)
-                analysis.grid_table(inputs, distance <= circle.threshold_m)
+                analysis.compute_coverage(
+                    inputs, rows, mode, circle.threshold_m, buffer_m, with_gaps=False
+                )
                 figures["figures"] += time.perf_counter() - started
                 started = time.perf_counter()
-                parts, width = analysis.coverage_parts(
-                    inputs, xy, mode, circle.threshold_m, buffer_m
-                )
-                analysis.gaps(grids, parts, width, analysis.circle_quad_segs(mode))
-                figures["gaps"] += time.perf_counter() - started
+                analysis.compute_coverage(inputs, rows, mode, circle.threshold_m, buffer_m)
+                figures["tables"] += time.perf_counter() - started
         thresholds: dict[float, set[str]] = {}
         for circle in circles:
             thresholds.setdefault(circle.threshold_m, set()).update(circle.facility_types)
@@ -112,9 +108,13 @@ def main() -> None:
     from bench.common import print_machine
 
     print_machine("coverage refresh of the demo city: old tree vs this tree")
-    old = run_tree(Path(args.old).resolve(), args.database)
-    new = run_tree(HERE, args.database)
-    print(f"old: {args.old}   new: {HERE}   database: {args.database}")
+    old_tree = Path(args.old).resolve()
+    if not (old_tree / "gridsvc" / "coverage").is_dir():
+        print(f"no tree at {old_tree}: only this tree's figures")
+        old_tree = HERE
+    old = run_tree(old_tree, args.database)
+    new = run_tree(HERE, args.database) if old_tree != HERE else old
+    print(f"old: {old_tree}   new: {HERE}   database: {args.database}")
     print(f"{'stage':<14}{'old s':>9}{'new s':>9}{'old/new':>9}")
     for stage in STAGES:
         ratio = old[stage] / new[stage] if new[stage] > 0 else float("inf")
