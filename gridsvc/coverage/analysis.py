@@ -143,15 +143,9 @@ def gaps(
     covered = np.zeros(len(gap))
     if len(parts) == 0 or len(gap) == 0:
         return gap, covered
-    tree = shapely.STRtree(parts)
-    grid_index, part_index = tree.query(gap, predicate="dwithin", distance=width)
+    grid_index, part_index = shapely.STRtree(parts).query(gap, predicate="dwithin", distance=width)
     if len(grid_index) == 0:
         return gap, covered
-    order = np.lexsort((part_index, grid_index))
-    grid_index, part_index = grid_index[order], part_index[order]
-    touched, starts = np.unique(grid_index, return_index=True)
-    ends = np.append(starts[1:], len(grid_index))
-    grids = gap[touched]
     # Each part is buffered once; a grid then unions the few buffers around it, which is
     # cheaper than buffering every grid's parts anew (parts near borders serve two grids).
     shapes = np.empty(len(parts), dtype=object)
@@ -159,15 +153,97 @@ def gaps(
     shapes[used] = reach.in_threads(
         lambda chunk: shapely.buffer(parts[used[chunk]], width, quad_segs=quad_segs), len(used)
     )
+    area = shapely.area(gap)
+    # A grid inside one buffer (a circle around a facility, mostly) is covered whole:
+    # no overlay at all.
+    _, whole = shapely.STRtree(gap).query(shapes[used], predicate="contains_properly")
+    whole = np.unique(whole)
+    gap[whole] = shapely.Polygon()
+    covered[whole] = area[whole]
+    rest = ~np.isin(grid_index, whole)
+    grid_index, part_index = grid_index[rest], part_index[rest]
+    order = np.lexsort((part_index, grid_index))
+    grid_index, part_index = grid_index[order], part_index[order]
+    touched, starts = np.unique(grid_index, return_index=True)
+    ends = np.append(starts[1:], len(grid_index))
+    grids = gap[touched]
+    pieces = _clip_large(shapes[part_index], gap[grid_index])
 
     def cut(chunk: np.ndarray) -> np.ndarray:
-        around = [shapely.union_all(shapes[part_index[starts[i] : ends[i]]]) for i in chunk]
+        around = [shapely.union_all(pieces[starts[i] : ends[i]]) for i in chunk]
         return shapely.difference(grids[chunk], np.array(around, dtype=object))
 
-    area = shapely.area(grids)
     gap[touched] = reach.in_threads(cut, len(touched))
-    covered[touched] = np.maximum(area - shapely.area(gap[touched]), 0.0)
+    covered[touched] = np.maximum(area[touched] - shapely.area(gap[touched]), 0.0)
     return gap, covered
+
+
+def _clip_large(shapes: np.ndarray, grids: np.ndarray) -> np.ndarray:
+    """Cut each shape much larger than its grid to the grid, so that unions stay grid-sized.
+
+    Large circles unioned whole cost far more than their pieces inside the grid; small
+    buffers of network pieces are cheaper left whole than cut first.
+    """
+    result = shapes.copy()
+    large = _box_area(shapes) > 4 * _box_area(grids)
+    if large.any():
+        result[large] = shapely.intersection(shapes[large], grids[large])
+    return result
+
+
+def _box_area(geometries: np.ndarray) -> np.ndarray:
+    bounds = shapely.bounds(geometries)
+    return (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
+
+
+def network_gaps(
+    inputs: CityInputs, facility_xy: np.ndarray, limit: float, buffer_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gaps` of the network reach, reusing grids whose every nearby edge is reached.
+
+    Such a grid's covered part is the buffer of all its nearby edges whatever the
+    facilities, so it is cut once per city (kept in ``inputs.memo``) and shared by
+    every circle; only grids near a partly reached edge are cut anew.
+    """
+    network, grids = inputs.network, inputs.grids["geometry"].to_numpy()
+    quad_segs = circle_quad_segs("network")
+    sources = walking.snap(network, facility_xy)
+    nodes = walking.node_distances(network, sources, limit)
+    pieces = reach.nearest_pieces(network, nodes, sources, limit)
+    key = ("grid_edges", buffer_m)
+    if key not in inputs.memo:
+        inputs.memo[key] = network.tree.query(grids, predicate="dwithin", distance=buffer_m)
+    grid_index, edge_index = inputs.memo[key]
+    near = np.zeros(len(grids), dtype=bool)
+    near[grid_index] = True
+    partly = np.zeros(len(grids), dtype=bool)
+    np.logical_or.at(partly, grid_index, ~reach.whole_edges(network, pieces)[edge_index])
+    full = np.flatnonzero(near & ~partly)
+    rest = np.flatnonzero(~near | partly)
+    gap = np.empty(len(grids), dtype=object)
+    covered = np.zeros(len(grids))
+    gap[rest], covered[rest] = gaps(
+        grids[rest], reach.piece_lines(network, pieces), buffer_m, quad_segs
+    )
+    gap[full], covered[full] = _all_reached(inputs, full, buffer_m, quad_segs)
+    return gap, covered
+
+
+def _all_reached(
+    inputs: CityInputs, rows: np.ndarray, width: float, quad_segs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps of grids ``rows`` were every edge near them reached (computed once per grid, kept)."""
+    key = ("all_reached", width, quad_segs)
+    count = len(inputs.grids)
+    if key not in inputs.memo:
+        inputs.memo[key] = (np.empty(count, dtype=object), np.zeros(count), np.zeros(count, bool))
+    gap, covered, done = inputs.memo[key]
+    missing = rows[~done[rows]]
+    if len(missing):
+        grids = inputs.grids["geometry"].to_numpy()[missing]
+        gap[missing], covered[missing] = gaps(grids, inputs.network.lines, width, quad_segs)
+        done[missing] = True
+    return gap[rows], covered[rows]
 
 
 def circle_quad_segs(mode: str) -> int:
@@ -209,11 +285,14 @@ def compute_coverage(
     facility_xy = inputs.facility_xy[facility_rows]
     distance = resident_distances(inputs, facility_xy, mode, limit)
     table = grid_table(inputs, distance <= limit)
-    if with_gaps:
+    if with_gaps and mode == "network" and has_network(inputs) and len(facility_xy):
+        gap, covered = network_gaps(inputs, facility_xy, limit, buffer_m)
+    elif with_gaps:
         parts, width = coverage_parts(inputs, facility_xy, mode, limit, buffer_m)
         gap, covered = gaps(
             inputs.grids["geometry"].to_numpy(), parts, width, circle_quad_segs(mode)
         )
+    if with_gaps:
         table["covered_area_m2"] = np.minimum(covered, table["area_m2"].to_numpy())
         table["gap"] = gap
     return table

@@ -92,6 +92,27 @@ def reached_pieces(
     return _take(pieces, pieces.end > pieces.start)
 
 
+def nearest_pieces(
+    network: WalkingNetwork, distances: np.ndarray, sources: Snapped, limit: float
+) -> Pieces:
+    """Return the pieces of edges reached from the nearest source (node distances 1-d)."""
+    return reached_pieces(
+        network,
+        distances[None, :],
+        np.zeros(1, dtype=np.int64),
+        sources,
+        np.zeros(len(sources), dtype=np.int64),
+        limit,
+    )
+
+
+def whole_edges(network: WalkingNetwork, pieces: Pieces) -> np.ndarray:
+    """Mask of the edges some piece covers from end to end."""
+    result = np.zeros(len(network.length), dtype=bool)
+    result[pieces.edge[(pieces.start <= 0) & (pieces.end >= 1)]] = True
+    return result
+
+
 def reach_lines(
     network: WalkingNetwork,
     distances: np.ndarray,
@@ -104,14 +125,7 @@ def reach_lines(
     ``distances`` are the node distances of :func:`node_distances` for the same sources;
     with ``edges``, only pieces of those edges are drawn.
     """
-    pieces = reached_pieces(
-        network,
-        distances[None, :],
-        np.zeros(1, dtype=np.int64),
-        sources,
-        np.zeros(len(sources), dtype=np.int64),
-        limit,
-    )
+    pieces = nearest_pieces(network, distances, sources, limit)
     if edges is not None:
         pieces = _take(pieces, np.isin(pieces.edge, edges))
     return piece_lines(network, pieces)
