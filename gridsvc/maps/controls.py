@@ -92,6 +92,9 @@ class SearchBox(MacroElement):
             var candidates = function() {
                 var found = [];
                 map.eachLayer(function(layer) {
+                    if (layer.gridsvcSearch) {  // grids drawn from tiles: their index
+                        found = found.concat(layer.gridsvcSearch());
+                    }
                     if (layer.feature && layer.feature.properties && layer.getBounds &&
                             layer.feature.properties.code) {
                         found.push({layer: layer, kind: "grid", p: layer.feature.properties});

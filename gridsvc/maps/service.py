@@ -258,7 +258,10 @@ def coverage_map_html(
     mode: str = "network",
     district: str | None = None,
 ) -> str:
-    """Return the coverage map of a circle, in a district or the whole city, as a page."""
+    """Return the coverage map of a circle, in a district or the whole city, as a page.
+
+    GeoJSON in the page; the served whole-city map draws from tiles (:mod:`tiled_pages`).
+    """
     fmap, _, _ = coverage_fmap(session, options, circle, mode, district)
     return to_html(fmap, options)
 
