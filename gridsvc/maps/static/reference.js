@@ -81,6 +81,8 @@
         return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords).then(function (json) {
           if (json.layers && json.layers.labels) placeLabels(coords, json.layers.labels);
           return json;
+        }, function () {
+          return { layers: {} };  // offline (the residents' outbox page): an empty tile
         });
       },
     });
@@ -90,7 +92,7 @@
       });
     }
     // The streets under the data; the outlines (they tint nothing) and names over it.
-    var streets = tiles(L.VectorGrid.Protobuf, UNDER, under).addTo(map);
+    var streets = tiles(Layer, UNDER, under).addTo(map);
     grid = tiles(Layer, OVER, over);
     grid.on("tileunload", function (event) {
       var c = event.coords, key = c.x + ":" + c.y + ":" + c.z;
@@ -110,6 +112,7 @@
     map.on("zoomend", seeThrough);
     seeThrough();
     var handle = {
+      map: map,
       streets: streets,
       outlines: grid,
       labels: labels,
@@ -119,6 +122,7 @@
       },
     };
     map.gridsvcReference = handle;
+    window.GridsvcReference.handles.push(handle);  // a page's maps, for tests
     return handle;
   }
 
@@ -130,5 +134,5 @@
     ".ref-label-street{font-size:13px;font-weight:600;color:#37474f}" +
     ".ref-label-community{font-size:11px;color:#546e7a}";
   document.head.appendChild(style);
-  window.GridsvcReference = { add: add };
+  window.GridsvcReference = { add: add, handles: [] };
 })();
