@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from gridsvc.coverage import analysis
 from gridsvc.coverage import service as coverage_service
 from gridsvc.coverage.circles import Circle
+from gridsvc.coverage.models import GridCoverage
 from gridsvc.maps import render
 from gridsvc.maps.basemap import RenderOptions, to_html
 from gridsvc.maps.service import CITY_TITLE, facilities_frame, grids_frame
 from gridsvc.ogc.tiles import data_version
+
+
+def has_stored_coverage(session: Session, circle: str | None, mode: str) -> bool:
+    """Whether the circle's coverage in ``mode`` is stored: the tiles draw only that."""
+    if circle is None:
+        circle = coverage_service.list_circles()[0]["code"]
+    stored = exists().where(GridCoverage.circle == circle, GridCoverage.mode == mode)
+    return bool(session.scalar(select(stored)))
+
 
 # Tiled pages by (data version, circle, mode, options): the page changes only with the data.
 TILED_PAGES: OrderedDict[tuple, str] = OrderedDict()

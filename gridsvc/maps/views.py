@@ -86,7 +86,8 @@ def coverage_map(
 ) -> HTMLResponse:
     """Grids coloured by coverage with a classed legend, gap polygons and the facilities."""
     options = service.render_options(get_settings())
-    if district is None and options.vector_tiles:  # the whole city: from the tiles
+    tiled = district is None and options.vector_tiles
+    if tiled and tiled_pages.has_stored_coverage(session, circle, mode):  # from the tiles
         html = tiled_pages.tiled_coverage_html(session, options, circle, mode)
     else:
         html = service.coverage_map_html(session, options, circle, mode, district)

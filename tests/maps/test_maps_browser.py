@@ -151,11 +151,11 @@ def test_district_coverage_map(server_url, watched_page, demo_city) -> None:  # 
 
 
 def test_full_city_coverage_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
-    # The whole city draws from the vector tiles (test_maps_tiled_browser checks them).
+    # Nothing stored: computed live and sent as GeoJSON (test_maps_tiled_browser stores
+    # coverage and checks the map drawn from the tiles).
     url = f"{server_url}/maps/coverage?mode=euclidean&circle=living_10min"
-    watched_page.page.goto(url, wait_until="load")
-    watched_page.page.wait_for_selector("[data-grid-tiles-loaded]", state="attached")
-    assert watched_page.page.evaluate(MAP_STATE)["polygons"] == 0
+    state = open_map(watched_page, url)
+    assert state["polygons"] == len(demo_city.grids)
     watched_page.screenshot("map-coverage-city")
     watched_page.assert_clean()
 
