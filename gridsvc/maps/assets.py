@@ -2,9 +2,10 @@
 
 Planners often sit on an intranet, and in China the usual CDNs for Leaflet are often
 blocked, so no page gridsvc serves or writes may load anything from the internet. Every
-asset comes from an installed package: Leaflet, Leaflet.markercluster and Swagger UI from
-the npm registry (``npm ci`` into ``node_modules/``, see ``package.json``), Leaflet.heat
-from folium's own templates (PyPI).
+asset comes from an installed package: Leaflet, Leaflet.markercluster, Leaflet.VectorGrid
+and Swagger UI from the npm registry (``npm ci`` into ``node_modules/``, see
+``package.json``), Leaflet.heat from folium's own templates (PyPI), and gridsvc's own
+``reference.js`` (the reference layers) from ``gridsvc/maps/static``.
 
 folium names each asset it needs (``leaflet``, ``markerclusterjs``...) and points it at a
 CDN. :func:`localize` rewrites every element of a map to the local copies, drops the ones
@@ -23,6 +24,8 @@ import folium
 from gridsvc.common.errors import GridsvcError
 
 FOLIUM_TEMPLATES = Path(folium.__file__).resolve().parent / "templates"
+#: gridsvc's own scripts for its pages (the reference layers), beside this module.
+GRIDSVC_STATIC = Path(__file__).resolve().parent / "static"
 
 
 class AssetError(GridsvcError):
@@ -34,13 +37,13 @@ class StaticFolder:
     """A folder of an installed package, served under ``/static/<name>/``."""
 
     name: str
-    source: str  # "npm" (under the assets dir) or "folium" (folium's templates)
+    source: str  # "npm" (under the assets dir), "folium" (its templates) or "gridsvc" (ours)
     path: str
     probe: str  # a file that must exist when the package is installed
 
     def directory(self, assets_dir: Path) -> Path:
         """Where the folder is on disk, for ``assets_dir`` (``node_modules``)."""
-        root = FOLIUM_TEMPLATES if self.source == "folium" else assets_dir
+        root = {"folium": FOLIUM_TEMPLATES, "gridsvc": GRIDSVC_STATIC}.get(self.source, assets_dir)
         return root / self.path
 
 
@@ -52,7 +55,14 @@ STATIC_FOLDERS = (
         "leaflet.markercluster/dist",
         "leaflet.markercluster.js",
     ),
+    StaticFolder(
+        "leaflet.vectorgrid",
+        "npm",
+        "leaflet.vectorgrid/dist",
+        "Leaflet.VectorGrid.bundled.min.js",
+    ),
     StaticFolder("swagger-ui", "npm", "swagger-ui-dist", "swagger-ui-bundle.js"),
+    StaticFolder("gridsvc", "gridsvc", ".", "reference.js"),
     StaticFolder("folium", "folium", ".", "leaflet_heat.min.js"),
 )
 
@@ -64,6 +74,8 @@ LOCAL_ASSETS = {
     "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
     "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
     "leaflet-heat.js": "folium/leaflet_heat.min.js",
+    "vectorgrid": "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+    "gridsvc_reference": "gridsvc/reference.js",
 }
 
 #: folium's defaults that gridsvc's maps never need: no popups in Bootstrap, no icon fonts.

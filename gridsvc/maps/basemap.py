@@ -27,6 +27,7 @@ from shapely.geometry import mapping
 
 from gridsvc.common.coords import from_wgs84, parse_coordinate_system
 from gridsvc.maps.assets import localize
+from gridsvc.maps.reference import ReferenceLayers
 
 #: Above this many polygons Leaflet draws on one canvas instead of one SVG path each.
 CANVAS_THRESHOLD = 2000
@@ -100,6 +101,14 @@ class RenderOptions:
     digits: int = 5
     #: A line under the title: when the data were drawn (for print and exports).
     note: str = ""
+    #: Where the service's OGC API is (``/ogc``): reference layers from its tiles. None
+    #: for a written file, which has no server to ask.
+    ogc_url: str | None = None
+
+    @property
+    def vector_tiles(self) -> bool:
+        """Whether the map can draw the service's tiles: served, on no or a WGS-84 base map."""
+        return self.ogc_url is not None and self.tiles.crs == "wgs84"
 
 
 def shift_for_tiles(geometries: gpd.GeoSeries, tiles: BaseTiles) -> gpd.GeoSeries:
@@ -388,6 +397,8 @@ def new_map(
             subdomains=tiles.subdomains,
             max_zoom=18,
         ).add_to(fmap)
+    if options.vector_tiles:
+        fmap.add_child(ReferenceLayers(options.ogc_url))
     fmap.add_child(FitBounds([[south, west], [north, east]]))
     fmap.get_root().header.add_child(Element(f"<title>{title}</title>"), name="title")
     fmap.get_root().header.add_child(Element(LEGEND_CSS), name="map_css")

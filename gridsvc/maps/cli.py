@@ -69,7 +69,7 @@ def render_maps(
     target = out or settings.maps_dir
     try:
         assets.check_installed(settings.assets_dir)
-        options = service.render_options(settings, static_url=STATIC_FOLDER)
+        options = service.render_options(settings, static_url=STATIC_FOLDER, ogc_url=None)
         service.check_measure(measure)
         target.mkdir(parents=True, exist_ok=True)
         with session_factory()() as session:
@@ -125,7 +125,7 @@ def export_map(
         if kind not in ("grids", "coverage", "issues"):
             raise ValueError(f"--map '{kind}': use grids, coverage or issues")
         assets.check_installed(settings.assets_dir)
-        options = service.render_options(settings, static_url=STATIC_FOLDER)
+        options = service.render_options(settings, static_url=STATIC_FOLDER, ogc_url=None)
         with session_factory()() as session:
             if kind == "grids":
                 page = service.grids_map_html(session, options, district, measure)

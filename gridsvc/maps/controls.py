@@ -92,6 +92,9 @@ class SearchBox(MacroElement):
             var candidates = function() {
                 var found = [];
                 map.eachLayer(function(layer) {
+                    if (layer.gridsvcSearch) {  // grids drawn from tiles: their index
+                        found = found.concat(layer.gridsvcSearch());
+                    }
                     if (layer.feature && layer.feature.properties && layer.getBounds &&
                             layer.feature.properties.code) {
                         found.push({layer: layer, kind: "grid", p: layer.feature.properties});
@@ -138,7 +141,14 @@ class SearchBox(MacroElement):
                     var item = L.DomUtil.create("div", "map-search-hit", hits);
                     item.textContent = (hit.kind === "grid" ? "网格 " : "设施 ") +
                         (hit.p.name || "") + (hit.p.code ? " " + hit.p.code : "");
-                    item.onclick = function() { show(hit); hits.innerHTML = ""; };
+                    // Stopped here: once the list is emptied, the item is out of the
+                    // control, and Leaflet would take the click for one on the map
+                    // (closing the popup just opened).
+                    item.onclick = function(event) {
+                        L.DomEvent.stopPropagation(event);
+                        show(hit);
+                        hits.innerHTML = "";
+                    };
                 });
                 return found;
             };

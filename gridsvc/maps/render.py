@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import box
 
-from gridsvc.maps import layers
+from gridsvc.maps import layers, tiled
 from gridsvc.maps.basemap import (
     CANVAS_THRESHOLD,
     Legend,
@@ -71,15 +71,25 @@ def with_density(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return grids.assign(density=(grids["population"] / area).round(0))
 
 
+def density_logs(grids: gpd.GeoDataFrame) -> pd.Series:
+    """log10(residents per km² + 1) of each grid (0 where none live or no area)."""
+    density = with_density(grids)["density"].astype(float).fillna(0).clip(lower=0)
+    return np.log10(density + 1)
+
+
+def alpha_top(grids: gpd.GeoDataFrame) -> float:
+    """Return the log density drawn full: the 95th percentile of the grids'."""
+    logs = density_logs(grids)
+    return float(np.quantile(logs, 0.95)) if len(logs) else 0.0
+
+
 def resident_alpha(grids: gpd.GeoDataFrame) -> pd.Series:
     """Opacity weight (0 to 1) of each grid by residents per km², on a log scale.
 
     Value-by-alpha: a large rural grid with a handful of residents is drawn faint, a dense
     town grid full; the 95th percentile of density and above is full. No residents: 0.
     """
-    density = with_density(grids)["density"].astype(float).fillna(0).clip(lower=0)
-    logs = np.log10(density + 1)
-    top = float(np.quantile(logs, 0.95)) if len(logs) else 0.0
+    logs, top = density_logs(grids), alpha_top(grids)
     alpha = (logs / top).clip(0, 1) if top > 0 else logs * 0
     return alpha.round(2)
 
@@ -238,6 +248,53 @@ def coverage_map(
         ).add_to(fmap)
     names = add_facilities(fmap, facilities)
     entries = layers.legend_entries(COVERAGE_BREAKS, palette, percent=True)
+    gap_mark = (f"border:2px dashed {GAP_COLOR}; background:none", "缺口 gap (layer, off at start)")
+    notes = ALPHA_NOTE + layers.facility_legend(names)
+    fmap.add_child(Legend("覆盖率 coverage", entries, (gap_mark,), notes))
+    fmap.add_child(SearchBox())
+    return fmap
+
+
+def tiled_coverage_map(
+    grids: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    collections: tuple[str, str, str],
+    title: str,
+    options: RenderOptions,
+    circle: str | None = None,
+) -> folium.Map:
+    """Return the coverage map with grids, gaps and service areas from the /ogc tiles.
+
+    ``grids`` (as for :func:`coverage_map`, without coverage) give the extent, the opacity
+    scale and the search index; ``collections`` are the coverage, gaps and service-area
+    collection ids. What is on at start is as on :func:`coverage_map`.
+    """
+    grids = prepare(grids, options)
+    facilities = prepare(facilities, options)
+    fmap = new_map(bounds_of(grids, facilities), title, options, canvas=False)
+    fmap.add_child(GridPopup(circle))
+    coverage, gaps, areas = collections
+    low, high = layers.ALPHA_RANGE
+    style = {
+        "kind": "coverage",
+        "breaks": COVERAGE_BREAKS,
+        "colors": layers.COVERAGE_COLORS,
+        "missing": layers.MISSING_COLOR,
+        "low": low,
+        "high": high,
+        "top": round(alpha_top(grids), 4),
+        "noResidents": NO_RESIDENTS,
+        "index": tiled.search_index(grids),
+    }
+    ogc = options.ogc_url or "/ogc"
+    name = f"覆盖率 coverage ({len(grids):,} grids)"
+    fmap.add_child(tiled.TiledLayer(ogc, coverage, name, style, show=True))
+    area_style = {"kind": "areas", "color": "#3182bd"}
+    fmap.add_child(tiled.TiledLayer(ogc, areas, "服务圈 service areas", area_style, show=False))
+    gap_style = {"kind": "gaps", "color": GAP_COLOR}
+    fmap.add_child(tiled.TiledLayer(ogc, gaps, "缺口 gaps", gap_style, show=False))
+    names = add_facilities(fmap, facilities)
+    entries = layers.legend_entries(COVERAGE_BREAKS, layers.COVERAGE_COLORS, percent=True)
     gap_mark = (f"border:2px dashed {GAP_COLOR}; background:none", "缺口 gap (layer, off at start)")
     notes = ALPHA_NOTE + layers.facility_legend(names)
     fmap.add_child(Legend("覆盖率 coverage", entries, (gap_mark,), notes))

@@ -42,12 +42,18 @@ CITY_TITLE = "全市 whole city"
 SERVICE_AREAS_LIMIT = 1_000_000
 
 
-def render_options(settings: Settings, static_url: str = "/static") -> RenderOptions:
-    """Return base map and precision from the settings; assets under ``static_url``."""
+def render_options(
+    settings: Settings, static_url: str = "/static", ogc_url: str | None = "/ogc"
+) -> RenderOptions:
+    """Return base map and precision from the settings; assets under ``static_url``.
+
+    ``ogc_url``: the service's OGC API, whose tiles draw the reference layers (None for a
+    written file).
+    """
     tiles = base_tiles(settings.map_tiles, settings.map_tiles_crs, settings.map_tiles_attribution)
     drawn = datetime.now(CITY_ZONE).strftime("%Y-%m-%d %H:%M")
     note = f"数据 data as of {drawn} (城市时间 city time) · gridsvc"
-    return RenderOptions(static_url=static_url, tiles=tiles, note=note)
+    return RenderOptions(static_url=static_url, tiles=tiles, note=note, ogc_url=ogc_url)
 
 
 def tolerance_for(extent: BBox) -> float:
@@ -252,7 +258,10 @@ def coverage_map_html(
     mode: str = "network",
     district: str | None = None,
 ) -> str:
-    """Return the coverage map of a circle, in a district or the whole city, as a page."""
+    """Return the coverage map of a circle, in a district or the whole city, as a page.
+
+    GeoJSON in the page; the served whole-city map draws from tiles (:mod:`tiled_pages`).
+    """
     fmap, _, _ = coverage_fmap(session, options, circle, mode, district)
     return to_html(fmap, options)
 

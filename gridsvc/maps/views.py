@@ -19,7 +19,7 @@ from gridsvc.common.heavy import heavy
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
-from gridsvc.maps import assets, service
+from gridsvc.maps import assets, service, tiled_pages
 from gridsvc.maps.basemap import base_tiles
 from gridsvc.maps.index import index_html
 from gridsvc.maps.render import GRID_MEASURES
@@ -86,7 +86,11 @@ def coverage_map(
 ) -> HTMLResponse:
     """Grids coloured by coverage with a classed legend, gap polygons and the facilities."""
     options = service.render_options(get_settings())
-    html = service.coverage_map_html(session, options, circle, mode, district)
+    tiled = district is None and options.vector_tiles
+    if tiled and tiled_pages.has_stored_coverage(session, circle, mode):  # from the tiles
+        html = tiled_pages.tiled_coverage_html(session, options, circle, mode)
+    else:
+        html = service.coverage_map_html(session, options, circle, mode, district)
     return map_page(request, html)
 
 

@@ -151,6 +151,8 @@ def test_district_coverage_map(server_url, watched_page, demo_city) -> None:  # 
 
 
 def test_full_city_coverage_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+    # Nothing stored: computed live and sent as GeoJSON (test_maps_tiled_browser stores
+    # coverage and checks the map drawn from the tiles).
     url = f"{server_url}/maps/coverage?mode=euclidean&circle=living_10min"
     state = open_map(watched_page, url)
     assert state["polygons"] == len(demo_city.grids)

@@ -87,12 +87,17 @@
     describePlace(lat, lon);
   }
 
-  function referenceLayers(map) {
-    const outline = { color: "#0b5394", weight: 2, fill: false };
-    api("/api/v1/districts").then((answer) => {
-      if (!answer.ok) return;
-      L.geoJSON(answer.body, { style: outline, interactive: false }).addTo(map);
-    }).catch(() => undefined);
+  function referenceLayers(map, tiles) {
+    // With no tile server: boundaries, names and streets from the service's own tiles.
+    if (!tiles && window.GridsvcReference) {
+      window.GridsvcReference.add(map, { ogc: "/ogc" });
+    } else {
+      const outline = { color: "#0b5394", weight: 2, fill: false };
+      api("/api/v1/districts").then((answer) => {
+        if (!answer.ok) return;
+        L.geoJSON(answer.body, { style: outline, interactive: false }).addTo(map);
+      }).catch(() => undefined);
+    }
     const grids = L.geoJSON(null, {
       style: { color: "#555", weight: 1, dashArray: "4 3", fillOpacity: 0.03 },
       onEachFeature: (feature, layer) => layer.bindTooltip(feature.properties.name, { direction: "center" }),
@@ -118,7 +123,7 @@
       placePin(at.lat, at.lng, null);
     });
     map.on("click", (event) => placePin(event.latlng.lat, event.latlng.lng, null));
-    referenceLayers(map);
+    referenceLayers(map, tiles);
     state.map = map;
   }
 

@@ -6,7 +6,7 @@ tracking answers never are: sending waits in the page's outbox (IndexedDB) inste
 */
 "use strict";
 
-const CACHE = "gridsvc-residents-v1";
+const CACHE = "gridsvc-residents-v2";
 const TIMEOUT_MS = 5000;
 const SHELL = [
   "/",
@@ -26,6 +26,8 @@ const SHELL = [
   "/static/leaflet/images/marker-icon.png",
   "/static/leaflet/images/marker-icon-2x.png",
   "/static/leaflet/images/marker-shadow.png",
+  "/static/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+  "/static/gridsvc/reference.js",
   "/static/leaflet.markercluster/leaflet.markercluster.js",
   "/static/leaflet.markercluster/MarkerCluster.css",
   "/static/leaflet.markercluster/MarkerCluster.Default.css",
