@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from gridsvc.common.coords import wgs84_to_gcj02
 from gridsvc.geodata import service as geodata_service
 from gridsvc.geodata.demo.build import build_demo_city
-from gridsvc.grids import service as grids_service
+from gridsvc.grids import placing as grid_placing
 
 BENCH_DATABASE = "gridsvc_bench_issues"
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ def bulk_routing(url: str, city, count: int) -> None:  # noqa: ANN001
         found: list = []
         for start in range(0, count, CHUNK):
             part = xy[start : start + CHUNK]
-            found += grids_service.grid_codes_for_points(
+            found += grid_placing.grid_codes_for_points(
                 session, part[:, 0].tolist(), part[:, 1].tolist()
             )
     engine.dispose()

@@ -55,6 +55,7 @@ def check_scope_exists(principal: Principal) -> None:
         return
     from gridsvc.common.errors import NotFoundError
     from gridsvc.db import session_factory
+    from gridsvc.grids import placing as grid_placing
     from gridsvc.grids import service as grids_service
     from gridsvc.issues import service as issues_service
 
@@ -64,9 +65,7 @@ def check_scope_exists(principal: Principal) -> None:
             session, [principal.department]
         ):
             problems.append(f"no department '{principal.department}'")
-        missing = [
-            g for g in principal.grids if grids_service.placement_of_grid(session, g) is None
-        ]
+        missing = [g for g in principal.grids if grid_placing.placement_of_grid(session, g) is None]
         problems += [f"no current grid '{code}'" for code in missing]
         if principal.district:
             try:

@@ -26,7 +26,7 @@ from gridsvc.coverage import network as walking
 from gridsvc.coverage.circles import Circle
 from gridsvc.coverage.service import city_inputs
 from gridsvc.facilities import service as facilities_service
-from gridsvc.grids import service as grids_service
+from gridsvc.grids import placing as grid_placing
 
 # Above this many candidate × demand pairs the exact MILP is not tried unless asked for.
 EXACT_PAIRS_LIMIT = 300_000
@@ -291,7 +291,7 @@ def _solve(weights: np.ndarray, cover: csr_matrix, k: int, method: str) -> dict[
 
 def site_names(session: Session, lon: float, lat: float) -> dict[str, Any]:
     """Code and name of the grid holding a site, and of its community and street."""
-    placed = grids_service.place_point(session, lon, lat, snap_distance_m=0) or {}
+    placed = grid_placing.place_point(session, lon, lat, snap_distance_m=0) or {}
     keys = ("grid_code", "grid_name", "community_name", "street_name", "district_name")
     return {key: placed.get(key) for key in keys}
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
+from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import notify, reporter, service, whistles
 from gridsvc.issues.calendar import load_cn_calendar
@@ -190,7 +191,7 @@ def route_by_hand(session: Session, issue: Issue, grid_code: str | None) -> dict
     if not grid_code:
         raise InvalidParameterError("grid_code", "route needs the code of a current grid", "body")
     grids_service.check_code("grid", grid_code, "grid_code", "body")
-    placement = grids_service.placement_of_grid(session, grid_code)
+    placement = grid_placing.placement_of_grid(session, grid_code)
     if placement is None:
         raise InvalidParameterError("grid_code", f"no current grid '{grid_code}'", "body")
     service.place(session, issue, {**placement, "routing": "manual", "distance_m": None})

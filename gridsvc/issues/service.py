@@ -15,7 +15,7 @@ from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.common.extent import check_in_city
 from gridsvc.common.geometry import WGS84
 from gridsvc.config import get_settings
-from gridsvc.grids import service as grids_service
+from gridsvc.grids import placing as grid_placing
 from gridsvc.issues import duplicates
 from gridsvc.issues.calendar import SHANGHAI, load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule
@@ -158,7 +158,7 @@ def submit(
     category = get_category(session, submission.category)
     lon, lat = (float(value) for value in to_wgs84(submission.lon, submission.lat, submission.crs))
     check_in_city(lon, lat)
-    placement = grids_service.place_point(session, lon, lat, get_settings().issue_snap_distance_m)
+    placement = grid_placing.place_point(session, lon, lat, get_settings().issue_snap_distance_m)
     issue = Issue(
         public_id=new_public_id(),
         secret_hash=secret_hash,

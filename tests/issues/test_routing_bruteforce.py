@@ -9,7 +9,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import Point
 
-from gridsvc.grids import service as grids_service
+from gridsvc.grids import placing as grid_placing
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
 
 SNAP_M = 50.0
@@ -48,7 +48,7 @@ def test_routing_matches_bruteforce(db_session, city) -> None:
     checked_nearest = 0
     points = sample_points()
     for lon, lat in points:
-        placement = grids_service.place_point(db_session, lon, lat, SNAP_M)
+        placement = grid_placing.place_point(db_session, lon, lat, SNAP_M)
         containing = city.containing(Point(lon, lat))
         if containing:
             assert placement is not None and placement["routing"] == "inside"
@@ -71,7 +71,7 @@ def test_routing_matches_bruteforce(db_session, city) -> None:
 
 def test_bulk_routing_agrees_with_single_points(db_session, city) -> None:
     points = sample_points(seed=11)[:1500]
-    codes = grids_service.grid_codes_for_points(
+    codes = grid_placing.grid_codes_for_points(
         db_session, [p[0] for p in points], [p[1] for p in points]
     )
     expected = [(city.containing(Point(lon, lat)) or [None])[0] for lon, lat in points]
