@@ -17,7 +17,8 @@ from folium.plugins import FastMarkerCluster, HeatMap
 from folium.template import Template
 from folium.utilities import JsCode
 
-from gridsvc.maps.basemap import Legend, classify, feature_collection, js_array, plain
+from gridsvc.maps.basemap import classify, feature_collection, js_array, plain
+from gridsvc.maps.furniture import Legend
 from gridsvc.maps.palette import facility_style
 
 #: Sequential palette (ColorBrewer YlOrRd) for "more is darker" measures.

@@ -18,13 +18,13 @@ from shapely.geometry import box
 from gridsvc.maps import layers, tiled
 from gridsvc.maps.basemap import (
     CANVAS_THRESHOLD,
-    Legend,
     RenderOptions,
     class_breaks,
     new_map,
     prepare,
 )
 from gridsvc.maps.controls import GridPopup, SearchBox
+from gridsvc.maps.furniture import Legend
 
 #: Measures a grids map can be coloured by: column → legend title.
 GRID_MEASURES = {
