@@ -54,17 +54,15 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) ->
     raise RuntimeError(f"the server did not answer {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
-    """Base URL of a gridsvc server serving the test database with the demo city."""
+def serve_app(settings: dict[str, str], log_path: Path) -> Iterator[str]:
+    """Run gridsvc under uvicorn (a subprocess) with ``settings``; yield its base URL."""
     port = free_port()
-    env = {**os.environ, "GRIDSVC_DATABASE_URL": database_url, "GRIDSVC_MAP_TILES": "none"}
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("w")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "gridsvc.main:app", "--host", "127.0.0.1"]
         + ["--port", str(port), "--log-level", "warning"],
-        env=env,
+        env={**os.environ, **settings},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -76,6 +74,13 @@ def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:  # noqa: A
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+    """Base URL of a gridsvc server serving the test database with the demo city."""
+    settings = {"GRIDSVC_DATABASE_URL": database_url, "GRIDSVC_MAP_TILES": "none"}
+    yield from serve_app(settings, ARTIFACTS / "server.log")
 
 
 @dataclass

@@ -7,9 +7,6 @@ anything not on the loopback is refused and fails the test.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +16,8 @@ from sqlalchemy import Engine, text
 from tests.maps.conftest import (
     ARTIFACTS,
     WatchedPage,
-    free_port,
     is_local,
-    wait_until_up,
+    serve_app,
 )
 
 PHONE = {
@@ -43,30 +39,12 @@ def photos_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def site(database_url: str, loaded_demo_city, photos_dir: Path) -> Iterator[str]:  # noqa: ANN001
     """Base URL of a gridsvc server (uvicorn subprocess) committing into the test database."""
-    port = free_port()
-    env = {
-        **os.environ,
+    settings = {
         "GRIDSVC_DATABASE_URL": database_url,
         "GRIDSVC_MAP_TILES": "none",
         "GRIDSVC_PHOTOS_DIR": str(photos_dir),
     }
-    RESIDENTS_ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (RESIDENTS_ARTIFACTS / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "gridsvc.main:app", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/health", process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    yield from serve_app(settings, RESIDENTS_ARTIFACTS / "server.log")
 
 
 @pytest.fixture(scope="session")
