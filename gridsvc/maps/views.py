@@ -33,6 +33,8 @@ DISTRICT = Query(
     description="Only this district (6-digit code); the whole city when omitted.",
     examples=["150602"],
 )
+CIRCLE = Query(description="Living circle code (see /api/v1/circles); the first one if omitted.")
+MODE = Query(description="network (walking on streets) or euclidean (straight line).")
 
 
 #: Pages above this size go gzipped to clients that accept it (a city map: 3.4 → 0.4 MB).
@@ -75,13 +77,8 @@ def grids_map(
 def coverage_map(
     request: Request,
     session: SessionDep,
-    circle: Annotated[
-        str | None,
-        Query(description="Living circle code (see /api/v1/circles); the first one if omitted."),
-    ] = None,
-    mode: Annotated[
-        str, Query(description="network (walking on streets) or euclidean (straight line).")
-    ] = "network",
+    circle: Annotated[str | None, CIRCLE] = None,
+    mode: Annotated[str, MODE] = "network",
     district: Annotated[str | None, DISTRICT] = None,
 ) -> HTMLResponse:
     """Grids coloured by coverage with a classed legend, gap polygons and the facilities."""
@@ -99,13 +96,8 @@ def coverage_map(
 def scenario_map(
     request: Request,
     session: SessionDep,
-    circle: Annotated[
-        str | None,
-        Query(description="Living circle code (see /api/v1/circles); the first one if omitted."),
-    ] = None,
-    mode: Annotated[
-        str, Query(description="network (walking on streets) or euclidean (straight line).")
-    ] = "network",
+    circle: Annotated[str | None, CIRCLE] = None,
+    mode: Annotated[str, MODE] = "network",
     district: Annotated[str | None, DISTRICT] = None,
 ) -> HTMLResponse:
     """Try a what-if on the coverage map: add, move or remove facilities; suggest k sites."""
