@@ -31,17 +31,16 @@ LocaleQuery = Annotated[
     Query(description="zh_CN (default): Chinese service names; en: English ones."),
 ]
 Format = Literal["json", "xml"]
-#: What an Open311 route answers: JSON or XML by its suffix; errors in the spec's format.
-ERRORS = {
-    code: {"description": text, "content": {"application/json": {}, "text/xml": {}}}
-    for code, text in ((400, "Bad request"), (403, "Bad api_key"), (404, "Not found"))
-}
+#: What an Open311 route answers: JSON or XML by its suffix. The error answers' bodies (the
+#: spec's format, in either) are documented with every other error (common/openapi.py).
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The answer, in the format the path's suffix names.",
         "content": {"application/json": {}, "text/xml": {"schema": {"type": "string"}}},
     },
-    **ERRORS,
+    400: {"description": "Bad request"},
+    403: {"description": "Bad api_key"},
+    404: {"description": "Not found"},
 }
 
 
