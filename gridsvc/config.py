@@ -81,6 +81,19 @@ class Settings(BaseSettings):
     notify_timeout_s: float = 5.0
     service_area_buffer_m: float = 50.0
 
+    # The scheduler inside the service (each worker runs it; an advisory lock lets one run
+    # each job at a time): on or off, and crontab lines in the city's time zone for
+    # escalation (督办) of overdue cases and for issuing the due bulletins (定期通报) of
+    # these periods, for the city and these districts: all, city, or comma-separated codes.
+    scheduler: bool = True
+    escalate_schedule: str = "*/15 * * * *"
+    bulletin_schedule: str = "0 8 * * *"
+    bulletin_periods: str = "week,month,quarter"
+    bulletin_districts: str = "all"
+    # Bulletins as PDF (printed by headless Chromium): how many at once, and for how long.
+    pdf_concurrency: int = 1
+    pdf_timeout_s: float = 60.0
+
     # Imports: the city's box (minlon,minlat,maxlon,maxlat, WGS-84; Ordos), inside which
     # every district must lie (other layers are checked against the current districts, or
     # this box while there are none), and how far outside a feature may lie before it is
@@ -140,6 +153,44 @@ class Settings(BaseSettings):
     tile_cache_mb: float = 64.0
     tile_version_ttl_s: float = 1.0
     tile_max_age_s: int = 60
+
+    @field_validator("escalate_schedule", "bulletin_schedule")
+    @classmethod
+    def check_schedule(cls, value: str) -> str:
+        """Accept a five-field crontab line only, so that a typo fails at start."""
+        from gridsvc.issues.scheduler import crontab_trigger
+
+        try:
+            crontab_trigger(value.strip())
+        except ValueError as error:
+            message = f"a crontab line such as '0 8 * * *', not '{value}': {error}"
+            raise ValueError(message) from None
+        return value.strip()
+
+    @field_validator("bulletin_periods")
+    @classmethod
+    def check_periods(cls, value: str) -> str:
+        """Accept comma-separated bulletin periods: week, month, quarter."""
+        periods = [period.strip() for period in value.split(",") if period.strip()]
+        unknown = sorted(set(periods) - {"week", "month", "quarter"})
+        if unknown:
+            raise ValueError(f"periods are week, month or quarter, not {', '.join(unknown)}")
+        return ",".join(periods)
+
+    @field_validator("bulletin_districts")
+    @classmethod
+    def check_districts(cls, value: str) -> str:
+        """Accept all, city, or comma-separated 6-digit district codes."""
+        value = value.strip()
+        codes = [code.strip() for code in value.split(",") if code.strip()]
+        if value in ("all", "city") or all(re.fullmatch(r"[0-9]{6}", c) for c in codes):
+            return value
+        raise ValueError(f"all, city or 6-digit district codes, not '{value}'")
+
+    @property
+    def bulletin_period_list(self) -> list[str]:
+        """The bulletin periods the scheduler issues."""
+        return [period for period in self.bulletin_periods.split(",") if period]
 
     @field_validator("rate_limit_per_address", "rate_limit_per_device")
     @classmethod

@@ -8,6 +8,8 @@ Creating the app never touches the database: the engine is resolved by the first
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -34,6 +36,7 @@ from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
+from gridsvc.issues.bulletin_views import router as bulletins_router
 from gridsvc.issues.indicator_views import router as indicators_router
 from gridsvc.issues.open311_views import router as open311_router
 from gridsvc.issues.reporter_views import router as reporter_router
@@ -115,6 +118,26 @@ async def domain_error(request: Request, error: GridsvcError) -> JSONResponse:
     return JSONResponse({"detail": error.message}, status_code=status_code, headers=headers)
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run the scheduler (escalation, bulletins) while the app serves, unless it is off."""
+    from gridsvc.config import get_settings
+
+    if not get_settings().scheduler:
+        yield
+        return
+    from gridsvc.db import session_factory
+    from gridsvc.issues import scheduler
+
+    jobs = scheduler.build(session_factory())
+    jobs.start()
+    app.state.scheduler = jobs
+    try:
+        yield
+    finally:
+        jobs.shutdown(wait=False)
+
+
 def create_app() -> FastAPI:
     """Build the gridsvc API with its routers and error mapping; connects to nothing yet."""
     app = FastAPI(
@@ -125,6 +148,7 @@ def create_app() -> FastAPI:
         redoc_url=None,  # ReDoc only loads from a CDN: not offered rather than blank offline
         openapi_url="/openapi.json",
         dependencies=[Depends(inputs.check_request)],
+        lifespan=lifespan,
     )
     app.add_middleware(BodyLimits)
     # Outermost: a 413 or 408 from the body limits carries the headers too.
@@ -145,6 +169,7 @@ def create_app() -> FastAPI:
     app.include_router(geodata_router)
     app.include_router(issues_router)
     app.include_router(indicators_router)
+    app.include_router(bulletins_router)
     app.include_router(reporter_router)
     app.include_router(open311_router)
     app.include_router(ogc_router)

@@ -22,6 +22,8 @@ from tests.factories import LatticeCity, make_test_city
 # Tests that mean to hit the anonymous report limits set their own; the rest submit freely.
 os.environ.setdefault("GRIDSVC_RATE_LIMIT_PER_ADDRESS", "1000000/hour")
 os.environ.setdefault("GRIDSVC_RATE_LIMIT_PER_DEVICE", "1000000/hour")
+# The scheduler's jobs would run against the configured database: tests run them by hand.
+os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
 
 # Tests never touch the demo's database.
 TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")

@@ -38,6 +38,7 @@ TABLES = {
     "grid_coverage",
     "coverage_refreshes",
     "rate_limits",
+    "issued_bulletins",
 }
 
 # Issue tables without a geometry (issues itself has one, with its GiST index).
@@ -49,6 +50,7 @@ ISSUE_TABLES_WITHOUT_GEOMETRY = {
     "issue_events",
     "idempotency_keys",
     "issue_photos",
+    "issued_bulletins",
 }
 
 

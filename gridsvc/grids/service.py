@@ -317,3 +317,10 @@ def simplified_grids(
         ).select_from(Grid)
     ).where(*grid_filters(None, district, None, None))
     return list(session.execute(statement.order_by(Grid.code)))
+
+
+def district_codes(session: Session) -> list[str]:
+    """Return the codes of the current districts, in order."""
+    return list(
+        session.scalars(select(District.code).where(District.valid_to.is_(None)).order_by("code"))
+    )

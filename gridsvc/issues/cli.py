@@ -55,6 +55,7 @@ def bulletin_command(
     ] = None,
     district: Annotated[str | None, typer.Option(help="A district's code; default: city.")] = None,
     output: Annotated[Path, typer.Option(help="Folder for the HTML and CSV.")] = Path("."),
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print it to PDF (Chromium).")] = False,
 ) -> None:
     """Write the period's bulletin (定期通报) as HTML and CSV; default: the last full period."""
     from datetime import date, datetime
@@ -80,6 +81,53 @@ def bulletin_command(
     output.mkdir(parents=True, exist_ok=True)
     name = bulletin_service.bulletin_name(figures)
     page, table = output / f"{name}.html", output / f"{name}.csv"
-    page.write_text(bulletin.render_html(figures), encoding="utf-8")
+    html = bulletin.render_html(figures)
+    page.write_text(html, encoding="utf-8")
     table.write_bytes(bulletin_service.bulletin_csv(figures))
-    typer.echo(f"{figures['title']}: {page} {table}")
+    written = [page, table]
+    if pdf:
+        from gridsvc.issues.bulletin_pdf import PdfUnavailableError, html_to_pdf
+
+        try:
+            document = html_to_pdf(html)
+        except PdfUnavailableError as error:
+            typer.secho(error.message, fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+        written.append(output / f"{name}.pdf")
+        written[-1].write_bytes(document)
+    typer.echo(f"{figures['title']}: {' '.join(map(str, written))}")
+
+
+@app.command("run")
+def run(
+    job: Annotated[str, typer.Argument(help="escalate or bulletins.")],
+) -> None:
+    """Run one of the scheduler's jobs now, once (for cron or a systemd timer)."""
+    from gridsvc.cluster.home import ClusterError
+    from gridsvc.db import session_factory
+    from gridsvc.issues import scheduler
+
+    if job not in scheduler.JOBS:
+        raise typer.BadParameter(f"one of {', '.join(scheduler.JOBS)}", param_hint="JOB")
+    try:
+        result = scheduler.JOBS[job](session_factory())
+    except ClusterError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    for line in result.get("escalated", result.get("issued", [])):
+        typer.echo(line)
+    typer.echo(f"{job}: {scheduler.summary(result)}.", err=True)
+
+
+@app.command("schedule")
+def schedule() -> None:
+    """Show the scheduler's jobs, their crontab lines and next runs (Asia/Shanghai)."""
+    from gridsvc.config import get_settings
+    from gridsvc.issues import scheduler
+
+    settings = get_settings()
+    lines = {"escalate": settings.escalate_schedule, "bulletins": settings.bulletin_schedule}
+    state = "on" if settings.scheduler else "off (GRIDSVC_SCHEDULER=false)"
+    typer.echo(f"scheduler in the service: {state}")
+    for name, moment in scheduler.next_runs(settings).items():
+        typer.echo(f"{name}\t{lines[name]}\tnext {moment:%Y-%m-%d %H:%M %Z}")

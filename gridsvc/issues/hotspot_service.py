@@ -9,9 +9,11 @@ never carry a reporter's exact position.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
+import h3
 from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +26,10 @@ from gridsvc.issues.indicator_service import department_links, local_range, scop
 from gridsvc.issues.models import Issue
 from gridsvc.issues.publication import PUBLIC_DECIMALS
 
-HOTSPOT_GROUPS = ("grid", "category", "location")
+HOTSPOT_GROUPS = ("grid", "category", "location", "h3")
+#: H3 resolutions offered: 5 (a cell of about 250 km²) to 9 (about 0.1 km², 174 m a side):
+#: finer cells would point at a single reporter's door.
+H3_RESOLUTIONS = range(5, 10)
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:
@@ -167,3 +172,59 @@ def hotspot_layer(
             if row["code"] in shapes  # a retired grid has no current polygon
         ],
     }
+
+
+def cell_counts(
+    session: Session, principal: Principal, span: tuple[date, date], resolution: int
+) -> Counter[str]:
+    """Count the cases reported in ``span`` in each H3 cell of ``resolution``."""
+    points = session.execute(
+        select(func.ST_X(Issue.geom), func.ST_Y(Issue.geom)).where(
+            in_range(principal, *span), Issue.geom.is_not(None)
+        )
+    )
+    return Counter(h3.latlng_to_cell(lat, lon, resolution) for lon, lat in points)
+
+
+def hexagons(
+    session: Session, principal: Principal, start: date, end: date, resolution: int, limit: int
+) -> list[dict[str, Any]]:
+    """Return the ``limit`` H3 cells with most cases, each with the previous period's count."""
+    current = cell_counts(session, principal, (start, end), resolution)
+    earlier = cell_counts(session, principal, previous_range(start, end), resolution)
+    ranked = sorted(current.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [
+        {
+            "code": cell,
+            "resolution": resolution,
+            "cases": cases,
+            "previous_cases": earlier.get(cell, 0),
+            "change": cases - earlier.get(cell, 0),
+        }
+        for cell, cases in ranked
+    ]
+
+
+def hexagon_layer(
+    session: Session, principal: Principal, start: date, end: date, resolution: int, limit: int
+) -> dict[str, Any]:
+    """Return the hotspot H3 cells as a GeoJSON FeatureCollection of hexagons."""
+    rows = hexagons(session, principal, start, end, resolution, limit)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": row["code"],
+                "geometry": cell_polygon(row["code"]),
+                "properties": row,
+            }
+            for row in rows
+        ],
+    }
+
+
+def cell_polygon(cell: str) -> dict[str, Any]:
+    """Return an H3 cell as a GeoJSON Polygon (lon/lat, closed, counter-clockwise)."""
+    ring = [[round(lng, 7), round(lat, 7)] for lat, lng in h3.cell_to_boundary(cell)]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}

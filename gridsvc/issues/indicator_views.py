@@ -6,14 +6,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from gridsvc.auth.dependencies import StaffDep, SupervisorDep
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.db import SessionDep
 from gridsvc.issues import (
-    bulletin,
-    bulletin_service,
     hotspot_service,
     indicator_export,
     indicator_service,
@@ -126,69 +124,45 @@ def league_table(
     )
 
 
-@router.get(
-    "/bulletins/{period}",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}, "text/csv": {"schema": {"type": "string"}}}}},
-)
-def get_bulletin(
-    period: Literal["week", "month", "quarter"],
-    session: SessionDep,
-    principal: SupervisorDep,
-    day: Annotated[
-        date | None,
-        Query(alias="date", description="A day of the period (local); default: the last one."),
-    ] = None,
-    district: Annotated[
-        str | None, Query(description="A district's 6-digit code; default: the token's scope.")
-    ] = None,
-    format: Annotated[Literal["html", "csv"], Query()] = "html",  # noqa: A002
-) -> Response:
-    """Show the period's bulletin (定期通报): indicators, league table, overdue cases, trend.
-
-    HTML to print (or save as PDF from the browser), or its tables as CSV (UTF-8, BOM).
-    By default the last complete period.
-    """
-    day = day or bulletin.previous_day(period, datetime.now(SHANGHAI).date())
-    figures = bulletin_service.bulletin_figures(session, principal, period, day, district)
-    name = bulletin_service.bulletin_name(figures)
-    if format == "csv":
-        return Response(
-            bulletin_service.bulletin_csv(figures),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    return HTMLResponse(bulletin.render_html(figures))
-
-
 @router.get("/stats/hotspots")
 def hotspot_list(
     session: SessionDep,
     principal: StaffDep,
     start: StartQuery = None,
     end: EndQuery = None,
-    by: Annotated[Literal["grid", "category", "location"], Query()] = "grid",
+    by: Annotated[Literal["grid", "category", "location", "h3"], Query()] = "grid",
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     radius_m: Annotated[
         float,
         Query(ge=1, le=5000, description="location: cases this close (metres) repeat a place."),
     ] = 50.0,
+    resolution: Annotated[
+        int,
+        Query(ge=5, le=9, description="h3: the cells' resolution (8: about 0.74 km² each)."),
+    ] = 8,
     format: Annotated[  # noqa: A002
-        Literal["json", "geojson"], Query(description="geojson: by=grid as a map layer.")
+        Literal["json", "geojson"],
+        Query(description="geojson: by=grid or by=h3 as a map layer (grids or hexagons)."),
     ] = "json",
 ) -> dict[str, Any]:
     """List the grids, categories or repeated locations with most cases, and the trend.
 
     Each hotspot has its count in the period of the same length just before; a repeated
     location is a cluster of one category's cases within ``radius_m`` of one another,
-    shown by its centre rounded to 0.001°.
+    shown by its centre rounded to 0.001°; ``by=h3`` counts cases in the H3 hexagons of
+    ``resolution``.
     """
     start, end = default_range(start, end)
-    if format == "geojson":
-        if by != "grid":
-            raise InvalidParameterError("format", "geojson is for by=grid (a layer of grids)")
+    if format == "geojson" and by not in ("grid", "h3"):
+        raise InvalidParameterError("format", "geojson is for by=grid or by=h3 (a map layer)")
+    if by == "h3":
+        if format == "geojson":
+            return hotspot_service.hexagon_layer(session, principal, start, end, resolution, limit)
+        rows = hotspot_service.hexagons(session, principal, start, end, resolution, limit)
+    elif format == "geojson":
         return hotspot_service.hotspot_layer(session, principal, start, end, limit)
-    rows = hotspot_service.hotspots(session, principal, start, end, by, limit, radius_m)
+    else:
+        rows = hotspot_service.hotspots(session, principal, start, end, by, limit, radius_m)
     before = hotspot_service.previous_range(start, end)
     return {
         "from": start.isoformat(),

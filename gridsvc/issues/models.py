@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
@@ -211,5 +213,30 @@ class IssuePhoto(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(
+        TIMESTAMP(timezone=True), server_default=now_default()
+    )
+
+
+class IssuedBulletin(Base):
+    """A bulletin (定期通报) as issued: its HTML and CSV kept as they went out, never rewritten.
+
+    One per period, first day and scope (``district_code`` empty for the city), so a
+    scheduler run in every worker issues each bulletin once.
+    """
+
+    __tablename__ = "issued_bulletins"
+    __table_args__ = (
+        Index("issued_bulletins_once", "period", "start_date", "district_code", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    period: Mapped[str] = mapped_column(String(10))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    district_code: Mapped[str] = mapped_column(String(6), server_default=text("''"))
+    title: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    csv: Mapped[bytes] = mapped_column(LargeBinary)
+    issued_at: Mapped[datetime] = mapped_column(
         TIMESTAMP(timezone=True), server_default=now_default()
     )

@@ -1,4 +1,4 @@
-"""Notifications of dispatches and escalations (督办): a webhook and e-mail, after commit.
+"""Notifications of dispatches, escalations (督办) and bulletins: webhook and e-mail, after commit.
 
 A step queues its message on the session; the messages go out only once the transaction
 commits (a rolled-back step notifies nobody), each channel with a short time limit, and a
@@ -25,7 +25,7 @@ from gridsvc.issues.service import iso_local
 
 logger = logging.getLogger(__name__)
 KEY = "gridsvc.notifications"
-WORDS = {"dispatch": "派遣", "whistle": "吹哨", "escalate": "督办"}
+WORDS = {"dispatch": "派遣", "whistle": "吹哨", "escalate": "督办", "bulletin": "通报"}
 
 
 def queue(session: Session, kind: str, issue: Issue, departments: list[str] | None = None) -> None:
@@ -41,6 +41,11 @@ def queue(session: Session, kind: str, issue: Issue, departments: list[str] | No
         "status": issue.status,
         "deadline": iso_local(issue.deadline_at),
     }
+    queue_message(session, message)
+
+
+def queue_message(session: Session, message: dict[str, Any]) -> None:
+    """Queue ``message`` (with its ``event``) to send once the session commits."""
     session.info.setdefault(KEY, []).append(message)
 
 
@@ -84,6 +89,18 @@ def post(url: str, messages: list[dict[str, Any]], timeout: float) -> None:
         response.read()
 
 
+def mail_line(message: dict[str, Any]) -> str:
+    """Return the line of the e-mail that tells of ``message``."""
+    word = WORDS.get(message["event"], message["event"])
+    if message["event"] == "bulletin":
+        return f"{word} {message['title']} {message['links']['html']}"
+    return (
+        f"{word} {message['public_id']} {message['category']} "
+        f"网格 {message['grid_code'] or '-'} 部门 {'、'.join(message['departments']) or '-'} "
+        f"期限 {message['deadline'] or '-'}"
+    )
+
+
 def mail(messages: list[dict[str, Any]], recipients: list[str]) -> None:
     """Send one e-mail listing the messages."""
     settings = get_settings()
@@ -92,14 +109,7 @@ def mail(messages: list[dict[str, Any]], recipients: list[str]) -> None:
     email["Subject"] = f"网格化管理{'、'.join(kinds)}通知: {len(messages)} 件"
     email["From"] = settings.notify_email_from
     email["To"] = ", ".join(recipients)
-    email.set_content(
-        "\n".join(
-            f"{WORDS.get(m['event'], m['event'])} {m['public_id']} {m['category']} "
-            f"网格 {m['grid_code'] or '-'} 部门 {'、'.join(m['departments']) or '-'} "
-            f"期限 {m['deadline'] or '-'}"
-            for m in messages
-        )
-    )
+    email.set_content("\n".join(mail_line(m) for m in messages))
     with smtplib.SMTP(
         settings.smtp_host, settings.smtp_port, timeout=settings.notify_timeout_s
     ) as smtp:

@@ -167,3 +167,30 @@ def test_names_come_from_the_newest_generation(db_session, city) -> None:
     assert names == {current: newest[current], removed: newest[removed]}
     assert grids_service.names_of(db_session, "district", {"150698"}) == {"150698": "旧旗"}
     assert set(grids_service.grid_shapes(db_session, {current, removed})) == {current}
+
+
+def test_h3_hexagons_hold_the_cases_inside_them(client, cases) -> None:
+    """Each cell's count is the number of stored points inside its hexagon (shapely)."""
+    from geoalchemy2.shape import to_shape
+
+    query = "from=2025-11-01&to=2025-11-30&by=h3&resolution=9&limit=200"
+    layer = client.get(f"{URL}?{query}&format=geojson", headers=ADMIN)
+    assert layer.status_code == 200, layer.text
+    features = layer.json()["features"]
+    hexagons = [shape(feature["geometry"]) for feature in features]
+    assert all(h.is_valid and h.exterior.is_ccw and len(h.exterior.coords) == 7 for h in hexagons)
+    now = [to_shape(i.geom) for i in reported(cases, NOVEMBER)]
+    before = [to_shape(i.geom) for i in reported(cases, OCTOBER)]
+    assert sum(f["properties"]["cases"] for f in features) == len(now)  # every case in a cell
+    for feature, hexagon in zip(features, hexagons, strict=True):
+        inside = sum(hexagon.covers(point) for point in now)
+        earlier = sum(hexagon.covers(point) for point in before)
+        assert feature["properties"]["cases"] == inside
+        assert feature["properties"]["previous_cases"] == earlier
+    counts = [f["properties"]["cases"] for f in features]
+    assert counts == sorted(counts, reverse=True) and counts[0] >= 2  # repeated places
+    rows = client.get(f"{URL}?{query}&limit=3", headers=ADMIN).json()["rows"]
+    assert [r["code"] for r in rows] == [f["id"] for f in features[:3]]
+    assert client.get(f"{URL}?by=h3&resolution=12", headers=ADMIN).status_code == 422
+    wrong = client.get(f"{URL}?by=category&format=geojson", headers=ADMIN)
+    assert wrong.status_code == 422 and "format" in wrong.json()["detail"]
