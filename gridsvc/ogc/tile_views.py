@@ -10,11 +10,13 @@ OGC API - Tiles orders them; note ``z/y/x``, not ``z/x/y``):
   grids, network, labels).
 
 Each layer appears from its collection's ``min_zoom`` (see ``tile_collections``);
-answers carry ``ETag`` (the data version) and ``Cache-Control``; ``If-None-Match`` gives 304.
+answers carry ``ETag`` (the data version) and ``Cache-Control``; ``If-None-Match`` gives 304;
+tiles are gzip-encoded for clients that accept it (browsers, GDAL).
 """
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -37,6 +39,10 @@ TILE_RESPONSES: dict[int | str, dict] = {
         "headers": {
             "ETag": {"schema": {"type": "string"}},
             "Cache-Control": {"schema": {"type": "string"}},
+            "Content-Encoding": {
+                "description": "gzip when the request's Accept-Encoding admits it.",
+                "schema": {"type": "string"},
+            },
         },
     },
     304: {"description": "Unchanged since the ETag given in If-None-Match."},
@@ -63,15 +69,35 @@ def tile_cache(request: Request) -> tiles.TileCache:
 def tile_response(
     request: Request, session: SessionDep, collections: list[Collection], z: int, y: int, x: int
 ) -> Response:
-    """Answer the tile, or 304 when the client's ETag is current."""
+    """Answer the tile (gzip-encoded when the client accepts it), or 304 when its ETag is current.
+
+    The two encodings are two representations: each has its own ETag, and ``Vary`` says so.
+    """
     tile, etag = tiles.cached_tile(tile_cache(request), session, collections, z, y, x)
+    encoded = accepts_gzip(request.headers.get("accept-encoding", ""))
     headers = {
-        "ETag": etag,
+        "ETag": f'{etag[:-1]}-gzip"' if encoded else etag,
         "Cache-Control": f"public, max-age={get_settings().tile_max_age_s}",
+        "Vary": "Accept-Encoding",
     }
-    if etag in request.headers.get("if-none-match", ""):
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return Response(tile, media_type=MVT, headers=headers)
+    if encoded:
+        return Response(tile, media_type=MVT, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(gzip.decompress(tile), media_type=MVT, headers=headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header admits gzip (not refused with ``q=0``)."""
+    for part in accept_encoding.lower().split(","):
+        coding, _, parameters = part.strip().partition(";")
+        if coding.strip() in ("gzip", "*"):
+            quality = parameters.strip().removeprefix("q=")
+            try:
+                return not parameters.strip() or float(quality) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def tiled(collection_id: str) -> Collection:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import mapbox_vector_tile
 import pytest
 from shapely.geometry import Polygon
@@ -90,6 +92,25 @@ def test_etag_revalidates_and_follows_the_data(client, city, db_session) -> None
     assert second.status_code == 200 and second.headers["etag"] != etag
     changed = {f["properties"]["code"]: f for f in decode(second)["grids"]["features"]}
     assert changed[code]["properties"]["population"] == 4321
+
+
+def test_tiles_are_gzip_encoded_for_clients_that_accept_it(client, city) -> None:
+    x, y = centre_tile(14)
+    path = f"/ogc/collections/grids/tiles/WebMercatorQuad/14/{y}/{x}"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    with client.stream("GET", path, headers={"Accept-Encoding": "gzip, deflate"}) as encoded:
+        raw = b"".join(encoded.iter_raw())  # as sent, not decoded
+    assert "content-encoding" not in plain.headers
+    assert encoded.headers["content-encoding"] == "gzip"
+    assert (
+        "Accept-Encoding" in encoded.headers["vary"] and "Accept-Encoding" in plain.headers["vary"]
+    )
+    assert gzip.decompress(raw) == plain.content and len(raw) < len(plain.content)
+    assert encoded.headers["etag"] != plain.headers["etag"]  # two representations
+    refused = client.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers and refused.content == plain.content
+    again = {"Accept-Encoding": "gzip", "If-None-Match": encoded.headers["etag"]}
+    assert client.get(path, headers=again).status_code == 304
 
 
 @pytest.mark.parametrize(
