@@ -107,6 +107,8 @@ class Issue(Base):
         ),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="issues_rating"),
         Index("issues_geom_gist", "geom", postgresql_using="gist"),
+        # Indicators, hotspots and lists of a period pick their cases by report time.
+        Index("ix_issues_created_at", "created_at"),
         Index(
             "ix_issues_open_deadline",
             "deadline_at",
