@@ -18,7 +18,7 @@ from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import notify, reporter, service, whistles
+from gridsvc.issues import attachments, notify, priorities, reporter, service, whistles
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
@@ -95,7 +95,9 @@ def act(
     transition = check_transition(issue, request, principal)
     if request.action in NEEDS_REASON and not (request.note or "").strip():
         raise InvalidParameterError("note", f"'{request.action}' needs a reason in 'note'", "body")
-    details = apply_effects(session, principal, issue, request, transition, now)
+    priority_details = priorities.set_priority(session, issue, request, now)
+    details = {**apply_effects(session, principal, issue, request, transition, now)}
+    details.update(priority_details)
     issue.status = transition.to_status.value
     move_deadline(session, issue, transition, request, now)
     if transition.to_status is Status.CLOSED:
@@ -154,6 +156,8 @@ def apply_effects(
         return {"departments": released} if released else {}
     if action is Action.ESCALATE:
         issue.escalated_at = now
+    if action is Action.RESOLVE:
+        attachments.check_after_photo(session, issue)
     if action in (Action.SIGN_IN, Action.REPORT_PART, Action.CLOSE_WHISTLE, Action.RESOLVE):
         return whistle_step(session, principal, issue, action, request.note)
     return {}
@@ -226,7 +230,7 @@ def move_deadline(
     effect = transition.deadline
     if effect is DeadlineEffect.RESTART:
         issue.deadline_at = service.stage_deadline(
-            session, issue.category_code, stage_of(transition.to_status), now
+            session, issue.category_code, stage_of(transition.to_status), now, issue.priority
         )
         issue.escalated_at = None
     elif effect is DeadlineEffect.STOP:
