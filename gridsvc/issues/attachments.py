@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,8 @@ def add_photo(
         stage=stage.value,
         uploaded_by=None if secret or principal.anonymous else principal.subject,
         uploaded_role=None if secret else principal.role.value,
+        # The clock of the events, so 'since the last send_back' compares like with like.
+        created_at=datetime.now(UTC),
     )
     session.add(row)
     session.flush()

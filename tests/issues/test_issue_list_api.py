@@ -54,7 +54,7 @@ def issues(db_session, city) -> list[tuple[Issue, float, float]]:
         if issue.status == "suspended":
             issue.deadline_at = None
         made.append((issue, lon, lat))
-    db_session.flush()
+    db_session.commit()  # kept when a request of the test fails (its rollback ends there)
     return made
 
 
@@ -155,8 +155,9 @@ def test_names_beside_codes_from_the_tables(client, db_session, issues) -> None:
     names = {
         "category": "SELECT name FROM issue_categories WHERE code = :code",
         "department": "SELECT name FROM departments WHERE code = :code",
-        **{level: f"SELECT name FROM {level}s WHERE code = :code AND valid_to IS NULL"
-           for level in ("grid", "community", "street", "district")},
+        **{level: f"SELECT name FROM {table} WHERE code = :code AND valid_to IS NULL"
+           for level, table in (("grid", "grids"), ("community", "communities"),
+                                ("street", "streets"), ("district", "districts"))},
     }  # fmt: skip
     for field, sql in names.items():
         code = body["category"] if field == "category" else body[f"{field}_code"]
@@ -166,7 +167,7 @@ def test_names_beside_codes_from_the_tables(client, db_session, issues) -> None:
     assert body["departments_named"] == [
         {"code": code, "name": departments[code]} for code in body["departments"]
     ]
-    assert body["reporter_contact"] is None  # an anonymous report, seen by... an admin
+    assert body["reporter_contact"] == CONTACT  # one issue's answer, to those allowed
     listing = client.get("/api/v1/issues?limit=1000", headers=ADMIN).json()["issues"]
     row = next(item for item in listing if item["id"] == issue.id)
     assert {k: v for k, v in row.items() if k != "events"} == {
