@@ -58,28 +58,31 @@ def issues(db_session, city) -> list[tuple[Issue, float, float]]:
     return made
 
 
+def checks_for(issue: Issue, lon: float, lat: float, now: datetime) -> dict:
+    """Each filter's test of one issue, in plain Python."""
+    day = issue.created_at.astimezone(CITY_TIME).date()
+    overdue = issue.status in OPEN_STATUSES and bool(issue.deadline_at) and issue.deadline_at < now
+    return {
+        "category": lambda v: issue.category_code == v,
+        "grid": lambda v: issue.grid_code == v,
+        "district": lambda v: issue.district_code == v,
+        "department": lambda v: v == issue.department_code or v in issue.departments,
+        "priority": lambda v: issue.priority == v,
+        "status": lambda v: issue.status == v,
+        "from": lambda v: day >= datetime.fromisoformat(v).date(),
+        "to": lambda v: day <= datetime.fromisoformat(v).date(),
+        "overdue": lambda v: overdue == (v == "true"),
+        "bbox": lambda v: box(*map(float, v.split(","))).intersects(Point(lon, lat)),
+        "text": lambda v: v.lower() in issue.description.lower(),
+    }
+
+
 def python_filter(issues, **wanted) -> set[int]:
     """The ids the filters select, computed in plain Python over the created issues."""
     now = datetime.now(UTC)
     kept = set()
     for issue, lon, lat in issues:
-        day = issue.created_at.astimezone(CITY_TIME).date()
-        overdue = (
-            issue.status in OPEN_STATUSES and bool(issue.deadline_at) and issue.deadline_at < now
-        )
-        checks = {
-            "category": lambda v: issue.category_code == v,
-            "grid": lambda v: issue.grid_code == v,
-            "district": lambda v: issue.district_code == v,
-            "department": lambda v: v == issue.department_code or v in issue.departments,
-            "priority": lambda v: issue.priority == v,
-            "status": lambda v: issue.status == v,
-            "from": lambda v: day >= datetime.fromisoformat(v).date(),
-            "to": lambda v: day <= datetime.fromisoformat(v).date(),
-            "overdue": lambda v: overdue == (v == "true"),
-            "bbox": lambda v: box(*map(float, v.split(","))).intersects(Point(lon, lat)),
-            "text": lambda v: v.lower() in issue.description.lower(),
-        }  # fmt: skip
+        checks = checks_for(issue, lon, lat, now)
         if all(checks[name](value) for name, value in wanted.items()):
             kept.add(issue.id)
     return kept
