@@ -18,7 +18,7 @@ from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import attachments, notify, priorities, reporter, service, whistles
+from gridsvc.issues import attachments, names, notify, priorities, reporter, service, whistles
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
@@ -309,23 +309,31 @@ def escalate_overdue(
 def list_overdue(
     session: Session, principal: Principal, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Open issues in scope past their stage deadline, most overdue first."""
+    """Open issues in scope past their stage deadline, most overdue first, with names."""
     now = now or datetime.now(UTC)
     calendar = load_cn_calendar()
-    issues = session.scalars(
-        select(Issue)
-        .where(service.visible_to(principal), Issue.deadline_at < now)
-        .order_by(Issue.deadline_at, Issue.id)
+    issues = list(
+        session.scalars(
+            select(Issue)
+            .where(service.visible_to(principal), Issue.deadline_at < now)
+            .order_by(Issue.deadline_at, Issue.id)
+        )
     )
+    book = names.load_names(session, issues)
     return [
         {
             "id": issue.id,
             "public_id": issue.public_id,
             "status": issue.status,
+            "priority": issue.priority,
             "category": issue.category_code,
+            "category_name": book.category(issue.category_code),
             "grid_code": issue.grid_code,
+            "grid_name": book.area("grid", issue.grid_code),
             "district_code": issue.district_code,
+            "district_name": book.area("district", issue.district_code),
             "departments": issue.departments,
+            "departments_named": book.named_departments(issue.departments or []),
             "deadline": service.local(issue.deadline_at),
             "overdue_working_hours": round(overdue_hours(calendar, issue.deadline_at, now), 2),
             "overdue_hours": round((now - issue.deadline_at).total_seconds() / 3600, 2),

@@ -280,10 +280,15 @@ class OverdueIssue(BaseModel):
     id: int
     public_id: str
     status: Status
+    priority: Priority
     category: str
+    category_name: str | None
     grid_code: str | None
+    grid_name: str | None
     district_code: str | None
+    district_name: str | None
     departments: list[str]
+    departments_named: list[Named]
     deadline: datetime
     overdue_working_hours: float
     overdue_hours: float

@@ -51,7 +51,7 @@ def issues(db_session, city) -> list[tuple[Issue, float, float]]:
         issue.departments = rng.sample(DEPARTMENTS, rng.randint(0, 2))
         issue.created_at = now - timedelta(hours=rng.uniform(0, 24 * 12))
         issue.deadline_at = now + timedelta(hours=rng.uniform(-48, 48))
-        if issue.status == "suspended":
+        if issue.status in ("suspended", "closed"):  # no clock runs (paused, stopped)
             issue.deadline_at = None
         made.append((issue, lon, lat))
     db_session.commit()  # kept when a request of the test fails (its rollback ends there)
@@ -237,3 +237,21 @@ def test_exports_carry_every_match_and_nothing_private(client, issues, monkeypat
     bounded = client.get("/api/v1/issues", params={**wanted, "format": "csv"}, headers=ADMIN)
     assert bounded.status_code == 422 and "GRIDSVC_ISSUE_EXPORT_MAX_ROWS" in bounded.text
     assert bounded.json()["errors"][0]["loc"] == ["query", "format"]
+
+
+def test_the_overdue_list_names_what_it_codes(client, issues) -> None:
+    overdue = client.get("/api/v1/issues/overdue", headers=ADMIN).json()
+    assert {row["id"] for row in overdue} == python_filter(issues, overdue="true")
+    listing = {
+        i["id"]: i for i in client.get("/api/v1/issues?limit=1000", headers=ADMIN).json()["issues"]
+    }
+    for row in overdue:
+        same = listing[row["id"]]
+        for field in (
+            "category_name",
+            "grid_name",
+            "district_name",
+            "departments_named",
+            "priority",
+        ):
+            assert row[field] == same[field], field
