@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     # Largest page the listing endpoints return.
     max_page_size: int = 10000
+    # Most issues one CSV or GeoJSON export of the staff's issue list holds.
+    issue_export_max_rows: int = 50000
 
     # Coverage: the living circles file (default: the packaged gridsvc/coverage/data/circles.json)
     # and the width in metres of the strip along reached walking edges that a network

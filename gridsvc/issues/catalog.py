@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.grids import service as grids_service
+from gridsvc.issues.deadlines import Priority
 from gridsvc.issues.models import CategoryDeadline, Department, DepartmentRoute, IssueCategory
-from gridsvc.issues.service import get_category
+from gridsvc.issues.service import get_category, local
 
 
 def list_departments(session: Session) -> list[dict[str, str]]:
@@ -21,21 +22,28 @@ def list_departments(session: Session) -> list[dict[str, str]]:
     ]
 
 
-def list_categories(session: Session) -> list[dict[str, Any]]:
-    """Every category with its default department and stage deadlines."""
-    deadlines: dict[str, dict[str, str]] = {}
+def list_categories(session: Session, *, retired: bool = False) -> list[dict[str, Any]]:
+    """Categories with default department and stage deadlines; ``retired``: retired ones too."""
+    deadlines: dict[tuple[str, str], dict[str, str]] = {}
     for row in session.scalars(select(CategoryDeadline)):
         amount = int(row.amount) if float(row.amount).is_integer() else row.amount
-        deadlines.setdefault(row.category_code, {})[row.stage] = f"{amount}{row.unit[0]}"
+        key = (row.category_code, row.priority)
+        deadlines.setdefault(key, {})[row.stage] = f"{amount}{row.unit[0]}"
+    statement = select(IssueCategory).order_by(IssueCategory.code)
+    if not retired:
+        statement = statement.where(IssueCategory.retired_at.is_(None))
     return [
         {
             "code": c.code,
             "name": c.name,
             "name_en": c.name_en,
             "department": c.department_code,
-            "deadlines": deadlines.get(c.code, {}),
+            "deadlines": deadlines.get((c.code, Priority.NORMAL.value), {}),
+            "urgent_deadlines": deadlines.get((c.code, Priority.URGENT.value), {}),
+            "after_photo_required": bool(c.after_photo_required),
+            "retired_at": local(c.retired_at),
         }
-        for c in session.scalars(select(IssueCategory).order_by(IssueCategory.code))
+        for c in session.scalars(statement)
     ]
 
 

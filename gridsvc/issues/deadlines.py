@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from importlib import resources
 from typing import Literal
 
@@ -16,6 +17,13 @@ from gridsvc.issues.calendar import WorkCalendar
 from gridsvc.issues.workflow import Stage
 
 Unit = Literal["hours", "days"]
+
+
+class Priority(StrEnum):
+    """How urgent a case is (紧急程度); an urgent case runs on its category's urgent deadlines."""
+
+    NORMAL = "normal"  # 一般
+    URGENT = "urgent"  # 紧急
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,11 @@ def default_categories() -> list[CategoryRow]:
         )
         for row in _rows("categories.csv")
     ]
+
+
+def default_urgent_deadlines() -> dict[str, dict[Stage, DeadlineRule]]:
+    """Return the shipped urgent deadlines (``data/urgent_deadlines.csv``) by category code."""
+    return {
+        row["code"]: {stage: parse_rule(row[stage.value]) for stage in Stage if row[stage.value]}
+        for row in _rows("urgent_deadlines.csv")
+    }

@@ -18,7 +18,7 @@ from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import notify, reporter, service, whistles
+from gridsvc.issues import attachments, names, notify, priorities, reporter, service, whistles
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
@@ -95,7 +95,9 @@ def act(
     transition = check_transition(issue, request, principal)
     if request.action in NEEDS_REASON and not (request.note or "").strip():
         raise InvalidParameterError("note", f"'{request.action}' needs a reason in 'note'", "body")
-    details = apply_effects(session, principal, issue, request, transition, now)
+    priority_details = priorities.set_priority(session, issue, request, now)
+    details = {**apply_effects(session, principal, issue, request, transition, now)}
+    details.update(priority_details)
     issue.status = transition.to_status.value
     move_deadline(session, issue, transition, request, now)
     if transition.to_status is Status.CLOSED:
@@ -154,6 +156,8 @@ def apply_effects(
         return {"departments": released} if released else {}
     if action is Action.ESCALATE:
         issue.escalated_at = now
+    if action is Action.RESOLVE:
+        attachments.check_after_photo(session, issue)
     if action in (Action.SIGN_IN, Action.REPORT_PART, Action.CLOSE_WHISTLE, Action.RESOLVE):
         return whistle_step(session, principal, issue, action, request.note)
     return {}
@@ -226,7 +230,7 @@ def move_deadline(
     effect = transition.deadline
     if effect is DeadlineEffect.RESTART:
         issue.deadline_at = service.stage_deadline(
-            session, issue.category_code, stage_of(transition.to_status), now
+            session, issue.category_code, stage_of(transition.to_status), now, issue.priority
         )
         issue.escalated_at = None
     elif effect is DeadlineEffect.STOP:
@@ -305,23 +309,31 @@ def escalate_overdue(
 def list_overdue(
     session: Session, principal: Principal, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Open issues in scope past their stage deadline, most overdue first."""
+    """Open issues in scope past their stage deadline, most overdue first, with names."""
     now = now or datetime.now(UTC)
     calendar = load_cn_calendar()
-    issues = session.scalars(
-        select(Issue)
-        .where(service.visible_to(principal), Issue.deadline_at < now)
-        .order_by(Issue.deadline_at, Issue.id)
+    issues = list(
+        session.scalars(
+            select(Issue)
+            .where(service.visible_to(principal), Issue.deadline_at < now)
+            .order_by(Issue.deadline_at, Issue.id)
+        )
     )
+    book = names.load_names(session, issues)
     return [
         {
             "id": issue.id,
             "public_id": issue.public_id,
             "status": issue.status,
+            "priority": issue.priority,
             "category": issue.category_code,
+            "category_name": book.category(issue.category_code),
             "grid_code": issue.grid_code,
+            "grid_name": book.area("grid", issue.grid_code),
             "district_code": issue.district_code,
+            "district_name": book.area("district", issue.district_code),
             "departments": issue.departments,
+            "departments_named": book.named_departments(issue.departments or []),
             "deadline": service.local(issue.deadline_at),
             "overdue_working_hours": round(overdue_hours(calendar, issue.deadline_at, now), 2),
             "overdue_hours": round((now - issue.deadline_at).total_seconds() / 3600, 2),

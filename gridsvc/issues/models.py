@@ -28,6 +28,7 @@ from gridsvc.common.geometry import geometry_column_type
 from gridsvc.db import Base
 
 CODE_FORMAT = "^[a-z][a-z0-9_]*$"
+PRIORITIES = "priority IN ('normal', 'urgent')"
 
 
 def now_default() -> Any:
@@ -58,19 +59,25 @@ class IssueCategory(Base):
     name: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text)
     department_code: Mapped[str] = mapped_column(String(40), ForeignKey("departments.code"))
+    # Whether resolving needs a photo after handling (处置后照片) by the handler.
+    after_photo_required: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Retired: kept for history and old cases, refused for new reports.
+    retired_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
 
 
 class CategoryDeadline(Base):
-    """How long one stage of a category's cases may take, in working hours or working days."""
+    """How long one stage of a category's cases of one priority may take (working hours/days)."""
 
     __tablename__ = "category_deadlines"
     __table_args__ = (
-        PrimaryKeyConstraint("category_code", "stage", name="category_deadlines_pkey"),
+        PrimaryKeyConstraint("category_code", "priority", "stage", name="category_deadlines_pkey"),
         CheckConstraint("unit IN ('hours', 'days')", name="category_deadlines_unit"),
         CheckConstraint("amount >= 0", name="category_deadlines_amount"),
+        CheckConstraint(PRIORITIES, name="category_deadlines_priority"),
     )
 
     category_code: Mapped[str] = mapped_column(String(40), ForeignKey("issue_categories.code"))
+    priority: Mapped[str] = mapped_column(String(6), server_default="normal")
     stage: Mapped[str] = mapped_column(String(20))
     amount: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(5))
@@ -106,6 +113,7 @@ class Issue(Base):
             "routing IN ('inside', 'nearest', 'unrouted', 'manual')", name="issues_routing"
         ),
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="issues_rating"),
+        CheckConstraint(PRIORITIES, name="issues_priority"),
         Index("issues_geom_gist", "geom", postgresql_using="gist"),
         # Indicators, hotspots and lists of a period pick their cases by report time.
         Index("ix_issues_created_at", "created_at"),
@@ -149,6 +157,7 @@ class Issue(Base):
         ARRAY(String(40)), server_default=text("'{}'::varchar[]")
     )
     status: Mapped[str] = mapped_column(String(12), index=True)
+    priority: Mapped[str] = mapped_column(String(6), server_default="normal")
     deadline_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     paused_hours: Mapped[float | None] = mapped_column(Float)
     escalated_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
@@ -204,6 +213,9 @@ class IssuePhoto(Base):
     """A photo of an issue, stored on disk (EXIF stripped) under the photos folder."""
 
     __tablename__ = "issue_photos"
+    __table_args__ = (
+        CheckConstraint("stage IN ('report', 'before', 'after')", name="issue_photos_stage"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     issue_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("issues.id"), index=True)
@@ -214,6 +226,10 @@ class IssuePhoto(Base):
     height: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # report: the reporter's (or staff's when reporting); before/after: 处置前后照片 by staff.
+    stage: Mapped[str] = mapped_column(String(6), server_default="report")
+    uploaded_by: Mapped[str | None] = mapped_column(Text)
+    uploaded_role: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(
         TIMESTAMP(timezone=True), server_default=now_default()
     )

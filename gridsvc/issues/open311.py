@@ -108,7 +108,11 @@ def list_services(session: Session, locale: str | None = None) -> list[dict[str,
             "keywords": category.name,
             "group": category.department_code,
         }
-        for category in session.scalars(select(IssueCategory).order_by(IssueCategory.code))
+        for category in session.scalars(
+            select(IssueCategory)
+            .where(IssueCategory.retired_at.is_(None))  # retired: kept only for old requests
+            .order_by(IssueCategory.code)
+        )
     ]
 
 
@@ -170,8 +174,11 @@ def create_request(
     code = form.get("service_code") or ""
     if not code:
         raise Open311Error("'service_code' is required")
-    if session.get(IssueCategory, code) is None:
+    category = session.get(IssueCategory, code)
+    if category is None:
         raise Open311Error(f"service_code '{code}' was not found", 404)
+    if category.retired_at is not None:
+        raise Open311Error(f"service_code '{code}' is retired: it takes no new requests")
     contact = " ".join(
         form[f] for f in ("first_name", "last_name", "email", "phone") if form.get(f)
     )

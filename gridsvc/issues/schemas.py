@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridsvc.common.coords import CoordinateSystem
 from gridsvc.common.extent import outside_city_reason
+from gridsvc.issues.deadlines import Priority
 from gridsvc.issues.workflow import Action, Status
 
 #: The most photos a submission may announce (the residents' page sends up to four).
@@ -134,6 +135,9 @@ class IssueEventOut(BaseModel):
     actor_role: str
     actor: str | None = Field(description="Who acted; hidden on the public tracking page.")
     note: str | None
+    departments: list[Named] = Field(
+        [], description="The departments the step named (dispatched, whistled, declined...)."
+    )
     at: datetime
 
 
@@ -143,18 +147,29 @@ class IssueOut(BaseModel):
     id: int
     public_id: str
     status: Status
+    priority: Priority = Field(description="normal (一般) or urgent (紧急).")
     category: str
+    category_name: str | None
     description: str
-    reporter_contact: str | None
+    reporter_contact: str | None = Field(
+        description="Only in one issue's answer (never in the list), unless anonymous."
+    )
     lon: float
     lat: float
     routing: Routing
     grid_code: str | None
+    grid_name: str | None
     community_code: str | None
+    community_name: str | None
     street_code: str | None
+    street_name: str | None
     district_code: str | None
+    district_name: str | None
     department_code: str | None
+    department_name: str | None
     departments: list[str]
+    departments_named: list[Named] = Field(description="``departments`` with their names.")
+    overdue: bool = Field(description="Open and past its stage deadline.")
     deadline: datetime | None
     escalated_at: datetime | None
     survivor_id: int | None
@@ -188,6 +203,11 @@ class ActionRequest(BaseModel):
         "(working days); extend without it grants what the handler asked for.",
     )
     rating: int | None = Field(None, ge=1, le=5, description="rate: 1 (poor) to 5 (very good).")
+    priority: Priority | None = Field(
+        None,
+        description="register/dispatch/whistle (intake and dispatch staff) and prioritize "
+        "(supervisors): normal (一般) or urgent (紧急); urgent runs on the urgent deadlines.",
+    )
 
 
 class ReporterAction(BaseModel):
@@ -232,6 +252,10 @@ class TrackOut(BaseModel):
     closed_at: datetime | None
     published: bool = Field(description="Whether staff made it public.")
     photos: list[int] = Field(description="Ids of its photos (GET .../photos/{id}).")
+    handling_photos: list[int] = Field(
+        description="Ids of the handlers' photos after handling (处置后照片), shown to the "
+        "reporter; photos before handling stay with staff."
+    )
     merged_into: str | None = Field(description="Public id of the surviving case.")
     history: list[TrackEvent]
 
@@ -256,10 +280,15 @@ class OverdueIssue(BaseModel):
     id: int
     public_id: str
     status: Status
+    priority: Priority
     category: str
+    category_name: str | None
     grid_code: str | None
+    grid_name: str | None
     district_code: str | None
+    district_name: str | None
     departments: list[str]
+    departments_named: list[Named]
     deadline: datetime
     overdue_working_hours: float
     overdue_hours: float
@@ -291,6 +320,16 @@ class CategoryOut(BaseModel):
     name_en: str
     department: str
     deadlines: dict[str, str] = Field(description="Stage -> '4h' or '3d'.")
+    urgent_deadlines: dict[str, str] = Field(
+        description="Stage -> deadline of urgent (紧急) cases; a stage left out runs on "
+        "``deadlines``."
+    )
+    after_photo_required: bool = Field(
+        description="Resolving needs a photo after handling (POST .../photos?stage=after)."
+    )
+    retired_at: datetime | None = Field(
+        description="Retired: kept for old cases, refused for new reports."
+    )
 
 
 class CategoryIn(BaseModel):
@@ -305,6 +344,12 @@ class CategoryIn(BaseModel):
         None,
         description="Stage -> '4h' (working hours) or '3d' (working days); replaces every "
         "stage's deadline when given, leaves them alone when left out.",
+    )
+    urgent_deadlines: dict[str, str] | None = Field(
+        None, description="The same for urgent (紧急) cases (more than 0 each)."
+    )
+    after_photo_required: bool | None = Field(
+        None, description="Resolving needs an 'after' photo; left out: unchanged (new: no)."
     )
 
 

@@ -18,7 +18,7 @@ from gridsvc.config import get_settings
 from gridsvc.grids import placing as grid_placing
 from gridsvc.issues import duplicates
 from gridsvc.issues.calendar import SHANGHAI, load_cn_calendar
-from gridsvc.issues.deadlines import DeadlineRule
+from gridsvc.issues.deadlines import DeadlineRule, Priority
 from gridsvc.issues.models import (
     CategoryDeadline,
     Department,
@@ -28,7 +28,7 @@ from gridsvc.issues.models import (
     IssueEvent,
 )
 from gridsvc.issues.schemas import IssueSubmission
-from gridsvc.issues.workflow import OPEN_STATUSES, Role, Stage, Status, allowed_actions
+from gridsvc.issues.workflow import OPEN_STATUSES, Role, Stage, Status
 
 # Public ids: no 0/O or 1/I/L, so an id read out over the phone is not misheard.
 PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -72,14 +72,20 @@ def unknown_departments(session: Session, codes: list[str]) -> list[str]:
     return [code for code in codes if session.get(Department, code) is None]
 
 
-def get_category(session: Session, code: str) -> IssueCategory:
-    """Return the category with ``code``; an unknown code is a 422 naming the known ones."""
+def get_category(session: Session, code: str, *, for_report: bool = False) -> IssueCategory:
+    """Return the category with ``code``; an unknown code is a 422 naming the known ones.
+
+    ``for_report``: a new report may not take a retired category (422 naming it).
+    """
     category = session.get(IssueCategory, code)
-    if category is None:
-        known = ", ".join(session.scalars(select(IssueCategory.code).order_by(IssueCategory.code)))
-        raise InvalidParameterError(
-            "category", f"unknown category '{code}'; known: {known}", "body"
-        )
+    retired = category is not None and category.retired_at is not None
+    if category is None or (for_report and retired):
+        statement = select(IssueCategory.code).order_by(IssueCategory.code)
+        if for_report:
+            statement = statement.where(IssueCategory.retired_at.is_(None))
+        known = ", ".join(session.scalars(statement))
+        what = f"category '{code}' is retired" if retired else f"unknown category '{code}'"
+        raise InvalidParameterError("category", f"{what}; known: {known}", "body")
     return category
 
 
@@ -89,17 +95,29 @@ def department_for(session: Session, category: IssueCategory, district_code: str
     return routed.department_code if routed else category.department_code
 
 
-def deadline_rule(session: Session, category_code: str, stage: Stage) -> DeadlineRule | None:
-    """Return the category's deadline for ``stage``, or None if it has none."""
-    row = session.get(CategoryDeadline, (category_code, stage.value))
+def deadline_rule(
+    session: Session, category_code: str, stage: Stage, priority: str = Priority.NORMAL
+) -> DeadlineRule | None:
+    """Return the category's deadline for ``stage`` at ``priority``, or None if it has none.
+
+    An urgent case whose category sets no urgent deadline for the stage runs on the normal
+    one: urgency never leaves a stage without a deadline.
+    """
+    row = session.get(CategoryDeadline, (category_code, priority, stage.value))
+    if row is None and priority != Priority.NORMAL:
+        row = session.get(CategoryDeadline, (category_code, Priority.NORMAL.value, stage.value))
     return DeadlineRule(row.amount, row.unit) if row else None  # type: ignore[arg-type]
 
 
 def stage_deadline(
-    session: Session, category_code: str, stage: Stage | None, start: datetime
+    session: Session,
+    category_code: str,
+    stage: Stage | None,
+    start: datetime,
+    priority: str = Priority.NORMAL,
 ) -> datetime | None:
-    """Return when ``stage`` of a case of this category, started at ``start``, is due."""
-    rule = deadline_rule(session, category_code, stage) if stage else None
+    """Return when ``stage`` of a case of this category and priority, started at ``start``, ends."""
+    rule = deadline_rule(session, category_code, stage, priority) if stage else None
     return rule.due(load_cn_calendar(), start) if rule else None
 
 
@@ -155,7 +173,7 @@ def submit(
     ``media_url``, ``account_id``) are kept with the report's first event.
     """
     now = now or datetime.now(UTC)
-    category = get_category(session, submission.category)
+    category = get_category(session, submission.category, for_report=True)
     lon, lat = (float(value) for value in to_wgs84(submission.lon, submission.lat, submission.crs))
     check_in_city(lon, lat)
     placement = grid_placing.place_point(session, lon, lat, get_settings().issue_snap_distance_m)
@@ -173,6 +191,7 @@ def submit(
         accuracy_m=submission.accuracy_m,
         geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84),
         status=(Status.REPORTED if placement else Status.UNROUTED).value,
+        priority=Priority.NORMAL.value,  # residents never mark their own report urgent
         created_at=now,
     )
     place(session, issue, placement)
@@ -262,78 +281,6 @@ def position(session: Session, issue: Issue) -> tuple[float, float]:
         select(func.ST_X(Issue.geom), func.ST_Y(Issue.geom)).where(Issue.id == issue.id)
     ).one()
     return float(row[0]), float(row[1])
-
-
-def list_issues(
-    session: Session,
-    principal: Principal,
-    *,
-    status: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[int, list[Issue]]:
-    """Issues in the principal's scope, newest first (status unrouted: the supervisors' queue)."""
-    conditions = [visible_to(principal)]
-    if status is not None:
-        conditions.append(Issue.status == Status(status).value)
-    matched = session.scalar(select(func.count()).select_from(Issue).where(*conditions))
-    rows = session.scalars(
-        select(Issue).where(*conditions).order_by(Issue.id.desc()).limit(limit).offset(offset)
-    )
-    return matched or 0, list(rows)
-
-
-def visible_contact(issue: Issue, principal: Principal) -> str | None:
-    """Return the reporter's contact, unless the report is anonymous and the caller is not admin."""
-    if issue.anonymous and principal.role is not Role.ADMIN:
-        return None
-    return issue.reporter_contact
-
-
-def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str, Any]:
-    """Return the issue as staff see it, with its history and what the caller may do next."""
-    lon, lat = position(session, issue)
-    events = issue_events(session, issue.id)
-    reported = next((event for event in events if event.action == "report"), None)
-    return {
-        "id": issue.id,
-        "public_id": issue.public_id,
-        "status": issue.status,
-        "category": issue.category_code,
-        "description": issue.description,
-        "reporter_contact": visible_contact(issue, principal),
-        "lon": lon,
-        "lat": lat,
-        "routing": {"method": issue.routing, "distance_m": issue.routing_distance_m},
-        "grid_code": issue.grid_code,
-        "community_code": issue.community_code,
-        "street_code": issue.street_code,
-        "district_code": issue.district_code,
-        "department_code": issue.department_code,
-        "departments": issue.departments or [],
-        "deadline": local(issue.deadline_at),
-        "escalated_at": local(issue.escalated_at),
-        "survivor_id": issue.survivor_id,
-        "rating": issue.rating,
-        "created_at": local(issue.created_at),
-        "closed_at": local(issue.closed_at),
-        "published_at": local(issue.published_at),
-        "published_text": issue.published_text,
-        "media_url": ((reported.details or {}).get("media_url") if reported else None),
-        "allowed_actions": allowed_actions(Status(issue.status), principal.role),
-        "events": [
-            {
-                "action": event.action,
-                "from_status": event.from_status,
-                "to_status": event.to_status,
-                "actor_role": event.actor_role,
-                "actor": event.actor,
-                "note": event.note,
-                "at": local(event.created_at),
-            }
-            for event in events
-        ],
-    }
 
 
 def issue_points(

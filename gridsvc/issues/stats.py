@@ -50,6 +50,7 @@ NOT_STEPS = tuple(
         Action.SIGN_IN,
         Action.REPORT_PART,
         Action.CLOSE_WHISTLE,
+        Action.PRIORITIZE,
     )  # fmt: skip
 )
 TIMEZONE = "Asia/Shanghai"

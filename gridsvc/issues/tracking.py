@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.issues import handling, reporter, service
+from gridsvc.issues.attachments import PhotoStage
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssuePhoto
 from gridsvc.issues.schemas import ActionRequest, ReporterAction
 from gridsvc.issues.workflow import Action, Role
@@ -78,9 +79,11 @@ def track(session: Session, secret: str) -> dict[str, Any]:
     category = session.get(IssueCategory, reported.category_code)
     department = session.get(Department, issue.department_code) if issue.department_code else None
     lon, lat = service.position(session, reported)
-    photos = session.scalars(
-        select(IssuePhoto.id).where(IssuePhoto.issue_id == reported.id).order_by(IssuePhoto.id)
-    )
+    photos = session.execute(
+        select(IssuePhoto.id, IssuePhoto.stage)
+        .where(IssuePhoto.issue_id == reported.id)
+        .order_by(IssuePhoto.id)
+    ).all()
     return {
         "id": reported.id,
         "public_id": reported.public_id,
@@ -98,7 +101,8 @@ def track(session: Session, secret: str) -> dict[str, Any]:
         "created_at": service.local(reported.created_at),
         "closed_at": service.local(issue.closed_at),
         "published": reported.published_at is not None,
-        "photos": list(photos),
+        "photos": [photo_id for photo_id, stage in photos if stage == PhotoStage.REPORT],
+        "handling_photos": [photo_id for photo_id, stage in photos if stage == PhotoStage.AFTER],
         "merged_into": issue.public_id if issue.id != reported.id else None,
         "history": history(session, reported, issue),
     }

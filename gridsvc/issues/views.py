@@ -5,23 +5,29 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Header, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
 from gridsvc.auth.dependencies import AdminDep, PrincipalDep, StaffDep, SupervisorDep
-from gridsvc.common.api import PageDep
+from gridsvc.common.api import GeoJSONResponse, PageDep
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 from gridsvc.issues import (
     attachments,
     catalog,
     catalog_admin,
+    export,
     handling,
     idempotency,
+    listing,
     publication,
     reporter,
     service,
     stats,
 )
+from gridsvc.issues.attachments import PhotoStage
+from gridsvc.issues.deadlines import Priority
+from gridsvc.issues.list_params import IssueFilterDep
 from gridsvc.issues.ratelimit import SubmissionRateLimit
 from gridsvc.issues.schemas import (
     ActionRequest,
@@ -36,9 +42,12 @@ from gridsvc.issues.schemas import (
     OverdueIssue,
     PublicationIn,
 )
-from gridsvc.issues.workflow import Status
 
 router = APIRouter(prefix="/api/v1", tags=["issues"])
+
+PriorityQuery = Annotated[
+    Priority, Query(description="normal (一般) or urgent (紧急): whose deadline this is.")
+]
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -97,25 +106,40 @@ def submit_issue(
     return JSONResponse({**body, "secret": secret}, status_code=status_code, headers=headers)
 
 
-@router.get("/issues")
+@router.get(
+    "/issues",
+    responses={
+        200: {"content": {"text/csv": {}, "application/geo+json": {}}},
+        422: {"description": "A bad filter, or an export larger than the setting allows."},
+    },
+)
 def list_issues(
     session: SessionDep,
     principal: StaffDep,
     page: PageDep,
-    status: Annotated[Status | None, Query(description="Only issues in this status.")] = None,
-) -> dict[str, Any]:
-    """Issues within the caller's scope, newest first (status=unrouted: the supervisors' queue)."""
-    matched, issues = service.list_issues(
-        session,
-        principal,
-        status=status.value if status else None,
-        limit=page.limit,
-        offset=page.offset,
-    )
-    return {
-        "numberMatched": matched,
-        "issues": [service.issue_body(session, issue, principal) for issue in issues],
-    }
+    wanted: IssueFilterDep,
+    format: Annotated[  # noqa: A002 - public name
+        Literal["json", "csv", "geojson"],
+        Query(description="json: a page; csv (UTF-8 with BOM) or geojson: every match."),
+    ] = "json",
+) -> Any:
+    """Issues within the caller's scope, newest first, filtered; or all of them as CSV/GeoJSON.
+
+    status=unrouted is the supervisors' queue. The list never shows the reporter's contact;
+    exports leave out the reporter's text too.
+    """
+    listing.check_filter(session, wanted)
+    if format != "json":
+        rows = export.export_rows(session, principal, wanted)
+        if format == "geojson":
+            return GeoJSONResponse(export.to_geojson(rows))
+        return Response(
+            export.to_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="issues.csv"'},
+        )
+    matched, rows = listing.matching(session, principal, wanted, page.limit, page.offset)
+    return {"numberMatched": matched, "issues": listing.page_bodies(session, principal, rows)}
 
 
 @router.get("/issues/overdue", response_model=list[OverdueIssue])
@@ -128,7 +152,7 @@ def list_overdue(session: SessionDep, principal: SupervisorDep) -> Any:
 def get_issue(issue_id: int, session: SessionDep, principal: PrincipalDep) -> Any:
     """One issue with its history; outside the caller's scope it is a 404."""
     issue = service.find_issue(session, principal, issue_id)
-    return service.issue_body(session, issue, principal)
+    return listing.issue_body(session, issue, principal)
 
 
 @router.post("/issues/{issue_id}/actions", response_model=IssueOut)
@@ -137,7 +161,7 @@ def act_on_issue(
 ) -> Any:
     """Take a workflow action (register, dispatch, whistle, resolve, close...) on an issue."""
     issue = handling.act(session, principal, issue_id, request)
-    return service.issue_body(session, issue, principal)
+    return listing.issue_body(session, issue, principal)
 
 
 @router.put("/issues/{issue_id}/publication", response_model=IssueOut)
@@ -150,43 +174,69 @@ def publish_issue(
     location rounded to about 100 m.
     """
     issue = publication.publish(session, principal, issue_id, body.text, body.photos)
-    return service.issue_body(session, issue, principal)
+    return listing.issue_body(session, issue, principal)
 
 
 @router.delete("/issues/{issue_id}/publication", response_model=IssueOut)
 def unpublish_issue(issue_id: int, session: SessionDep, principal: SupervisorDep) -> Any:
     """Take a report out of every public view (supervisors in scope, admins)."""
     issue = publication.unpublish(session, principal, issue_id)
-    return service.issue_body(session, issue, principal)
+    return listing.issue_body(session, issue, principal)
 
 
 @router.get("/issue-categories", response_model=list[CategoryOut])
-def list_categories(session: SessionDep) -> Any:
+def list_categories(
+    session: SessionDep,
+    retired: Annotated[
+        bool, Query(description="true: the retired categories too (for old cases).")
+    ] = False,
+) -> Any:
     """Categories a report may have, with default department and stage deadlines."""
-    return catalog.list_categories(session)
+    return catalog.list_categories(session, retired=retired)
 
 
 @router.put("/issue-categories/{code}", response_model=CategoryOut)
 def put_category(code: str, category: CategoryIn, session: SessionDep, principal: AdminDep) -> Any:
     """Create or change a category: names, default department, stage deadlines (admins only)."""
-    body, created = catalog_admin.put_category(
-        session, code, category.name, category.name_en, category.department, category.deadlines
-    )
-    return JSONResponse(body, status_code=201 if created else 200)
+    body, created = catalog_admin.put_category(session, code, category)
+    return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
+
+
+@router.put("/issue-categories/{code}/retirement", response_model=CategoryOut)
+def retire_category(code: str, session: SessionDep, principal: AdminDep) -> Any:
+    """Retire a category: no new reports, gone from the pickers, kept for old cases (admins)."""
+    return catalog_admin.retire(session, code)
+
+
+@router.delete("/issue-categories/{code}/retirement", response_model=CategoryOut)
+def restore_category(code: str, session: SessionDep, principal: AdminDep) -> Any:
+    """Restore a retired category: reports may take it again (admins only)."""
+    return catalog_admin.restore(session, code)
 
 
 @router.put("/issue-categories/{code}/deadlines/{stage}", response_model=CategoryOut)
 def set_deadline(
-    code: str, stage: str, deadline: DeadlineIn, session: SessionDep, principal: AdminDep
+    code: str,
+    stage: str,
+    deadline: DeadlineIn,
+    session: SessionDep,
+    principal: AdminDep,
+    priority: PriorityQuery = Priority.NORMAL,
 ) -> Any:
     """Set one stage's deadline for cases started from now on (admins only)."""
-    return catalog_admin.set_deadline(session, code, stage, deadline.deadline)
+    return catalog_admin.set_deadline(session, code, stage, deadline.deadline, priority)
 
 
 @router.delete("/issue-categories/{code}/deadlines/{stage}", response_model=CategoryOut)
-def remove_deadline(code: str, stage: str, session: SessionDep, principal: AdminDep) -> Any:
-    """Drop one stage's deadline: that stage runs without one (admins only)."""
-    return catalog_admin.remove_deadline(session, code, stage)
+def remove_deadline(
+    code: str,
+    stage: str,
+    session: SessionDep,
+    principal: AdminDep,
+    priority: PriorityQuery = Priority.NORMAL,
+) -> Any:
+    """Drop one stage's deadline: that stage runs without one, urgent on normal (admins only)."""
+    return catalog_admin.remove_deadline(session, code, stage, priority)
 
 
 @router.get("/departments")
@@ -230,10 +280,14 @@ def add_photo(
     session: SessionDep,
     principal: PrincipalDep,
     secret: SecretHeader = None,
+    stage: Annotated[
+        PhotoStage,
+        Query(description="report, or before/after handling (处置前后照片, staff in scope)."),
+    ] = PhotoStage.REPORT,
 ) -> dict[str, Any]:
     """Attach a photo (JPEG, PNG, WebP or HEIC by content; EXIF removed) to an issue."""
     data = photo.file.read(get_settings().max_photo_bytes + 1)
-    return attachments.add_photo(session, principal, issue_id, data, secret)
+    return attachments.add_photo(session, principal, issue_id, data, secret, stage)
 
 
 @router.get("/stats/issues", responses={200: {"content": {"text/csv": {}}}})

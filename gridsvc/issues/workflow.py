@@ -97,6 +97,7 @@ class Action(StrEnum):
     SIGN_IN = "sign_in"  # 报到: a department summoned by a whistle signs in
     REPORT_PART = "report_part"  # 反馈: a summoned department reports its part of the work done
     CLOSE_WHISTLE = "close_whistle"  # 结束吹哨: the lead department ends the whistle, with a reason
+    PRIORITIZE = "prioritize"  # 调整紧急程度: the centre marks an open case urgent (紧急) or normal
 
 
 class Stage(StrEnum):
@@ -233,6 +234,9 @@ _ROWS: tuple[_Row, ...] = (
     (A.SIGN_IN, [S.DISPATCHED, S.IN_PROGRESS], _UNCHANGED, frozenset({R.DEPARTMENT}), D.KEEP),
     (A.REPORT_PART, [S.IN_PROGRESS], _UNCHANGED, frozenset({R.DEPARTMENT}), D.KEEP),
     (A.CLOSE_WHISTLE, [S.IN_PROGRESS], _UNCHANGED, frozenset({R.DEPARTMENT}), D.KEEP),
+    # Priority is set at intake and dispatch (register, dispatch, whistle); afterwards only
+    # the command centre changes it. A case marked urgent gets the shorter deadline at once.
+    (A.PRIORITIZE, _TIMED, _UNCHANGED, _SUPERVISION, D.KEEP),
 )
 
 

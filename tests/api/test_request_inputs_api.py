@@ -108,7 +108,7 @@ def test_nul_in_a_form_field_is_named(client: TestClient):
 @pytest.mark.parametrize(
     ("url", "unknown", "headers"),
     [
-        ("/api/v1/issues?category=x&district=y", "category", bearer("admin")),
+        ("/api/v1/issues?colour=x&district=150602", "colour", bearer("admin")),
         ("/api/v1/export/grids.gpkg?crs=gcj02&simplify=5", "simplify", {}),
         ("/api/v1/grids?limt=5", "limt", {}),
         ("/api/v1/districts?format=csv", "format", {}),

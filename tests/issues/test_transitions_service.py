@@ -30,6 +30,7 @@ PAYLOAD = {
     Action.REQUEST_EXTENSION: {"extension": "2d"},
     Action.RATE: {"rating": 4},
     Action.CLOSE_WHISTLE: {"note": "the rest is ours"},
+    Action.PRIORITIZE: {"priority": "urgent"},
     **{action: {"note": "理由"} for action in handling.NEEDS_REASON},
 }
 # 吹哨报到 needs a whistle on record (and a sign-in before reporting a part).

@@ -156,6 +156,21 @@ ALLOWED = [
     ("in_progress", "sign_in", "department", "in_progress"),
     ("in_progress", "report_part", "department", "in_progress"),
     ("in_progress", "close_whistle", "department", "in_progress"),
+    # Priority: after intake and dispatch, only the command centre changes it.
+    ("unrouted", "prioritize", "supervisor", "unrouted"),
+    ("unrouted", "prioritize", "admin", "unrouted"),
+    ("reported", "prioritize", "supervisor", "reported"),
+    ("reported", "prioritize", "admin", "reported"),
+    ("registered", "prioritize", "supervisor", "registered"),
+    ("registered", "prioritize", "admin", "registered"),
+    ("dispatched", "prioritize", "supervisor", "dispatched"),
+    ("dispatched", "prioritize", "admin", "dispatched"),
+    ("in_progress", "prioritize", "supervisor", "in_progress"),
+    ("in_progress", "prioritize", "admin", "in_progress"),
+    ("resolved", "prioritize", "supervisor", "resolved"),
+    ("resolved", "prioritize", "admin", "resolved"),
+    ("verified", "prioritize", "supervisor", "verified"),
+    ("verified", "prioritize", "admin", "verified"),
 ]
 EXPECTED = {(status, action, role): target for status, action, role, target in ALLOWED}
 SUSPENDED_FROM = ["reported", "registered", "dispatched", "in_progress"]

@@ -27,6 +27,7 @@
     sign_in: ["部门报到", "A department signed in"],
     report_part: ["部门反馈", "A department reported its part"],
     close_whistle: ["结束吹哨", "Joint handling ended"],
+    prioritize: ["调整紧急程度", "Urgency changed"],
     publish: ["公开处理结果", "Result published"],
     unpublish: ["撤回公开", "No longer public"],
   };

@@ -1,0 +1,100 @@
+"""The staff's issue list as CSV (UTF-8 with BOM, for Excel on Chinese Windows) and GeoJSON.
+
+An export carries what a list row carries but neither the reporter's contact nor the
+reporter's own text: files travel beyond the service. Bounded by
+``GRIDSVC_ISSUE_EXPORT_MAX_ROWS``: a larger match is a 422 asking for narrower filters.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from gridsvc.auth.tokens import Principal
+from gridsvc.common.errors import InvalidParameterError
+from gridsvc.config import get_settings
+from gridsvc.issues import listing
+from gridsvc.issues.names import load_names
+
+COLUMNS = [
+    "id", "public_id", "status", "priority", "category", "category_name",
+    "grid_code", "grid_name", "community_code", "community_name",
+    "street_code", "street_name", "district_code", "district_name",
+    "department_code", "department_name", "departments", "overdue", "deadline",
+    "escalated_at", "rating", "created_at", "closed_at", "lon", "lat",
+]  # fmt: skip
+LISTS = ("departments",)
+
+
+def export_rows(
+    session: Session, principal: Principal, wanted: listing.IssueFilter
+) -> list[dict[str, Any]]:
+    """Every matching issue (at most the setting's count) as flat rows of ``COLUMNS``."""
+    largest = get_settings().issue_export_max_rows
+    matched, rows = listing.matching(session, principal, wanted, largest + 1, 0)
+    if matched > largest:
+        raise InvalidParameterError(
+            "format",
+            f"{matched} issues match, an export holds at most {largest} "
+            "(GRIDSVC_ISSUE_EXPORT_MAX_ROWS): narrow the filters (from/to, district...)",
+        )
+    return flat_rows(session, principal, rows)
+
+
+def flat_rows(session: Session, principal: Principal, rows: list[Row]) -> list[dict[str, Any]]:
+    """Rows of ``COLUMNS``, the names loaded once for all of them."""
+    names = load_names(session, [row[0] for row in rows])
+    now = datetime.now(UTC)
+    flat = []
+    for row in rows:
+        body = listing.staff_body(row, [], names, principal, now)
+        flat.append({column: body[column] for column in COLUMNS})
+    return flat
+
+
+def text_of(value: Any) -> str:
+    """Write a cell: lists joined by ';', times as ISO 8601 in the city's zone, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def to_csv(rows: list[dict[str, Any]]) -> bytes:
+    """Write the rows as CSV, UTF-8 with a byte-order mark."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([text_of(row[column]) for column in COLUMNS])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_geojson(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the rows as a GeoJSON FeatureCollection of points (WGS-84, RFC 7946)."""
+    features = []
+    for row in rows:
+        properties = {
+            column: text_of(row[column]) if hasattr(row[column], "isoformat") else row[column]
+            for column in COLUMNS
+            if column not in ("lon", "lat")
+        }
+        features.append(
+            {
+                "type": "Feature",
+                "id": row["public_id"],
+                "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+                "properties": properties,
+            }
+        )
+    return {"type": "FeatureCollection", "numberMatched": len(rows), "features": features}
