@@ -1,4 +1,4 @@
-"""Migration 0007_handling: old rows become 一般 (normal), urgent deadlines are seeded, and
+"""Migration 0009_handling: old rows become 一般 (normal), urgent deadlines are seeded, and
 going below it refuses to forget urgent cases, staff photos or retired categories."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from gridsvc.db import downgrade, migrate
 from gridsvc.issues.deadlines import default_urgent_deadlines
 from tests.test_downgrades import populated_url, revision_of  # noqa: F401 - the fixture
 
-BEFORE = "0006_rate_limits"
+BEFORE = "0008_issues_created_at"
 
 
 def columns(url: str, table: str) -> set[str]:
@@ -36,7 +36,7 @@ def test_handling_migration_up_down_and_its_refusal(populated_url: str) -> None:
         connection.execute(text("UPDATE issue_categories SET retired_at = now()"))
     engine.dispose()
     head = revision_of(url)
-    with pytest.raises(CommandError, match=r"below 0007_handling .*1 urgent issues"):
+    with pytest.raises(CommandError, match=r"below 0009_handling .*1 urgent issues"):
         downgrade(url, BEFORE)
     assert revision_of(url) == head and "priority" in columns(url, "issues")
     downgrade(url, BEFORE, force=True)

@@ -3,8 +3,8 @@ before and after handling, an after-photo rule per category, and retired categor
 
 Old cases and deadlines become 一般 (normal); photos already stored are the reporters'.
 
-Revision ID: 0007_handling
-Revises: 0006_rate_limits
+Revision ID: 0009_handling
+Revises: 0008_issues_created_at
 Create Date: 2026-12-02
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 
 from alembic import op
 
-revision = "0007_handling"
-down_revision = "0006_rate_limits"
+revision = "0009_handling"
+down_revision = "0008_issues_created_at"
 branch_labels = None
 depends_on = None
 
