@@ -230,7 +230,7 @@ def attach_crumbs(parts: list[BaseGeometry], crumbs: np.ndarray) -> list[BaseGeo
 
 
 def as_polygon(geometry: BaseGeometry) -> BaseGeometry:
-    """A single polygon when the parts melt into one, with slivers of float noise dropped."""
+    """Return a single polygon when the parts melt into one, else the valid parts."""
     geometry = shapely.make_valid(geometry)
     parts = [p for p in shapely.get_parts(geometry) if p.geom_type == "Polygon"]
     if len(parts) == 1:

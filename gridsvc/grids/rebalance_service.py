@@ -10,7 +10,6 @@ its grid's count by persons (:func:`gridsvc.grids.rebalance.apportion`).
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -77,7 +76,7 @@ class Proposal:
     id: str = ""
 
     def summary(self) -> dict:
-        """Counts before and after: grids, out of band, mean compactness."""
+        """Count before and after: grids, grids out of band, mean compactness."""
         old, new = self.old_grids, self.new_grids
         return {
             "communities": len(self.communities),
@@ -211,7 +210,7 @@ def change_table(points: pd.DataFrame, old: gpd.GeoDataFrame, new: gpd.GeoDataFr
 
 
 def proposal_id(new: gpd.GeoDataFrame, request: RebalanceRequest, generation: int) -> str:
-    """A digest of the request, the generation it starts from and every new grid."""
+    """Digest the request, the generation it starts from and every new grid."""
     digest = hashlib.sha256(f"{request}|{generation}".encode())
     for code, geometry, households in zip(
         new["code"], new.geometry, new["households"], strict=True
@@ -283,3 +282,57 @@ def community_table(communities, old, new, allowed) -> pd.DataFrame:  # noqa: AN
     result["load"] = result["code"].map(new.groupby("community_code")["load"].sum())
     result["band_allowed"] = result["code"].map(allowed).fillna(False).astype(bool)
     return result
+
+
+def grid_features(grids: gpd.GeoDataFrame) -> dict:
+    """Return the grids as a GeoJSON FeatureCollection (7 decimals, about 1 cm)."""
+    columns = [
+        "code",
+        "name",
+        "community_code",
+        "population",
+        "households",
+        "grid_workers",
+        "load",
+        "in_band",
+        "band_allowed",
+        "polsby_popper",
+    ]
+    features = [
+        {
+            "type": "Feature",
+            "id": row["code"],
+            "geometry": shapely.geometry.mapping(shapely.set_precision(row.geometry, 1e-7)),
+            "properties": {c: _plain(row[c]) for c in columns},
+        }
+        for _, row in grids.iterrows()
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _plain(value: object) -> object:
+    """Return a numpy scalar as the Python value JSON writes."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def proposal_body(proposal: Proposal) -> dict:
+    """Return the proposal as the API does: id, request, figures, communities, grids, changes."""
+    request = proposal.request
+    communities = proposal.communities.astype(object).to_dict("records")
+    return {
+        "id": proposal.id,
+        "level": request.level,
+        "code": request.code,
+        "households": str(request.band),
+        "by": request.measure,
+        "workers_per_household": request.workers_per_household,
+        "generation": proposal.generation,
+        "compactness": "Polsby–Popper 4πA/P² (1 = circle)",
+        "summary": proposal.summary(),
+        "communities": [{k: _plain(v) for k, v in row.items()} for row in communities],
+        "grids": grid_features(proposal.new_grids),
+        "changes": [
+            {k: _plain(v) for k, v in row.items()}
+            for row in proposal.changes.astype(object).to_dict("records")
+        ],
+    }
