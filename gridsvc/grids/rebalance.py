@@ -1,6 +1,6 @@
 """Rebalanced grids of one community: units from residents' positions, cut into a band.
 
-Pure: coordinates in a metric CRS, no database. The steps:
+Pure: coordinates in a metric frame, no database. The steps:
 
 1. Units: the Voronoi cells of the community's resident points, clipped to the community.
    A cell that the clip cuts into several parts keeps the part holding its point; the
@@ -327,6 +327,28 @@ def grid_of_points(grids: np.ndarray, xy: np.ndarray) -> np.ndarray:
     if len(stray):
         result[stray] = tree.query_nearest(points[stray], all_matches=False)[1]
     return result
+
+
+def fit_to_outline(grids: np.ndarray, outline: BaseGeometry, tolerance: float) -> np.ndarray:
+    """Put grid vertices that lie within ``tolerance`` of the outline's edge exactly on it.
+
+    Coordinates back from the metric frame miss the community's edge by float noise
+    (1e-14°); the slivers that leaves look thin in lon/lat but measure m² in UTM (a straight
+    lon/lat edge is curved there), so the import would refuse them.
+    """
+    boundary = outline.boundary
+
+    def onto_edge(coordinates: np.ndarray) -> np.ndarray:
+        points = shapely.points(coordinates)
+        near = shapely.distance(points, boundary) < tolerance
+        if not near.any():
+            return coordinates
+        along = shapely.line_locate_point(boundary, points[near])
+        result = coordinates.copy()
+        result[near] = shapely.get_coordinates(shapely.line_interpolate_point(boundary, along))
+        return result
+
+    return np.array([shapely.transform(grid, onto_edge) for grid in grids], dtype=object)
 
 
 def polsby_popper(geometries: np.ndarray) -> np.ndarray:

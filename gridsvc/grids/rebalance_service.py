@@ -135,17 +135,34 @@ def point_loads(points: pd.DataFrame, grids: gpd.GeoDataFrame) -> pd.DataFrame:
     return result
 
 
+def affine_frame(communities: gpd.GeoDataFrame) -> str:
+    """Return a metric frame for the scope that keeps straight edges straight.
+
+    Grids must meet their community's edges, which are straight in lon/lat (as PostGIS and
+    the import's tessellation check see them). UTM would bend them: a vertex cut on a
+    community edge in UTM lands off that edge in lon/lat, tens of m² off over a few km.
+    An equirectangular projection true at the scope's mean latitude is affine in lon/lat,
+    so straight stays straight; over a district its scale errs by well under 1 %.
+    """
+    west, south, east, north = communities.total_bounds
+    lat, lon = (south + north) / 2, (west + east) / 2
+    return f"+proj=eqc +lat_ts={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m +no_defs"
+
+
 def load_scope(session: Session, request: RebalanceRequest) -> tuple:
-    """Communities, grids (UTM) and resident points of the scope; NotFoundError if none."""
+    """Communities and grids (WGS-84), resident points and the metric frame of the scope.
+
+    Raises NotFoundError when the scope holds no current community.
+    """
     sql = _COMMUNITIES.format(level=LEVELS[request.level])
     communities = frame(session, sql, {"code": request.code})
     if communities.empty:
         raise NotFoundError(f"no current {request.level} '{request.code}' with communities")
-    crs = communities.estimate_utm_crs()
+    crs = affine_frame(communities)
     codes = communities["code"].tolist()
     grids = frame(session, _GRIDS, {"codes": codes})
     points = point_loads(read_points(session, codes, crs), grids)
-    return communities.to_crs(crs), grids.to_crs(crs), points
+    return communities, grids, points, crs
 
 
 def grid_name(community_name: str, number: int) -> str:
@@ -182,7 +199,7 @@ def counted(grids: gpd.GeoDataFrame, points: pd.DataFrame, column: str) -> gpd.G
     )
 
 
-def measured(grids: gpd.GeoDataFrame, request: RebalanceRequest, allowed: pd.Series):
+def measured(grids: gpd.GeoDataFrame, request: RebalanceRequest, allowed: pd.Series, crs: str):
     """Add the load, whether it is in band (and whether the community allows it), compactness."""
     column = {"households": "households_counted", "residents": "residents"}.get(
         request.measure, "workers_counted"
@@ -192,7 +209,7 @@ def measured(grids: gpd.GeoDataFrame, request: RebalanceRequest, allowed: pd.Ser
         load=load,
         in_band=[request.band.holds(value) for value in load],
         band_allowed=grids["community_code"].map(allowed).to_numpy(dtype=bool),
-        polsby_popper=rebalance.polsby_popper(grids.geometry.to_numpy()).round(3),
+        polsby_popper=rebalance.polsby_popper(grids.to_crs(crs).geometry.to_numpy()).round(3),
     )
 
 
@@ -225,20 +242,32 @@ def suggested_workers(households: np.ndarray, per_household: float) -> np.ndarra
     return np.maximum(1, np.ceil(np.asarray(households) * per_household - 1e-9)).astype(np.int64)
 
 
-def propose(session: Session, request: RebalanceRequest) -> Proposal:
-    """Compute the rebalancing proposal of the request's scope (nothing is written)."""
-    communities, old, points = load_scope(session, request)
-    community_of = dict(zip(old["code"], old["community_code"], strict=True))
-    points["community_code"] = points["grid_code"].map(community_of)
-    rows, geometries, point_codes = [], [], pd.Series(index=points.index, dtype=object)
-    for _, community in communities.iterrows():
+def cut_communities(
+    communities: gpd.GeoDataFrame, points: pd.DataFrame, request: RebalanceRequest, crs: str
+) -> gpd.GeoDataFrame:
+    """Propose every community's grids (in the metric frame); return them in WGS-84.
+
+    Sets each point's ``new_code``.
+    """
+    outlines = dict(zip(communities["code"], communities.geometry, strict=True))
+    rows, geometries = [], []
+    point_codes = pd.Series(index=points.index, dtype=object)
+    for _, community in communities.to_crs(crs).iterrows():
         new_rows, shapes, codes = community_proposal(community, points, request)
         rows.append(new_rows)
         geometries.extend(shapes)
         point_codes[points["community_code"] == community["code"]] = codes
     points["new_code"] = point_codes
-    new = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), geometry=geometries, crs=old.crs)
-    new = counted(new, points, "new_code")
+    new = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), geometry=geometries, crs=crs)
+    return fitted(new.to_crs(4326), outlines)
+
+
+def propose(session: Session, request: RebalanceRequest) -> Proposal:
+    """Compute the rebalancing proposal of the request's scope (nothing is written)."""
+    communities, old, points, crs = load_scope(session, request)
+    community_of = dict(zip(old["code"], old["community_code"], strict=True))
+    points["community_code"] = points["grid_code"].map(community_of)
+    new = counted(cut_communities(communities, points, request, crs), points, "new_code")
     new["population"] = new["residents"]
     new["households"] = new["households_counted"]
     new["grid_workers"] = suggested_workers(new["households"], request.workers_per_household)
@@ -247,18 +276,13 @@ def propose(session: Session, request: RebalanceRequest) -> Proposal:
     allowed = totals.reindex(communities["code"]).fillna(0).map(request.band.allows)
     names = dict(zip(communities["code"], communities["name"], strict=True))
     old["community_name"] = old["community_code"].map(names)
-    old, new = measured(old, request, allowed), measured(new, request, allowed)
-    table = community_table(communities, old, new, allowed)
+    old = measured(old, request, allowed, crs)
+    new = measured(new, request, allowed, crs)
     generation = int(old["generation"].max()) if len(old) else 0
-    proposal = Proposal(
-        request,
-        table,
-        old.to_crs(4326),
-        new.to_crs(4326),
-        change_table(points, old, new),
-        generation,
-    )
-    proposal.id = proposal_id(proposal.new_grids, request, generation)
+    table = community_table(communities, old, new, allowed)
+    changes = change_table(points, old, new)
+    proposal = Proposal(request, table, old, new, changes, generation)
+    proposal.id = proposal_id(new, request, generation)
     return proposal
 
 
@@ -267,6 +291,14 @@ _LOAD_COLUMN = {
     "residents": "residents",
     "grid_workers": "grid_workers",
 }
+
+
+def fitted(new: gpd.GeoDataFrame, outlines: dict) -> gpd.GeoDataFrame:
+    """Put the new grids' (WGS-84) vertices on a community edge exactly on it."""
+    geometries = new.geometry.to_numpy().copy()
+    for code, members in new.groupby("community_code").indices.items():
+        geometries[members] = rebalance.fit_to_outline(geometries[members], outlines[code], 1e-9)
+    return new.set_geometry(gpd.GeoSeries(geometries, index=new.index, crs=4326))
 
 
 def community_table(communities, old, new, allowed) -> pd.DataFrame:  # noqa: ANN001
@@ -285,7 +317,7 @@ def community_table(communities, old, new, allowed) -> pd.DataFrame:  # noqa: AN
 
 
 def grid_features(grids: gpd.GeoDataFrame) -> dict:
-    """Return the grids as a GeoJSON FeatureCollection (7 decimals, about 1 cm)."""
+    """Return the grids as a GeoJSON FeatureCollection, coordinates as computed."""
     columns = [
         "code",
         "name",
@@ -302,7 +334,7 @@ def grid_features(grids: gpd.GeoDataFrame) -> dict:
         {
             "type": "Feature",
             "id": row["code"],
-            "geometry": shapely.geometry.mapping(shapely.set_precision(row.geometry, 1e-7)),
+            "geometry": shapely.geometry.mapping(row.geometry),
             "properties": {c: _plain(row[c]) for c in columns},
         }
         for _, row in grids.iterrows()
