@@ -67,14 +67,18 @@ class Band:
         return math.ceil(total / self.high) <= math.floor(total / self.low) and total >= self.low
 
     def grid_count(self, total: float) -> int:
-        """How many grids share ``total``: the count nearest the band's midpoint it allows."""
+        """How many grids share ``total``: the allowed count whose mean is nearest the midpoint.
+
+        When no count is allowed (a total of 520 in 300-500), the nearer miss.
+        """
         if total <= self.high:
             return 1
         least, most = math.ceil(total / self.high), math.floor(total / self.low)
-        middle = max(1, round(total / ((self.low + self.high) / 2)))
-        if least > most:  # no count fits: the nearer miss
-            return middle
-        return min(max(middle, least), most)
+        middle = (self.low + self.high) / 2
+        near = {max(1, math.floor(total / middle)), max(1, math.ceil(total / middle))}
+        if least <= most:  # |total / k - middle| falls, then rises: its best is next to these
+            near = {min(max(k, least), most) for k in near}
+        return min(sorted(near), key=lambda k: abs(total / k - middle))
 
 
 @dataclass
@@ -359,27 +363,17 @@ def polsby_popper(geometries: np.ndarray) -> np.ndarray:
         return np.where(perimeter > 0, 4 * math.pi * area / perimeter**2, 0.0)
 
 
-def apportion(groups: np.ndarray, weights: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """Share each group's whole total over its members by weight (largest remainders).
+def shares(groups: np.ndarray, weights: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Each member's share of its group's total, by weight (a fraction).
 
-    Households and grid workers are known per grid; this hands each resident point its
-    whole share, so that the points of a grid sum to the grid's count exactly.
+    Households and grid workers are known per grid; a resident point carries its grid's
+    count times its share of the grid's residents.
     """
     weights = np.asarray(weights, dtype=float)
-    group_weight = np.bincount(groups, weights=weights, minlength=len(totals))
+    group_weight = np.bincount(groups, weights=weights, minlength=len(totals))[groups]
+    total = np.asarray(totals, dtype=float)[groups]
     with np.errstate(divide="ignore", invalid="ignore"):
-        exact = np.where(group_weight[groups] > 0, weights / group_weight[groups], 0.0)
-    exact = exact * np.asarray(totals, dtype=float)[groups]
-    shares = np.floor(exact).astype(np.int64)
-    missing = np.asarray(totals, dtype=np.int64) - np.bincount(
-        groups, weights=shares, minlength=len(totals)
-    ).astype(np.int64)
-    order = np.lexsort((-(exact - shares), groups))
-    first = np.searchsorted(groups[order], groups[order], side="left")
-    rank = np.arange(len(order)) - first
-    extra = rank < missing[groups[order]]
-    shares[order[extra]] += 1
-    return shares
+        return np.where(group_weight > 0, weights / group_weight * total, 0.0)
 
 
 def polygon_or_multi(geometry: BaseGeometry) -> BaseGeometry:

@@ -3,8 +3,10 @@
 Reads the current communities, grids and resident points of the scope, hands each
 community to :func:`gridsvc.grids.rebalance.propose_community` in the UTM zone of the
 scope, and counts every new grid's residents, households and load from the points.
-Households and grid workers are known per grid only: each point gets its whole share of
-its grid's count by persons (:func:`gridsvc.grids.rebalance.apportion`).
+Households and grid workers are known per grid only: each point carries its share of its
+grid's count by persons (:func:`gridsvc.grids.rebalance.shares`, a fraction), and a new
+grid's count is its points' shares summed and rounded (so the new counts may sum a few
+households off the old total).
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def point_loads(points: pd.DataFrame, grids: gpd.GeoDataFrame) -> pd.DataFrame:
     result = points.assign(residents=points["persons"].astype(np.int64))
     for column in ("households", "grid_workers"):
         totals = grids[column].to_numpy(dtype=np.int64)
-        result[column] = rebalance.apportion(index, persons, totals) if len(index) else []
+        result[column] = rebalance.shares(index, persons, totals) if len(index) else []
     return result
 
 
@@ -191,7 +193,7 @@ def community_proposal(community: pd.Series, points: pd.DataFrame, request: Reba
 def counted(grids: gpd.GeoDataFrame, points: pd.DataFrame, column: str) -> gpd.GeoDataFrame:
     """Residents, households, grid workers and the load of each grid, summed from its points."""
     sums = points.groupby(column)[["residents", "households", "grid_workers"]].sum()
-    sums = sums.reindex(grids["code"]).fillna(0).astype(np.int64)
+    sums = sums.reindex(grids["code"]).fillna(0).round().astype(np.int64)
     return grids.assign(
         residents=sums["residents"].to_numpy(),
         households_counted=sums["households"].to_numpy(),
@@ -219,6 +221,7 @@ def change_table(points: pd.DataFrame, old: gpd.GeoDataFrame, new: gpd.GeoDataFr
         ["households", "residents"]
     ].sum()
     moved = moved.rename(columns={"grid_code": "old_code"})
+    moved["households"] = moved["households"].round().astype(np.int64)
     old_households = dict(zip(old["code"], old["households"], strict=True))
     new_households = dict(zip(new["code"], new["households"], strict=True))
     moved["old_households"] = moved["old_code"].map(old_households)
