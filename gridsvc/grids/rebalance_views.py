@@ -21,6 +21,7 @@ from gridsvc.maps import service as maps_service
 from gridsvc.maps.views import map_page
 
 router = APIRouter(tags=["grids"])
+NOT_FOUND = {404: {"description": "No current district, street or community with this code."}}
 
 Measure = Literal["households", "residents", "grid_workers"]
 SCOPE = "Exactly one of district, street or community."
@@ -52,7 +53,7 @@ def scope_request(
     return rebalance_service.check_request(level, code, band, by)
 
 
-@router.get("/api/v1/grids/rebalance")
+@router.get("/api/v1/grids/rebalance", responses=NOT_FOUND)
 @heavy
 def propose(
     session: SessionDep,
@@ -68,7 +69,7 @@ def propose(
     return rebalance_service.proposal_body(rebalance_service.propose(session, request))
 
 
-@router.post("/api/v1/grids/rebalance/apply")
+@router.post("/api/v1/grids/rebalance/apply", responses=NOT_FOUND)
 @heavy
 def apply(session: SessionDep, principal: AdminDep, body: RebalanceApply) -> dict[str, Any]:
     """Make a reviewed proposal the next generation of grids (old ones kept as history)."""
@@ -86,7 +87,7 @@ def apply(session: SessionDep, principal: AdminDep, body: RebalanceApply) -> dic
     }
 
 
-@router.get("/maps/rebalance", response_class=HTMLResponse, tags=["maps"])
+@router.get("/maps/rebalance", response_class=HTMLResponse, tags=["maps"], responses=NOT_FOUND)
 @heavy
 def review_map(
     request: Request,
