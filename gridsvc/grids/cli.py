@@ -64,29 +64,18 @@ def rebalance(
 ) -> None:
     """Propose grids each holding a load in the band; review on a map; apply with --apply ID."""
     from gridsvc.config import get_settings
-    from gridsvc.geodata.cli import open_session, refresh_coverage
-    from gridsvc.grids import rebalance_apply, rebalance_service
+    from gridsvc.geodata.cli import refresh_coverage
+    from gridsvc.grids import rebalance_service
 
     level, code = scope_of(district, street, community)
     try:
         request = rebalance_service.check_request(
             level, code, households or get_settings().rebalance_band, by
         )
-        session = open_session()
     except GridsvcError as error:
         raise fail(error.message) from None
-    with session:
-        try:
-            if apply:
-                applied = rebalance_apply.apply_proposal(session, request, apply)
-                session.commit()
-            else:
-                proposal = rebalance_service.propose(session, request)
-                session.rollback()
-        except GridsvcError as error:
-            session.rollback()
-            raise fail(error.message) from None
     if apply:
+        applied = in_session(request, apply)
         typer.echo(
             f"Applied proposal {applied.proposal.id}: generation {applied.generation}, "
             f"{applied.grids} grids in the scope, {applied.issues_moved} open issues moved; "
@@ -95,12 +84,36 @@ def rebalance(
         if refresh:
             refresh_coverage()
         return
+    proposal = in_session(request)
     print_proposal(proposal)
     write_outputs(proposal, map_file, changes)
     typer.echo(
         f"Review, then apply with: gridsvc grids rebalance --{level} {code} "
         f"--households {request.band} --by {by} --apply {proposal.id}"
     )
+
+
+def in_session(request, apply: str | None = None):  # noqa: ANN001, ANN201
+    """Propose (rolled back: nothing is written) or apply (committed) in one transaction."""
+    from gridsvc.geodata.cli import open_session
+    from gridsvc.grids import rebalance_apply, rebalance_service
+
+    try:
+        session = open_session()
+    except GridsvcError as error:
+        raise fail(error.message) from None
+    with session:
+        try:
+            if apply is None:
+                result = rebalance_service.propose(session, request)
+                session.rollback()
+            else:
+                result = rebalance_apply.apply_proposal(session, request, apply)
+                session.commit()
+        except GridsvcError as error:
+            session.rollback()
+            raise fail(error.message) from None
+    return result
 
 
 def write_outputs(proposal, map_file: Path | None, changes: Path | None) -> None:  # noqa: ANN001
