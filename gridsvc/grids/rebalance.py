@@ -287,6 +287,10 @@ def propose_community(
     return CommunityGrids(ordered, grid_of_points(np.array(ordered, dtype=object), xy))
 
 
+#: Straightening tolerances tried, in cell spacings: the widest the band allows wins.
+SMOOTHING_STEPS = (3.0, 2.0, 1.0)
+
+
 def smooth(
     shapes: list[BaseGeometry],
     outline: BaseGeometry,
@@ -297,23 +301,23 @@ def smooth(
     """Straighten the cells' zigzag between grids, keeping the community's edge as it is.
 
     GEOS's coverage simplification moves shared edges together, so the grids still
-    tessellate; the tolerance is the cells' spacing. Residents near a moved edge may change
-    grid: the straightened grids are kept only if none of them is valid no more, or falls
-    out of the band it was in.
+    tessellate. Residents near a moved edge may change grid: of the tolerances (3, 2, then
+    1 cell spacing) the first whose grids are all valid single polygons and none of which
+    falls out of the band it was in wins; failing all, the grids stay as cut.
     """
-    tolerance = math.sqrt(outline.area / max(1, cells))
-    simplified = shapely.coverage_simplify(
-        np.array(shapes, dtype=object), tolerance, simplify_boundary=False
-    )
-    if not (shapely.is_valid(simplified) & (shapely.get_num_geometries(simplified) == 1)).all():
-        return shapes
+    spacing = math.sqrt(outline.area / max(1, cells))
     xy, load = points
-    before = np.bincount(
-        grid_of_points(np.array(shapes, dtype=object), xy), weights=load, minlength=len(shapes)
-    )
-    after = np.bincount(grid_of_points(simplified, xy), weights=load, minlength=len(shapes))
-    kept = [band.holds(a) or not band.holds(b) for a, b in zip(after, before, strict=True)]
-    return list(simplified) if all(kept) else shapes
+    cut = np.array(shapes, dtype=object)
+    before = np.bincount(grid_of_points(cut, xy), weights=load, minlength=len(shapes))
+    for step in SMOOTHING_STEPS:
+        simplified = shapely.coverage_simplify(cut, spacing * step, simplify_boundary=False)
+        single = shapely.is_valid(simplified) & (shapely.get_num_geometries(simplified) == 1)
+        if not single.all():
+            continue
+        after = np.bincount(grid_of_points(simplified, xy), weights=load, minlength=len(shapes))
+        if all(band.holds(a) or not band.holds(b) for a, b in zip(after, before, strict=True)):
+            return list(simplified)
+    return shapes
 
 
 def grid_of_points(grids: np.ndarray, xy: np.ndarray) -> np.ndarray:
