@@ -20,6 +20,7 @@ from gridsvc.config import get_settings
 from gridsvc.coverage import cli as coverage_cli
 from gridsvc.facilities import cli as facilities_cli
 from gridsvc.geodata import cli as geodata_cli
+from gridsvc.grids import cli as grids_cli
 from gridsvc.issues import cli as issues_cli
 from gridsvc.maps import cli as maps_cli
 
@@ -51,6 +52,7 @@ app.add_typer(coverage_cli.app, name="coverage")
 app.add_typer(geodata_cli.import_app, name="import")
 app.command("export")(geodata_cli.export)
 app.add_typer(facilities_cli.app, name="facilities")
+app.add_typer(grids_cli.app, name="grids")
 app.add_typer(maps_cli.app, name="maps")
 app.add_typer(issues_cli.app, name="issues")
 app.command("token")(auth_cli.token)

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # Grids may overlap each other, leave gaps in their community or stick out of it by
     # this many square metres before an import reports it (floating point leaves slivers).
     grid_tolerance_m2: float = 10.0
+    # Rebalancing: the load a grid should hold (households by default), LOW-HIGH.
+    rebalance_band: str = "300-500"
+    # Rebalancing: grid workers a new grid needs per household (rounded up, at least one).
+    rebalance_workers_per_household: float = 0.01
     # The OSM tag -> facility type mapping [default: gridsvc/geodata/osm_tags.json].
     osm_tags_file: Path | None = None
 

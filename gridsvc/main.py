@@ -34,6 +34,7 @@ from gridsvc.common.limits import BodyLimits
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
+from gridsvc.grids.rebalance_views import router as rebalance_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
 from gridsvc.issues.bulletin_views import router as bulletins_router
@@ -163,6 +164,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DBAPIError, database_refused)
     app.add_exception_handler(GridsvcError, domain_error)
     app.include_router(health_router)
+    app.include_router(rebalance_router)  # before /grids/{code}
     app.include_router(grids_router)
     app.include_router(facilities_router)
     app.include_router(coverage_router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gridsvc.common.geojson import CollectionBase, Geometry
 
@@ -65,3 +65,20 @@ class GridCollection(CollectionBase):
     """A page of current grids, ordered by code."""
 
     features: list[GridFeature]
+
+
+class RebalanceApply(BaseModel):
+    """A reviewed proposal to apply: its scope, band and measure, and the id reviewed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    district: str | None = Field(None, description="6-digit district code (one scope only).")
+    street: str | None = Field(None, description="9-digit street code.")
+    community: str | None = Field(None, description="12-digit community code.")
+    households: str | None = Field(
+        None, examples=["300-500"], description="Band LOW-HIGH of load per grid."
+    )
+    by: Literal["households", "residents", "grid_workers"] = "households"
+    proposal_id: str = Field(
+        pattern=r"^[0-9a-f]{16}$", description="The id of the proposal reviewed."
+    )
