@@ -22,6 +22,7 @@ from gridsvc.facilities import cli as facilities_cli
 from gridsvc.geodata import cli as geodata_cli
 from gridsvc.issues import cli as issues_cli
 from gridsvc.maps import cli as maps_cli
+from gridsvc.region import cli as region_cli
 
 
 class GridsvcGroup(TyperGroup):
@@ -53,6 +54,7 @@ app.command("export")(geodata_cli.export)
 app.add_typer(facilities_cli.app, name="facilities")
 app.add_typer(maps_cli.app, name="maps")
 app.add_typer(issues_cli.app, name="issues")
+app.add_typer(region_cli.app, name="region")
 app.command("token")(auth_cli.token)
 app.command("bulletin")(issues_cli.bulletin_command)
 

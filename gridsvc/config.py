@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     # Metric CRS for the city's extent (UTM 49N for Ordos).
     metric_crs: str = "EPSG:32649"
 
+    # Region scale (`gridsvc region`): a Dask scheduler to run on (tcp://HOST:PORT; empty: a
+    # local cluster), the local cluster's workers (0: one per core) and each one's memory
+    # limit, and where region layouts and results go by default.
+    region_scheduler: str = ""
+    region_workers: int = 0
+    region_worker_memory: str = "auto"
+    region_dir: Path = project_root() / ".gridsvc" / "region"
+
     # Largest page the listing endpoints return.
     max_page_size: int = 10000
 
