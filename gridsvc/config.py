@@ -63,11 +63,10 @@ class Settings(BaseSettings):
 
     # Region scale (`gridsvc region`): a Dask scheduler to run on (tcp://HOST:PORT; empty: a
     # local cluster), the local cluster's workers (0: one per core) and each one's memory
-    # limit, and where region layouts and results go by default.
+    # limit ("4GiB"; auto: the machine's memory shared out).
     region_scheduler: str = ""
     region_workers: int = 0
     region_worker_memory: str = "auto"
-    region_dir: Path = project_root() / ".gridsvc" / "region"
 
     # Largest page the listing endpoints return.
     max_page_size: int = 10000

@@ -75,6 +75,10 @@ def _gather(futures: list, description: str, progress: bool) -> list:
     return [future.result() for future in futures]
 
 
+def _cities(root: str | Path, only: list[str] | None) -> list[layout.CityEntry]:
+    return [city for city in layout.read_manifest(root) if only is None or city.code in only]
+
+
 def peak_memory_mb() -> float:
     """Peak resident memory of this (worker) process so far, in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -100,13 +104,17 @@ def build_task(root: str, index: int, seed: int, grids: int) -> layout.CityEntry
 def build_region(
     client: Client, root: str | Path, cities: int, seed: int, grids: int, progress: bool = True
 ) -> list[layout.CityEntry]:
-    """Build a synthetic region of ``cities`` demo cities at ``root``, one task per city."""
+    """Build ``cities`` demo cities into the region at ``root``, one task per city.
+
+    Cities of other codes already in the region are kept.
+    """
     futures = [
         client.submit(build_task, str(root), index, seed, grids, pure=False)
         for index in range(cities)
     ]
     entries = _gather(futures, "building cities", progress)
-    layout.write_manifest(root, entries)
+    for entry in entries:  # cities already there (an exported one, say) stay
+        layout.add_to_manifest(root, entry)
     return entries
 
 
@@ -138,12 +146,15 @@ def region_coverage(
     circles: list[Circle],
     buffer_m: float,
     progress: bool = True,
+    only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Compute every city's coverage for ``circles`` in both modes, one task per city.
+    """Compute every city's (or the ``only`` cities') coverage, one task per city.
 
-    The largest cities are submitted first, so that a small one never holds up the end.
+    Every circle of ``circles`` in both modes. The largest cities are submitted first, so
+    that a small one never holds up the end.
     """
-    cities = sorted(layout.read_manifest(root), key=lambda city: -city.grids)
+    cities = _cities(root, only)
+    cities.sort(key=lambda city: -city.grids)
     futures = [
         client.submit(coverage_task, str(root), str(out), city, circles, buffer_m, pure=False)
         for city in cities
@@ -163,10 +174,16 @@ def points_task(root: str, out: str, city: layout.CityEntry, count: int, seed: i
 
 
 def region_points(
-    client: Client, root: str | Path, out: str | Path, count: int, seed: int, progress: bool = True
+    client: Client,
+    root: str | Path,
+    out: str | Path,
+    count: int,
+    seed: int,
+    progress: bool = True,
+    only: list[str] | None = None,
 ) -> int:
     """Write ``count`` synthetic report points over the region, spread by residents."""
-    cities = layout.read_manifest(root)
+    cities = _cities(root, only)
     total = sum(city.residents for city in cities) or 1
     counts = [count * city.residents // total for city in cities]
     counts[0] += count - sum(counts)
@@ -184,9 +201,9 @@ def _city_grids(root: str, city: str) -> gpd.GeoDataFrame:
     return frame.assign(city=city).to_crs(WGS84)[["city", "grid_code", "district_code", "geometry"]]
 
 
-def region_grids(root: str | Path) -> dask_geopandas.GeoDataFrame:
+def region_grids(root: str | Path, only: list[str] | None = None) -> dask_geopandas.GeoDataFrame:
     """Return the region's grids in EPSG:4326, one partition per city, spatially partitioned."""
-    cities = [city.code for city in layout.read_manifest(root)]
+    cities = [city.code for city in _cities(root, only)]
     # The frame's types as this pandas reads them (text is "str" from pandas 3 on).
     meta = _city_grids(str(root), cities[0]).iloc[:0]
     parts = [delayed(_city_grids)(str(root), city) for city in cities]
@@ -204,6 +221,7 @@ def join_points(
     out: str | Path,
     partitions: int | None = None,
     progress: bool = True,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     """Join points (GeoParquet, EPSG:4326, with ``point_id``) to the region's grids.
 
@@ -221,7 +239,7 @@ def join_points(
         .persist()
     )
     shuffled.calculate_spatial_partitions()
-    joined = dask_geopandas.sjoin(shuffled, region_grids(root), predicate="intersects")
+    joined = dask_geopandas.sjoin(shuffled, region_grids(root, only), predicate="intersects")
     kept = joined.drop(columns="index_right").map_partitions(partition.first_grid)
     target = Path(out) / "joined"
     task = kept.to_parquet(str(target), compute=False)
