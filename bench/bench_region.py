@@ -16,6 +16,7 @@ Run: .venv/bin/python bench/bench_region.py [--sizes 1,4,16] [--workers 1,2]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,6 +59,11 @@ def ensure_region(cache: Path, cities: int, grids: int) -> list[layout.CityEntry
         )
     wanted = {city_code(i) for i in range(cities)}
     return [c for c in layout.read_manifest(cache) if c.code in wanted]
+
+
+def load() -> str:
+    """The machine's 1-minute load average: other work shares its cores."""
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def worker_peaks(client) -> list[float]:  # noqa: ANN001
@@ -122,7 +128,7 @@ def main() -> None:
     join_sizes = [int(v) for v in arguments.join_sizes.split(",") if v]
     print_machine("region scale on Dask (bench/bench_region.py)")
     cities = ensure_region(arguments.cache, max(sizes + join_sizes), arguments.grids)
-    print("size | workers | grids | residents | coverage wall s | ms/grid | peak MiB/worker")
+    print("size | workers | grids | residents | coverage wall s | ms/grid | peak MiB/worker | load")
     for size in sizes:
         codes = [c.code for c in cities[:size]]
         residents = sum(c.residents for c in cities[:size])
@@ -132,7 +138,7 @@ def main() -> None:
             print(
                 f"{size} | {workers} | {figures['grids']} | {residents:,} | "
                 f"{figures['wall_s']:.1f} | {figures['ms_per_grid']:.2f} | "
-                f"{figures['peak_mib']:.0f}",
+                f"{figures['peak_mib']:.0f} | {load()}",
                 flush=True,
             )
     for size in join_sizes:
@@ -151,7 +157,7 @@ def main() -> None:
             print(
                 f"join {size} | {workers} workers | {figures['wall_s']:.1f} s | "
                 f"{figures['in_grids']:,} in grids | peak {figures['peak_mib']:.0f} MiB/worker | "
-                f"per core vs geopandas {single / (figures['wall_s'] * workers):.2f}x",
+                f"per core vs geopandas {single / (figures['wall_s'] * workers):.2f}x | {load()}",
                 flush=True,
             )
 

@@ -214,6 +214,12 @@ def region_grids(root: str | Path, only: list[str] | None = None) -> dask_geopan
     return grids
 
 
+def _overlapping(hulls: gpd.GeoSeries) -> bool:
+    """Whether any two cities' hulls meet (neighbouring real cities; never the lattice)."""
+    left, right = hulls.sindex.query(hulls.to_numpy(), predicate="intersects")
+    return bool((left != right).any())
+
+
 def join_points(
     client: Client,
     root: str | Path,
@@ -225,9 +231,9 @@ def join_points(
 ) -> dict[str, Any]:
     """Join points (GeoParquet, EPSG:4326, with ``point_id``) to the region's grids.
 
-    Writes ``point_id``, ``city``, ``grid_code``, ``district_code`` and the point of every
-    point inside a grid to ``out/joined``; a point on a shared edge goes to the lowest
-    code. Returns the counts.
+    Writes ``point_id``, ``city``, ``grid_code`` and ``district_code`` of every point inside
+    a grid to ``out/joined`` (Parquet); a point on an edge shared by grids (or in cities
+    that overlap) goes to the lowest city and grid code. Returns the counts.
     """
     started = time.perf_counter()
     frame = dask_geopandas.read_parquet(str(points))
@@ -239,8 +245,13 @@ def join_points(
         .persist()
     )
     shuffled.calculate_spatial_partitions()
-    joined = dask_geopandas.sjoin(shuffled, region_grids(root, only), predicate="intersects")
-    kept = joined.drop(columns="index_right").map_partitions(partition.first_grid)
+    grids = region_grids(root, only)
+    joined = dask_geopandas.sjoin(shuffled, grids, predicate="intersects")
+    columns = ["point_id", "city", "grid_code", "district_code"]
+    kept = joined[columns].map_partitions(partition.first_grid)
+    if _overlapping(grids.spatial_partitions):
+        # A point may then meet grids of two partitions: one more pass, by point.
+        kept = kept.shuffle(on="point_id").map_partitions(partition.first_grid)
     target = Path(out) / "joined"
     task = kept.to_parquet(str(target), compute=False)
     future = client.compute(task)

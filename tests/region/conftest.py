@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,9 +18,12 @@ from distributed import Client
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, refresh
+from gridsvc.coverage.circles import load_circles
 from gridsvc.coverage.models import GridCoverage
 from gridsvc.geodata import service as geodata_service
+from gridsvc.region import layout, partition
 from gridsvc.region.driver import region_client
 from tests.maps.conftest import free_port
 
@@ -180,3 +184,49 @@ def _wait_for_workers(address: str, count: int, timeout: float = 90.0) -> None:
         except OSError:
             time.sleep(0.5)
     raise TimeoutError(f"{count} Dask workers did not join {address} in {timeout:.0f} s")
+
+
+def region(*arguments: str) -> subprocess.CompletedProcess:
+    """Run ``gridsvc region ...`` in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "gridsvc.cli", "region", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+        check=False,
+    )
+
+
+def single_process(root: Path, city: layout.CityEntry):  # noqa: ANN201 - a GeoDataFrame
+    """The same city computed here, in this one process, from the same layers."""
+    inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
+    circles = list(load_circles().values())
+    return partition.city_coverage(inputs, circles, get_settings().service_area_buffer_m, city.crs)
+
+
+def expected_join(root: Path, points: gpd.GeoDataFrame) -> pd.DataFrame:
+    """geopandas' own sjoin of every point with every grid; the lowest code on a shared edge."""
+    grids = pd.concat(
+        [
+            gpd.read_parquet(layout.layer_path(root, "grids", city.code))
+            .to_crs(4326)
+            .assign(city=city.code)
+            for city in layout.read_manifest(root)
+        ],
+        ignore_index=True,
+    )
+    joined = gpd.sjoin(points, grids, predicate="intersects", how="inner")
+    joined = joined.sort_values(["point_id", "city", "code"]).drop_duplicates("point_id")
+    return joined[["point_id", "city", "code"]].rename(columns={"code": "grid_code"})
+
+
+def assert_join_matches(root: Path, points_dir: Path, out: Path) -> None:
+    points = gpd.read_parquet(points_dir)
+    assert points["point_id"].is_unique
+    joined = pd.read_parquet(out / "joined").sort_values("point_id", ignore_index=True)
+    expected = expected_join(root, points).reset_index(drop=True)
+    assert len(joined) == len(expected) > 0.9 * len(points)
+    assert np.array_equal(joined["point_id"].to_numpy(), expected["point_id"].to_numpy())
+    assert (joined["city"].to_numpy() == expected["city"].to_numpy()).all()
+    assert (joined["grid_code"].to_numpy() == expected["grid_code"].to_numpy()).all()

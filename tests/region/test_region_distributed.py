@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from gridsvc.config import get_settings
-from gridsvc.coverage.circles import load_circles
-from gridsvc.region import layout, partition
+from gridsvc.region import layout
 from gridsvc.region.export import export_city
-from tests.region.conftest import assert_same_coverage, stored_coverage
-
-
-def region(*arguments: str) -> subprocess.CompletedProcess:
-    """Run ``gridsvc region ...`` in a process of its own."""
-    return subprocess.run(
-        [sys.executable, "-m", "gridsvc.cli", "region", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-        check=False,
-    )
-
-
-def single_process(root: Path, city: layout.CityEntry):  # noqa: ANN201 - a GeoDataFrame
-    """The same city computed here, in this one process, from the same layers."""
-    inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
-    circles = list(load_circles().values())
-    return partition.city_coverage(inputs, circles, get_settings().service_area_buffer_m, city.crs)
+from tests.region.conftest import (
+    assert_join_matches,
+    assert_same_coverage,
+    region,
+    single_process,
+    stored_coverage,
+)
 
 
 def test_region_coverage_on_a_real_scheduler_equals_single_process(
@@ -63,3 +45,14 @@ def test_region_coverage_on_a_real_scheduler_equals_single_process(
     for code in ("c00", "c01"):
         expected = single_process(root, cities[code])
         assert_same_coverage(layout.read_coverage(out, code), expected)
+    points = tmp_path / "points"
+    drawn = region(
+        "points", str(root), "--out", str(points), "--count", "5000", "--scheduler", dask_scheduler
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    joined = region(
+        "join", str(root), "--points", str(points), "--out", str(out), "--scheduler", dask_scheduler
+    )
+    assert joined.returncode == 0, joined.stderr
+    assert joined.stdout.startswith("5000 points: ")
+    assert_join_matches(root, points, out)
