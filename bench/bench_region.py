@@ -49,7 +49,7 @@ def ensure_region(cache: Path, cities: int, grids: int) -> list[layout.CityEntry
                 client.submit(driver.build_task, str(cache), i, SEED, grids, pure=False)
                 for i in missing
             ]
-            entries = driver._gather(futures, "building cities", True)
+            entries = driver.gather(futures, "building cities", True)
         for entry in entries:
             layout.add_to_manifest(cache, entry)
         per_city = [entry.extra["seconds"] for entry in entries]

@@ -66,7 +66,7 @@ def region_client(
             cluster.close()
 
 
-def _gather(futures: list, description: str, progress: bool) -> list:
+def gather(futures: list, description: str, progress: bool) -> list:
     """Results of ``futures`` in submission order, with a progress bar as they finish."""
     bar = tqdm(total=len(futures), desc=description, disable=not progress, file=sys.stderr)
     for _ in as_completed(futures):
@@ -112,7 +112,7 @@ def build_region(
         client.submit(build_task, str(root), index, seed, grids, pure=False)
         for index in range(cities)
     ]
-    entries = _gather(futures, "building cities", progress)
+    entries = gather(futures, "building cities", progress)
     for entry in entries:  # cities already there (an exported one, say) stay
         layout.add_to_manifest(root, entry)
     return entries
@@ -159,7 +159,7 @@ def region_coverage(
         client.submit(coverage_task, str(root), str(out), city, circles, buffer_m, pure=False)
         for city in cities
     ]
-    return _gather(futures, "coverage per city", progress)
+    return gather(futures, "coverage per city", progress)
 
 
 def points_task(root: str, out: str, city: layout.CityEntry, count: int, seed: int, first: int):
@@ -192,7 +192,7 @@ def region_points(
         client.submit(points_task, str(root), str(out), city, n, seed + i, first, pure=False)
         for i, (city, n, first) in enumerate(zip(cities, counts, firsts, strict=True))
     ]
-    return sum(_gather(futures, "points per city", progress))
+    return sum(gather(futures, "points per city", progress))
 
 
 def _city_grids(root: str, city: str) -> gpd.GeoDataFrame:
@@ -255,7 +255,7 @@ def join_points(
     target = Path(out) / "joined"
     task = kept.to_parquet(str(target), compute=False)
     future = client.compute(task)
-    _gather([future], "joining points", progress)
+    gather([future], "joining points", progress)
     matched = int(dd.read_parquet(str(target), columns=["point_id"]).shape[0].compute())
     total = int(frame.shape[0].compute())
     return {
