@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=get_settings().home / "region-cache")
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/gridsvc-bench-region"))
     arguments = parser.parse_args()
-    sizes = [int(v) for v in arguments.sizes.split(",")]
+    sizes = [int(v) for v in arguments.sizes.split(",") if v]
     worker_counts = [int(v) for v in arguments.workers.split(",")]
     join_sizes = [int(v) for v in arguments.join_sizes.split(",") if v]
     print_machine("region scale on Dask (bench/bench_region.py)")
