@@ -23,6 +23,7 @@ from gridsvc.geodata import cli as geodata_cli
 from gridsvc.grids import cli as grids_cli
 from gridsvc.issues import cli as issues_cli
 from gridsvc.maps import cli as maps_cli
+from gridsvc.region import cli as region_cli
 
 
 class GridsvcGroup(TyperGroup):
@@ -55,6 +56,7 @@ app.add_typer(facilities_cli.app, name="facilities")
 app.add_typer(grids_cli.app, name="grids")
 app.add_typer(maps_cli.app, name="maps")
 app.add_typer(issues_cli.app, name="issues")
+app.add_typer(region_cli.app, name="region")
 app.command("token")(auth_cli.token)
 app.command("bulletin")(issues_cli.bulletin_command)
 

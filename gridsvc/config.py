@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # Metric CRS for the city's extent (UTM 49N for Ordos).
     metric_crs: str = "EPSG:32649"
 
+    # Region scale (`gridsvc region`): a Dask scheduler to run on (tcp://HOST:PORT; empty: a
+    # local cluster), the local cluster's workers (0: one per core) and each one's memory
+    # limit ("4GiB"; auto: the machine's memory shared out).
+    region_scheduler: str = ""
+    region_workers: int = 0
+    region_worker_memory: str = "auto"
+
     # Largest page the listing endpoints return.
     max_page_size: int = 10000
     # Most issues one CSV or GeoJSON export of the staff's issue list holds.

@@ -31,8 +31,9 @@ from gridsvc.coverage.freshness import (
     reach_margin,
 )
 from gridsvc.coverage.freshness import is_fresh as is_fresh
+from gridsvc.coverage.inputs import city_inputs
 from gridsvc.coverage.models import CoverageRefresh, GridCoverage, NetworkEdge, ServiceArea
-from gridsvc.coverage.network import build_network, snap
+from gridsvc.coverage.network import snap
 from gridsvc.coverage.reach import service_area_polygons
 from gridsvc.facilities.models import Facility
 from gridsvc.geodata import service as geodata_service
@@ -72,21 +73,6 @@ def _envelope(grids: pd.DataFrame, margin: float, srid: int) -> Any:
     west, south, east, north = shapely.total_bounds(grids["geometry"].to_numpy())
     box = func.ST_MakeEnvelope(west - margin, south - margin, east + margin, north + margin, srid)
     return func.ST_Transform(box, WGS84)
-
-
-def _assign(grid_geometries: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Return the grid row of each point (the lowest code on a shared edge), -1 for none."""
-    result = np.full(len(xy), -1, dtype=np.int64)
-    if len(xy) == 0 or len(grid_geometries) == 0:
-        return result
-    tree = shapely.STRtree(grid_geometries)
-    point_index, grid_index = tree.query(shapely.points(xy), predicate="intersects")
-    order = np.lexsort((grid_index, point_index))
-    point_index, grid_index = point_index[order], grid_index[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = point_index[1:] != point_index[:-1]
-    result[point_index[first]] = grid_index[first]
-    return result
 
 
 def load_inputs(session: Session, district: str | None = None) -> analysis.CityInputs:
@@ -132,24 +118,22 @@ def load_inputs(session: Session, district: str | None = None) -> analysis.CityI
 def _inputs(
     grids: pd.DataFrame, residents: np.ndarray, facilities: list, edges: list
 ) -> analysis.CityInputs:
-    network = None
+    walking = None
     if edges:
         source, target, length, wkb = (
             np.array(column, dtype=object) for column in zip(*edges, strict=True)
         )
-        node_ids = np.unique(np.concatenate([source, target]).astype(np.int64))
         lines = shapely.from_wkb([bytes(value) for value in wkb])
-        network = build_network(node_ids, source, target, length.astype(float), lines)
-    grid_geometries = grids["geometry"].to_numpy()
-    return analysis.CityInputs(
-        grids=grids,
-        resident_xy=residents[:, :2],
-        resident_persons=residents[:, 2].astype(np.int64),
-        resident_grid=_assign(grid_geometries, residents[:, :2]),
-        facility_ids=np.array([row[0] for row in facilities], dtype=np.int64),
-        facility_types=np.array([row[1] for row in facilities], dtype=object),
-        facility_xy=np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
-        network=network,
+        walking = (source.astype(np.int64), target.astype(np.int64), length.astype(float), lines)
+    return city_inputs(
+        grids,
+        residents,
+        (
+            np.array([row[0] for row in facilities], dtype=np.int64),
+            np.array([row[1] for row in facilities], dtype=object),
+            np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
+        ),
+        walking,
     )
 
 

@@ -1,0 +1,166 @@
+"""Region scale on Dask: coverage of N Ordos-sized cities and a point join, 1 and 2 workers.
+
+For each size (cities) and each worker count, on a fresh local cluster:
+- coverage: every circle in both modes for every city (one task per city); wall time,
+  time per grid, peak resident memory of each worker;
+- join: ``--points`` points drawn where residents live, joined to the cities' grids with
+  dask-geopandas (Hilbert shuffle, sjoin); wall time and peak worker memory;
+and, once per size, geopandas' sjoin of the same points in this one process (the per-core
+baseline). The cities come from the demo builder (seeds 20240601 + i) and are cached under
+``--cache`` (built once; the builder's time per city is printed).
+
+Run: .venv/bin/python bench/bench_region.py [--sizes 1,4,16] [--workers 1,2]
+     [--points 10000000] [--join-sizes 1,4] [--cache .gridsvc/region-cache]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import geopandas as gpd  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bench.common import print_machine  # noqa: E402
+from gridsvc.config import get_settings  # noqa: E402
+from gridsvc.coverage.circles import load_circles  # noqa: E402
+from gridsvc.region import driver, layout  # noqa: E402
+from gridsvc.region.synthetic import city_code  # noqa: E402
+
+SEED = 20240601
+GRIDS = 6702
+
+
+def ensure_region(cache: Path, cities: int, grids: int) -> list[layout.CityEntry]:
+    """Build the cities the cache lacks (2 workers); print the builder's time per city."""
+    have = (
+        {c.code for c in layout.read_manifest(cache)} if (cache / "region.json").exists() else set()
+    )
+    missing = [i for i in range(cities) if city_code(i) not in have]
+    if missing:
+        started = time.perf_counter()
+        with driver.region_client(workers=2) as client:
+            futures = [
+                client.submit(driver.build_task, str(cache), i, SEED, grids, pure=False)
+                for i in missing
+            ]
+            entries = driver.gather(futures, "building cities", True)
+        for entry in entries:
+            layout.add_to_manifest(cache, entry)
+        per_city = [entry.extra["seconds"] for entry in entries]
+        print(
+            f"built {len(missing)} cities in {time.perf_counter() - started:.0f} s on 2 workers; "
+            f"builder per city {min(per_city):.0f}-{max(per_city):.0f} s (one worker each)"
+        )
+    wanted = {city_code(i) for i in range(cities)}
+    return [c for c in layout.read_manifest(cache) if c.code in wanted]
+
+
+def load() -> str:
+    """The machine's 1-minute load average: other work shares its cores."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def worker_peaks(client) -> list[float]:  # noqa: ANN001
+    return sorted(client.run(driver.peak_memory_mb).values())
+
+
+def bench_coverage(cache: Path, out: Path, codes: list[str], workers: int) -> dict:
+    circles = list(load_circles().values())
+    buffer_m = get_settings().service_area_buffer_m
+    with driver.region_client(workers=workers) as client:
+        started = time.perf_counter()
+        summaries = driver.region_coverage(
+            client, cache, out, circles, buffer_m, progress=False, only=codes
+        )
+        wall = time.perf_counter() - started
+        peaks = worker_peaks(client)
+    grids = sum(s["grids"] for s in summaries)
+    return {
+        "wall_s": wall,
+        "grids": grids,
+        "ms_per_grid": 1000 * wall / grids,
+        "task_s": sum(s["seconds"] for s in summaries),
+        "peak_mib": max(peaks),
+    }
+
+
+def bench_join(cache: Path, points: Path, out: Path, codes: list[str], workers: int) -> dict:
+    with driver.region_client(workers=workers) as client:
+        partitions = max(2 * workers, len(codes) * 2)
+        counts = driver.join_points(client, cache, points, out, partitions, False, only=codes)
+        peaks = worker_peaks(client)
+    return {"wall_s": counts["seconds"], "in_grids": counts["in_grids"], "peak_mib": max(peaks)}
+
+
+def geopandas_join(cache: Path, points: Path, codes: list[str]) -> float:
+    """One process: read everything, geopandas.sjoin (what the Dask join is held against)."""
+    started = time.perf_counter()
+    frame = gpd.read_parquet(points)
+    grids = pd.concat(
+        [
+            gpd.read_parquet(layout.layer_path(cache, "grids", code)).to_crs(4326).assign(city=code)
+            for code in codes
+        ],
+        ignore_index=True,
+    )
+    gpd.sjoin(frame, grids, predicate="intersects", how="inner")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1,4")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--points", type=int, default=10_000_000)
+    parser.add_argument("--join-sizes", default="1,4")
+    parser.add_argument("--grids", type=int, default=GRIDS)
+    parser.add_argument("--cache", type=Path, default=get_settings().home / "region-cache")
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp/gridsvc-bench-region"))
+    arguments = parser.parse_args()
+    sizes = [int(v) for v in arguments.sizes.split(",") if v]
+    worker_counts = [int(v) for v in arguments.workers.split(",")]
+    join_sizes = [int(v) for v in arguments.join_sizes.split(",") if v]
+    print_machine("region scale on Dask (bench/bench_region.py)")
+    cities = ensure_region(arguments.cache, max(sizes + join_sizes), arguments.grids)
+    print("size | workers | grids | residents | coverage wall s | ms/grid | peak MiB/worker | load")
+    for size in sizes:
+        codes = [c.code for c in cities[:size]]
+        residents = sum(c.residents for c in cities[:size])
+        for workers in worker_counts:
+            out = arguments.scratch / f"coverage-{size}-{workers}"
+            figures = bench_coverage(arguments.cache, out, codes, workers)
+            print(
+                f"{size} | {workers} | {figures['grids']} | {residents:,} | "
+                f"{figures['wall_s']:.1f} | {figures['ms_per_grid']:.2f} | "
+                f"{figures['peak_mib']:.0f} | {load()}",
+                flush=True,
+            )
+    for size in join_sizes:
+        codes = [c.code for c in cities[:size]]
+        points = arguments.scratch / f"points-{size}"
+        if not points.exists():
+            with driver.region_client(workers=2) as client:
+                driver.region_points(
+                    client, arguments.cache, points, arguments.points, 1, False, codes
+                )
+        single = geopandas_join(arguments.cache, points, codes)
+        print(f"join {size} cities, {arguments.points:,} points: geopandas sjoin {single:.1f} s")
+        for workers in worker_counts:
+            out = arguments.scratch / f"join-{size}-{workers}"
+            figures = bench_join(arguments.cache, points, out, codes, workers)
+            print(
+                f"join {size} | {workers} workers | {figures['wall_s']:.1f} s | "
+                f"{figures['in_grids']:,} in grids | peak {figures['peak_mib']:.0f} MiB/worker | "
+                f"per core vs geopandas {single / (figures['wall_s'] * workers):.2f}x | {load()}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Run region work on Dask: a local cluster, or an existing scheduler given its address.
+
+Coverage is one task per city (the walking part needs the city's whole network); the
+point join is dask-geopandas on spatially partitioned frames: points shuffled by Hilbert
+order, grids one partition per city (cities do not overlap, so a point meets the grids of
+one city only and ties on shared edges resolve inside one partition).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dask.dataframe as dd
+import dask_geopandas
+import geopandas as gpd
+from dask import delayed
+from distributed import Client, LocalCluster, as_completed
+from tqdm import tqdm
+
+from gridsvc.coverage.circles import Circle
+from gridsvc.region import layout, partition
+from gridsvc.region.synthetic import city_code, synthetic_city
+
+WGS84 = "EPSG:4326"
+
+
+@contextmanager
+def region_client(
+    scheduler: str = "", workers: int = 0, memory_limit: str = "auto", echo: Callable = print
+) -> Iterator[Client]:
+    """Connect to ``scheduler``, or start a local cluster of ``workers`` (0: one per core).
+
+    The dashboard's address is echoed. Local workers are processes with one thread each:
+    GEOS and scipy inside a task already use the cores they are given.
+    """
+    # The shuffle plugin logs every shuffle's start and end as a warning.
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address="127.0.0.1:0",
+        )
+        client = Client(cluster)
+    try:
+        count = len(client.scheduler_info(n_workers=-1)["workers"])
+        where = scheduler or "a local cluster"
+        echo(f"Dask on {where}: {count} workers; dashboard {client.dashboard_link}")
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def gather(futures: list, description: str, progress: bool) -> list:
+    """Results of ``futures`` in submission order, with a progress bar as they finish."""
+    bar = tqdm(total=len(futures), desc=description, disable=not progress, file=sys.stderr)
+    for _ in as_completed(futures):
+        bar.update(1)
+    bar.close()
+    return [future.result() for future in futures]
+
+
+def _cities(root: str | Path, only: list[str] | None) -> list[layout.CityEntry]:
+    return [city for city in layout.read_manifest(root) if only is None or city.code in only]
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this (worker) process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build_task(root: str, index: int, seed: int, grids: int) -> layout.CityEntry:
+    """Build synthetic city ``index`` and write its layers (runs on a worker)."""
+    started = time.perf_counter()
+    layers, crs = synthetic_city(index, seed, grids)
+    code = city_code(index)
+    layout.write_city(root, code, layers)
+    return layout.CityEntry(
+        code=code,
+        name=f"demo city {index} (seed {seed + index})",
+        crs=crs,
+        source=f"demo seed {seed + index}, {grids} grids",
+        grids=len(layers.grids),
+        residents=int(layers.population["persons"].sum()),
+        extra={"seconds": round(time.perf_counter() - started, 2)},
+    )
+
+
+def build_region(
+    client: Client, root: str | Path, cities: int, seed: int, grids: int, progress: bool = True
+) -> list[layout.CityEntry]:
+    """Build ``cities`` demo cities into the region at ``root``, one task per city.
+
+    Cities of other codes already in the region are kept.
+    """
+    futures = [
+        client.submit(build_task, str(root), index, seed, grids, pure=False)
+        for index in range(cities)
+    ]
+    entries = gather(futures, "building cities", progress)
+    for entry in entries:  # cities already there (an exported one, say) stay
+        layout.add_to_manifest(root, entry)
+    return entries
+
+
+def coverage_task(
+    root: str, out: str, city: layout.CityEntry, circles: list[Circle], buffer_m: float
+) -> dict[str, Any]:
+    """Compute one city's coverage and write it to ``out`` (runs on a worker)."""
+    started = time.perf_counter()
+    inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
+    read = time.perf_counter() - started
+    result = partition.city_coverage(inputs, circles, buffer_m, city.crs)
+    path = layout.coverage_path(out, city.code)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.to_parquet(path, index=False, compression="zstd")
+    return {
+        "city": city.code,
+        "grids": len(inputs.grids),
+        "rows": len(result),
+        "read_s": round(read, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+        "peak_memory_mb": round(peak_memory_mb(), 1),
+    }
+
+
+def region_coverage(
+    client: Client,
+    root: str | Path,
+    out: str | Path,
+    circles: list[Circle],
+    buffer_m: float,
+    progress: bool = True,
+    only: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Compute every city's (or the ``only`` cities') coverage, one task per city.
+
+    Every circle of ``circles`` in both modes. The largest cities are submitted first, so
+    that a small one never holds up the end.
+    """
+    cities = _cities(root, only)
+    cities.sort(key=lambda city: -city.grids)
+    futures = [
+        client.submit(coverage_task, str(root), str(out), city, circles, buffer_m, pure=False)
+        for city in cities
+    ]
+    return gather(futures, "coverage per city", progress)
+
+
+def points_task(root: str, out: str, city: layout.CityEntry, count: int, seed: int, first: int):
+    """Draw ``count`` points where city's residents live, in EPSG:4326 (runs on a worker)."""
+    population = gpd.read_parquet(layout.layer_path(root, "population", city.code))
+    points = partition.sample_points(population, count, seed).to_crs(WGS84)
+    points.insert(0, "point_id", range(first, first + len(points)))
+    path = Path(out) / f"part.{city.code}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    points.to_parquet(path, index=False, compression="zstd")
+    return len(points)
+
+
+def region_points(
+    client: Client,
+    root: str | Path,
+    out: str | Path,
+    count: int,
+    seed: int,
+    progress: bool = True,
+    only: list[str] | None = None,
+) -> int:
+    """Write ``count`` synthetic report points over the region, spread by residents."""
+    cities = _cities(root, only)
+    total = sum(city.residents for city in cities) or 1
+    counts = [count * city.residents // total for city in cities]
+    counts[0] += count - sum(counts)
+    firsts = [sum(counts[:i]) for i in range(len(counts))]
+    futures = [
+        client.submit(points_task, str(root), str(out), city, n, seed + i, first, pure=False)
+        for i, (city, n, first) in enumerate(zip(cities, counts, firsts, strict=True))
+    ]
+    return sum(gather(futures, "points per city", progress))
+
+
+def _city_grids(root: str, city: str) -> gpd.GeoDataFrame:
+    grids = gpd.read_parquet(layout.layer_path(root, "grids", city))
+    frame = grids[["code", "district_code", "geometry"]].rename(columns={"code": "grid_code"})
+    return frame.assign(city=city).to_crs(WGS84)[["city", "grid_code", "district_code", "geometry"]]
+
+
+def region_grids(root: str | Path, only: list[str] | None = None) -> dask_geopandas.GeoDataFrame:
+    """Return the region's grids in EPSG:4326, one partition per city, spatially partitioned."""
+    cities = [city.code for city in _cities(root, only)]
+    # The frame's types as this pandas reads them (text is "str" from pandas 3 on).
+    meta = _city_grids(str(root), cities[0]).iloc[:0]
+    parts = [delayed(_city_grids)(str(root), city) for city in cities]
+    grids = dd.from_delayed(parts, meta=meta)
+    if not isinstance(grids, dask_geopandas.GeoDataFrame):
+        grids = dask_geopandas.from_dask_dataframe(grids)
+    grids.calculate_spatial_partitions()
+    return grids
+
+
+def _overlapping(hulls: gpd.GeoSeries) -> bool:
+    """Whether any two cities' hulls meet (neighbouring real cities; never the lattice)."""
+    left, right = hulls.sindex.query(hulls.to_numpy(), predicate="intersects")
+    return bool((left != right).any())
+
+
+def join_points(
+    client: Client,
+    root: str | Path,
+    points: str | Path,
+    out: str | Path,
+    partitions: int | None = None,
+    progress: bool = True,
+    only: list[str] | None = None,
+) -> dict[str, Any]:
+    """Join points (GeoParquet, EPSG:4326, with ``point_id``) to the region's grids.
+
+    Writes ``point_id``, ``city``, ``grid_code`` and ``district_code`` of every point inside
+    a grid to ``out/joined`` (Parquet); a point on an edge shared by grids (or in cities
+    that overlap) goes to the lowest city and grid code. Returns the counts.
+    """
+    started = time.perf_counter()
+    frame = dask_geopandas.read_parquet(str(points))
+    partitions = partitions or max(1, frame.npartitions)
+    # Shuffled once and kept on the workers: the join reads the partitions again.
+    shuffled = (
+        frame[["point_id", "geometry"]]
+        .spatial_shuffle(by="hilbert", npartitions=partitions, calculate_partitions=False)
+        .persist()
+    )
+    shuffled.calculate_spatial_partitions()
+    grids = region_grids(root, only)
+    joined = dask_geopandas.sjoin(shuffled, grids, predicate="intersects")
+    columns = ["point_id", "city", "grid_code", "district_code"]
+    kept = joined[columns].map_partitions(partition.first_grid)
+    if _overlapping(grids.spatial_partitions):
+        # A point may then meet grids of two partitions: one more pass, by point.
+        kept = kept.shuffle(on="point_id").map_partitions(partition.first_grid)
+    target = Path(out) / "joined"
+    task = kept.to_parquet(str(target), compute=False)
+    future = client.compute(task)
+    gather([future], "joining points", progress)
+    matched = int(dd.read_parquet(str(target), columns=["point_id"]).shape[0].compute())
+    total = int(frame.shape[0].compute())
+    return {
+        "points": total,
+        "in_grids": matched,
+        "outside": total - matched,
+        "seconds": round(time.perf_counter() - started, 2),
+    }

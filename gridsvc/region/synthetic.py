@@ -1,0 +1,87 @@
+"""Synthetic cities for a region: the demo builder with another seed, moved to another place.
+
+City ``i`` is the demo city of seed ``seed + i``, shifted on a 4-wide lattice of steps of
+5.5° of longitude and 3.5° of latitude (Ordos spans about 5° × 3.3°), so that 16 cities
+cover about 106–128°E, 37–52°N, Inner Mongolia's span. Each city is then projected to its
+own UTM zone; walking lengths are measured anew there.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from gridsvc.geodata.demo.build import DemoCity, build_demo_city
+from gridsvc.region.layout import CityLayers
+
+COLUMNS = 4
+STEP_LON = 5.5
+STEP_LAT = 3.5
+WGS84 = 4326
+
+
+def city_code(index: int) -> str:
+    """Return the region code of synthetic city ``index`` (c00, c01, ...)."""
+    return f"c{index:02d}"
+
+
+def city_offset(index: int) -> tuple[float, float]:
+    """Degrees of longitude and latitude city ``index`` is moved by."""
+    return (index % COLUMNS) * STEP_LON, (index // COLUMNS) * STEP_LAT
+
+
+def _shifted(frame: gpd.GeoDataFrame, offset: tuple[float, float]) -> gpd.GeoDataFrame:
+    moved = frame.copy()
+    if offset != (0.0, 0.0):
+        coordinates = shapely.get_coordinates(moved.geometry.to_numpy()) + np.array(offset)
+        moved.geometry = shapely.set_coordinates(moved.geometry.to_numpy().copy(), coordinates)
+    return moved
+
+
+def demo_layers(city: DemoCity, offset: tuple[float, float]) -> tuple[CityLayers, str]:
+    """Turn a demo city (EPSG:4326) into region layers in its own UTM zone.
+
+    Returns the layers and the CRS they are in.
+    """
+    grids = _shifted(city.grids, offset)
+    crs = grids.estimate_utm_crs().to_string()
+    grids = grids.to_crs(crs)
+    street = grids["community_code"].str[:9]
+    grid_frame = gpd.GeoDataFrame(
+        {
+            "code": grids["code"],
+            "community_code": grids["community_code"],
+            "street_code": street,
+            "district_code": street.str[:6],
+        },
+        geometry=grids.geometry,
+        crs=crs,
+    ).sort_values("code", ignore_index=True)
+    population = _shifted(city.population[["persons", "geometry"]], offset).to_crs(crs)
+    facilities = _shifted(city.facilities, offset).to_crs(crs)
+    facility_frame = gpd.GeoDataFrame(
+        {
+            "facility_id": np.arange(1, len(facilities) + 1, dtype=np.int64),
+            "type_code": facilities["type_code"].astype(str),
+        },
+        geometry=facilities.geometry,
+        crs=crs,
+    )
+    edges = _shifted(city.network_edges, offset).to_crs(crs)
+    network = gpd.GeoDataFrame(
+        {
+            "source": edges["source"].to_numpy(np.int64),
+            "target": edges["target"].to_numpy(np.int64),
+            "length_m": shapely.length(edges.geometry.to_numpy()),
+        },
+        geometry=edges.geometry,
+        crs=crs,
+    )
+    return CityLayers(grid_frame, population.reset_index(drop=True), facility_frame, network), crs
+
+
+def synthetic_city(index: int, seed: int, grids: int) -> tuple[CityLayers, str]:
+    """Build synthetic city ``index`` of a region (demo seed ``seed + index``)."""
+    city = build_demo_city(seed=seed + index, grids=grids)
+    return demo_layers(city, city_offset(index))

@@ -1,0 +1,122 @@
+"""The pure partition functions and the commands' help and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from gridsvc.cli import app
+from gridsvc.coverage.circles import load_circles
+from gridsvc.geodata.demo.build import build_demo_city
+from gridsvc.region import layout, partition
+from gridsvc.region.synthetic import city_offset, demo_layers
+
+
+@pytest.fixture(scope="module")
+def tiny_layers() -> tuple[layout.CityLayers, str]:
+    return demo_layers(build_demo_city(seed=3, grids=20), city_offset(5))
+
+
+def test_layers_round_trip_through_the_coverage_inputs(tiny_layers, tmp_path: Path) -> None:  # noqa: ANN001
+    layers, crs = tiny_layers
+    layout.write_city(tmp_path, "x", layers)
+    inputs = partition.layers_to_inputs(layout.read_city(tmp_path, "x"))
+    again = partition.layers_to_inputs(partition.inputs_to_layers(inputs, crs))
+    assert np.array_equal(inputs.resident_xy, again.resident_xy)
+    assert np.array_equal(inputs.resident_grid, again.resident_grid)
+    assert np.array_equal(inputs.facility_xy, again.facility_xy)
+    assert np.array_equal(inputs.network.node_ids, again.network.node_ids)
+    assert np.array_equal(inputs.network.length, again.network.length)
+    assert shapely.equals_exact(inputs.network.lines, again.network.lines, 0).all()
+    # Every resident is in a grid, as the builder made them, checked by shapely directly.
+    grids = layers.grids.geometry.to_numpy()
+    points = layers.population.geometry.to_numpy()
+    assert shapely.intersects(grids[inputs.resident_grid], points).all()
+
+
+def test_a_moved_city_is_in_its_own_utm_zone_with_lengths_measured_there(tiny_layers) -> None:  # noqa: ANN001
+    layers, crs = tiny_layers
+    lon, _ = city_offset(5)
+    assert crs == "EPSG:32650" and lon == 5.5  # Ordos' 49N moved one zone east
+    network = layers.network
+    assert np.allclose(network["length_m"], shapely.length(network.geometry.to_numpy()))
+    assert (layers.grids["district_code"] == layers.grids["code"].str[:6]).all()
+
+
+def test_city_coverage_has_every_grid_circle_and_mode(tiny_layers) -> None:  # noqa: ANN001
+    layers, crs = tiny_layers
+    inputs = partition.layers_to_inputs(layers)
+    circles = list(load_circles().values())[:2]
+    result = partition.city_coverage(inputs, circles, 50.0, crs)
+    assert len(result) == len(layers.grids) * 2 * 2
+    assert (result["covered_residents"] <= result["residents"]).all()
+    people = result["residents"] > 0
+    share = result["covered_residents"][people] / result["residents"][people]
+    assert np.allclose(result["coverage"][people], share)
+    gaps = result.dropna(subset=["geometry"])
+    grids = layers.grids.set_index("code").geometry
+    inside = shapely.within(
+        gaps.geometry.to_numpy(), shapely.buffer(grids.loc[gaps["grid_code"]].to_numpy(), 1e-6)
+    )
+    assert inside.all()
+
+
+def test_first_grid_keeps_the_lowest_code_for_a_point_on_a_shared_edge() -> None:
+    joined = pd.DataFrame(
+        {
+            "point_id": [2, 1, 1, 3, 2],
+            "city": ["c00", "c00", "c00", "c01", "c00"],
+            "grid_code": ["b", "z", "a", "q", "a"],
+        }
+    )
+    kept = partition.first_grid(joined).sort_values("point_id")
+    assert kept[["point_id", "grid_code"]].values.tolist() == [[1, "a"], [2, "a"], [3, "q"]]
+
+
+def test_sampled_points_follow_the_residents() -> None:
+    population = gpd.GeoDataFrame(
+        {"persons": [0, 1, 9]}, geometry=shapely.points([(0, 0), (1000, 0), (5000, 0)]), crs=32649
+    )
+    points = partition.sample_points(population, 20000, seed=4, jitter_m=10)
+    x = shapely.get_coordinates(points.geometry.to_numpy())[:, 0]
+    assert not (np.abs(x) <= 10).any()  # nobody lives at the first place
+    share = (np.abs(x - 5000) <= 10).mean()
+    assert abs(share - 0.9) < 0.01
+    again = partition.sample_points(population, 20000, seed=4, jitter_m=10)
+    assert again.geometry.equals(points.geometry)
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", ["build", "export", "coverage", "points", "join"])
+def test_every_region_command_has_help(command: str) -> None:
+    result = runner.invoke(app, ["region", command, "--help"])
+    assert result.exit_code == 0 and "--help" in result.output
+
+
+def test_coverage_of_no_region_names_the_missing_manifest(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["region", "coverage", str(tmp_path), "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'region.json'}: no region here" in result.output
+
+
+def test_an_unknown_circle_is_named(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["region", "coverage", str(tmp_path), "--out", str(tmp_path), "--circle", "nope"]
+    )
+    assert result.exit_code == 1 and "unknown circle 'nope'" in result.output
+
+
+def test_join_of_missing_points_names_the_option(tmp_path: Path) -> None:
+    missing = tmp_path / "none.parquet"
+    result = runner.invoke(
+        app, ["region", "join", str(tmp_path), "--points", str(missing), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1 and f"--points {missing}: no such file" in result.output
