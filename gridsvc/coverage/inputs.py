@@ -11,23 +11,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridsvc.common.points import containing_index
 from gridsvc.coverage.analysis import CityInputs
 from gridsvc.coverage.network import build_network
 
 
 def assign_points(grid_geometries: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Return the grid row of each point (the lowest row on a shared edge), -1 for none."""
-    result = np.full(len(xy), -1, dtype=np.int64)
-    if len(xy) == 0 or len(grid_geometries) == 0:
-        return result
-    tree = shapely.STRtree(grid_geometries)
-    point_index, grid_index = tree.query(shapely.points(xy), predicate="intersects")
-    order = np.lexsort((grid_index, point_index))
-    point_index, grid_index = point_index[order], grid_index[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = point_index[1:] != point_index[:-1]
-    result[point_index[first]] = grid_index[first]
-    return result
+    return containing_index(grid_geometries, shapely.points(xy))
 
 
 def city_inputs(

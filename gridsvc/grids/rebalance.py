@@ -28,6 +28,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gridsvc.common.points import containing_index
 from gridsvc.grids.codes import reading_order
 
 #: Cells that share less boundary than this (metres) are not neighbours (a corner).
@@ -322,19 +323,7 @@ def smooth(
 
 def grid_of_points(grids: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Index of the grid holding each point: the lowest on a shared edge, else the nearest."""
-    points = shapely.points(xy)
-    tree = shapely.STRtree(grids)
-    point_index, grid_index = tree.query(points, predicate="intersects")
-    result = np.full(len(points), -1, dtype=np.int64)
-    order = np.lexsort((grid_index, point_index))
-    point_index, grid_index = point_index[order], grid_index[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = point_index[1:] != point_index[:-1]
-    result[point_index[first]] = grid_index[first]
-    stray = np.flatnonzero(result < 0)
-    if len(stray):
-        result[stray] = tree.query_nearest(points[stray], all_matches=False)[1]
-    return result
+    return containing_index(grids, shapely.points(xy), nearest=True)
 
 
 def fit_to_outline(grids: np.ndarray, outline: BaseGeometry, tolerance: float) -> np.ndarray:

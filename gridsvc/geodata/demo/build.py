@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import MultiPolygon
 from tqdm import tqdm
 
+from gridsvc.common.points import containing_index
 from gridsvc.geodata.demo import hierarchy
 from gridsvc.geodata.demo.facilities import (
     FULL_SIZE_GRIDS,
@@ -109,18 +110,7 @@ def assign_points(grid_geometries: np.ndarray, points: np.ndarray) -> np.ndarray
     A point that reprojection left in no grid (a sliver thinner than a millimetre) is
     given to the nearest grid, and must then be moved into it by the caller.
     """
-    tree = shapely.STRtree(grid_geometries)
-    point_index, grid_index = tree.query(points, predicate="intersects")
-    result = np.full(len(points), -1, dtype=np.int64)
-    order = np.lexsort((grid_index, point_index))
-    point_index, grid_index = point_index[order], grid_index[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = point_index[1:] != point_index[:-1]
-    result[point_index[first]] = grid_index[first]
-    orphans = np.flatnonzero(result < 0)
-    if len(orphans):
-        result[orphans] = tree.query_nearest(points[orphans], all_matches=False)[1]
-    return result
+    return containing_index(grid_geometries, points, nearest=True)
 
 
 def _grid_columns(
