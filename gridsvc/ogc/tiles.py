@@ -172,8 +172,9 @@ def cached_tile(
 ) -> tuple[bytes, str]:
     """Return the tile gzip-compressed and its ETag, from the cache while the data is unchanged.
 
-    Tiles are kept compressed (a coverage tile of the whole city shrinks about fivefold),
-    so the cache holds more of them and a client that accepts gzip gets them as they are.
+    Tiles are kept compressed (to between a half and a third of their size: 358 KiB to
+    161 KiB for the whole city's coverage at zoom 8), so the cache holds more of them and a
+    client that accepts gzip gets them as they are.
     """
     check_tile(zoom, row, column)
     tables = tuple(sorted({t for c in collections for t in c.tables}))
