@@ -13,6 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The servers a benchmark starts measure requests: the scheduler's escalation and bulletin
+# jobs (run 30 s after start-up, then on their crontab lines) would only add noise.
+os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
