@@ -171,10 +171,10 @@ class Settings(BaseSettings):
     @classmethod
     def check_schedule(cls, value: str) -> str:
         """Accept a five-field crontab line only, so that a typo fails at start."""
-        from gridsvc.issues.scheduler import crontab_trigger
+        from gridsvc.common.crontab import crontab_trigger
 
         try:
-            crontab_trigger(value.strip())
+            crontab_trigger(value.strip(), "Asia/Shanghai")
         except ValueError as error:
             message = f"a crontab line such as '0 8 * * *', not '{value}': {error}"
             raise ValueError(message) from None

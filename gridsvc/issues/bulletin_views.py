@@ -104,5 +104,6 @@ def get_bulletin(
     when = day or bulletin.previous_day(period, datetime.now(SHANGHAI).date())
     figures = bulletin_service.bulletin_figures(session, principal, period, when, district)
     name = bulletin_service.bulletin_name(figures)
-    html = bulletin.render_html(figures) if format != "csv" else ""
-    return document(html, bulletin_service.bulletin_csv(figures), name, format)
+    if format == "csv":
+        return document("", bulletin_service.bulletin_csv(figures), name, format)
+    return document(bulletin.render_html(figures), b"", name, format)

@@ -32,6 +32,7 @@ from gridsvc.grids import service as grids_service
 from gridsvc.issues import indicators, league
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
+from gridsvc.issues.names import code_names
 from gridsvc.issues.stats import NOT_STEPS, TIMEZONE, department_links
 from gridsvc.issues.workflow import OPEN_STATUSES, Action, Role, Status
 
@@ -260,8 +261,7 @@ def group_names(session: Session, by: str, codes: set[str]) -> dict[str, str]:
         return grids_service.names_of(session, by, codes)
     if by == "grid_worker":
         return {code: code for code in codes}
-    table = Department if by == "department" else IssueCategory
-    return dict(session.execute(select(table.code, table.name).where(table.code.in_(codes))).all())
+    return code_names(session, Department if by == "department" else IssueCategory, codes)
 
 
 def league_table(

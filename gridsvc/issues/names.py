@@ -54,6 +54,15 @@ class NameBook:
         return [{"code": code, "name": self.departments.get(code) or code} for code in codes]
 
 
+def code_names(
+    session: Session, table: type[Department] | type[IssueCategory], codes: set[str]
+) -> dict[str, str]:
+    """Return the names of the departments or categories with ``codes`` (one query, if any)."""
+    if not codes:
+        return {}
+    return dict(session.execute(select(table.code, table.name).where(table.code.in_(codes))).all())
+
+
 def load_names(
     session: Session, issues: Iterable[Issue], events: Iterable[IssueEvent] = ()
 ) -> NameBook:
@@ -63,23 +72,10 @@ def load_names(
     department_codes = {code for issue in issues for code in issue.departments or []}
     department_codes |= {issue.department_code for issue in issues if issue.department_code}
     department_codes |= {code for event in events for code in event_departments(event.details)}
-    book = NameBook()
-    if category_codes:
-        book.categories = dict(
-            session.execute(
-                select(IssueCategory.code, IssueCategory.name).where(
-                    IssueCategory.code.in_(category_codes)
-                )
-            ).all()
-        )
-    if department_codes:
-        book.departments = dict(
-            session.execute(
-                select(Department.code, Department.name).where(
-                    Department.code.in_(department_codes)
-                )
-            ).all()
-        )
+    book = NameBook(
+        categories=code_names(session, IssueCategory, category_codes),
+        departments=code_names(session, Department, department_codes),
+    )
     for level in AREA_LEVELS:
         codes = {getattr(issue, f"{level}_code") for issue in issues} - {None}
         book.areas[level] = grids_service.names_of(session, level, codes) if codes else {}

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridsvc.common.crontab import crontab_trigger
 from gridsvc.config import Settings, get_settings
 from gridsvc.issues import bulletin_archive, handling
 from gridsvc.issues.calendar import SHANGHAI
@@ -74,49 +75,11 @@ def summary(result: dict[str, Any]) -> str:
     return f"{len(result['issued'])} bulletin(s) issued"
 
 
-DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def crontab_days(field: str) -> str:
-    """Return crontab's day-of-week field (0 or 7 Sunday, 1 Monday) in day names.
-
-    APScheduler counts the days of the week from Monday = 0, so ``0 8 * * 1`` would run on
-    Tuesdays: numbers, ranges and steps become the names both read alike.
-    """
-    if field == "*" or not any(char.isdigit() for char in field):
-        return field
-    days: set[int] = set()
-    for part in field.split(","):
-        span, _, step = part.partition("/")
-        if span == "*":
-            first, last = 0, 6
-        elif "-" in span:
-            first, last = (int(bound) for bound in span.split("-", 1))
-        else:
-            first = last = int(span)
-        if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last) or step == "0":
-            raise ValueError(f"'{part}' is not a day of the week (0-7, Sunday 0 or 7)")
-        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
-    return ",".join(DAY_NAMES[day] for day in sorted(days))
-
-
-def crontab_trigger(line: str) -> CronTrigger:
-    """Return the trigger of a five-field crontab line, read as cron does, in city time."""
-    fields = line.split()
-    if len(fields) != 5:
-        raise ValueError(f"a crontab line has 5 fields, not {len(fields)}")
-    minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_days(weekday),
-        timezone=SHANGHAI,
-    )  # fmt: skip
-
-
 def triggers(settings: Settings) -> dict[str, CronTrigger]:
     """Return each job's trigger from the settings, in the city's time zone."""
     return {
-        "escalate": crontab_trigger(settings.escalate_schedule),
-        "bulletins": crontab_trigger(settings.bulletin_schedule),
+        "escalate": crontab_trigger(settings.escalate_schedule, SHANGHAI),
+        "bulletins": crontab_trigger(settings.bulletin_schedule, SHANGHAI),
     }
 
 
