@@ -13,6 +13,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridsvc.common.coords import wgs84_to_gcj02
+from gridsvc.common.points import containing_index
 from gridsvc.geodata.demo.build import DemoCity, build_demo_city
 from gridsvc.geodata.demo.geography import URBAN_CENTRES, city_outline
 from gridsvc.grids.codes import is_demo_grid_code
@@ -121,6 +122,42 @@ def test_children_tessellate_their_parent(city: DemoCity, level: int) -> None:
             shapely.intersection(geometries[left[pairs]], geometries[right[pairs]])
         )
         assert overlap.sum() < TOLERANCE_M2, code
+
+
+@pytest.mark.parametrize("layer", ["grids", "communities", "streets", "districts"])
+def test_units_share_every_vertex_with_their_neighbours(city: DemoCity, layer: str) -> None:
+    # GEOS's coverage validator: no overlap, no edge that nearly but not exactly matches its
+    # neighbour's, and no gap narrower than 1e-6° (about 10 cm) between units.
+    geometries = getattr(city, layer).geometry.to_numpy()
+    assert shapely.coverage_is_valid(geometries, gap_width=1e-6)
+    # The level has no hole of any size: the union is the city, ring for ring.
+    union = shapely.union_all(geometries)
+    assert sum(len(part.interiors) for part in shapely.get_parts(union)) == 0
+
+
+def test_a_point_just_across_any_shared_edge_is_in_the_neighbour(city: DemoCity) -> None:
+    # Midpoints of every grid edge, nudged 1e-9° (0.1 mm) outwards: each lands in another
+    # grid, never in a crack between grids (the city's own edge, which bends, is left out).
+    grids = city.grids.geometry.to_numpy()
+    rings = shapely.get_exterior_ring(shapely.get_parts(grids))
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same_ring = ring_of[1:] == ring_of[:-1]
+    start, end = xy[:-1][same_ring], xy[1:][same_ring]
+    middle = (start + end) / 2
+    direction = end - start
+    # Exterior rings run counter-clockwise once oriented, so outwards is to the right.
+    outward = np.column_stack([direction[:, 1], -direction[:, 0]])
+    outward /= np.linalg.norm(outward, axis=1)[:, None]
+    oriented = shapely.is_ccw(rings)[ring_of[1:][same_ring]]
+    outward[~oriented] *= -1
+    probes = shapely.points(middle + 1e-9 * outward)
+    outline = city_outline()
+    inside_city = shapely.covers(outline, probes) & (
+        shapely.distance(probes, outline.boundary) > 1e-5
+    )
+    assert inside_city.sum() > 0.8 * len(probes)
+    owners = containing_index(grids, probes[inside_city])
+    assert (owners >= 0).all()
 
 
 def test_grids_lie_within_their_community_and_district(city: DemoCity) -> None:

@@ -16,7 +16,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import MultiPolygon
 from tqdm import tqdm
 
 from gridsvc.common.points import containing_index
@@ -32,9 +31,9 @@ from gridsvc.geodata.demo.facility_names import Labels
 from gridsvc.geodata.demo.geography import (
     DISTRICTS,
     WGS84,
-    as_multipolygon,
     build_districts,
     geometry_to_wgs84,
+    xy_to_wgs84,
 )
 from gridsvc.geodata.demo.names import grid_name
 from gridsvc.geodata.demo.network import build_network
@@ -44,6 +43,7 @@ from gridsvc.geodata.demo.population import (
     apportion,
     build_population,
 )
+from gridsvc.geodata.demo.reproject import dissolve, reproject_tessellation
 
 DEFAULT_SEED = 20240601
 CITY_GRID_WORKERS = 160_000
@@ -51,9 +51,8 @@ FULL_SIZE_COMMUNITIES = 981
 _PERSONS_PER_HOUSEHOLD = 2.6
 _MIN_GRID_WORKERS = 3
 _STAGES = 8
-# Longest polygon edge before reprojection: keeps lon/lat slivers under a millimetre wide.
+# Longest polygon edge before reprojection: a straight UTM edge bends in lon/lat.
 _MAX_EDGE_M = 100.0
-_POLYGON_TYPE_ID = 3
 
 
 @dataclass
@@ -86,28 +85,10 @@ class _Progress:
         self.bar.update(1)
 
 
-def _to_wgs84(geometries: list) -> np.ndarray:
-    """Reproject UTM polygons to EPSG:4326, densified so that shared edges stay shared.
-
-    A straight edge in UTM is a curve in longitude/latitude; neighbours that split it
-    at different vertices would open slivers (up to ~1,000 m² per community) unless every
-    edge is first cut into short pieces. Geometries broken by reprojection are repaired.
-    """
-    densified = shapely.segmentize(np.array(geometries, dtype=object), _MAX_EDGE_M)
-    projected = geometry_to_wgs84(densified)
-    broken = ~shapely.is_valid(projected)
-    for index in np.flatnonzero(broken):
-        projected[index] = as_multipolygon(shapely.make_valid(projected[index]))
-    # GEOS hands single-part multipolygons back as polygons; the layers are MultiPolygon.
-    for index in np.flatnonzero(shapely.get_type_id(projected) == _POLYGON_TYPE_ID):
-        projected[index] = MultiPolygon([projected[index]])
-    return projected
-
-
 def assign_points(grid_geometries: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Find the grid holding each point; a point on a shared edge goes to the lowest index.
 
-    A point that reprojection left in no grid (a sliver thinner than a millimetre) is
+    A point that reprojection left outside every grid (by the city's edge, which bends) is
     given to the nearest grid, and must then be moved into it by the caller.
     """
     return containing_index(grid_geometries, points, nearest=True)
@@ -141,6 +122,29 @@ class _Admin:
     community_names: list[str]
 
 
+@dataclass
+class _Shapes:
+    """Every unit's polygons in EPSG:4326, sharing vertices across units and levels."""
+
+    districts: np.ndarray
+    streets: np.ndarray
+    communities: np.ndarray
+    grids: np.ndarray
+
+
+def _shapes_in_wgs84(admin: _Admin) -> _Shapes:
+    """Reproject the grids as one tessellation; each parent is the union of its children.
+
+    So a grid's edge is its neighbour's edge and its community's, vertex for vertex: no
+    point falls between two units however fine the test.
+    """
+    grids = reproject_tessellation(admin.grids.geometries, xy_to_wgs84, _MAX_EDGE_M)
+    communities = dissolve(grids, admin.grids.parent, len(admin.communities.geometries))
+    streets = dissolve(communities, admin.communities.parent, len(admin.streets.geometries))
+    districts = dissolve(streets, admin.streets.parent, len(admin.districts))
+    return _Shapes(districts=districts, streets=streets, communities=communities, grids=grids)
+
+
 def _cut_city(
     rngs: list[np.random.Generator],
     progress: _Progress,
@@ -169,14 +173,16 @@ def _cut_city(
     )
 
 
-def _unit_frames(admin: _Admin) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def _unit_frames(
+    admin: _Admin, shapes: _Shapes
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Districts, streets and communities with their codes, in EPSG:4326."""
     district_codes = [d.code for d in DISTRICTS]
     street_codes = hierarchy.child_codes(district_codes, admin.streets)
     community_codes = hierarchy.child_codes(street_codes, admin.communities)
     districts = _frame(
         {"code": district_codes, "name": [d.name for d in DISTRICTS]},
-        _to_wgs84(admin.districts),
+        shapes.districts,
     )
     streets = _frame(
         {
@@ -184,7 +190,7 @@ def _unit_frames(admin: _Admin) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd
             "name": admin.street_names,
             "district_code": [district_codes[p] for p in admin.streets.parent],
         },
-        _to_wgs84(admin.streets.geometries),
+        shapes.streets,
     )
     communities = _frame(
         {
@@ -193,7 +199,7 @@ def _unit_frames(admin: _Admin) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd
             "street_code": [street_codes[p] for p in admin.communities.parent],
             "kind": admin.kinds,
         },
-        _to_wgs84(admin.communities.geometries),
+        shapes.communities,
     )
     return districts, streets, communities
 
@@ -201,6 +207,7 @@ def _unit_frames(admin: _Admin) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd
 def _grids_and_population(
     rng: np.random.Generator,
     admin: _Admin,
+    shapes: _Shapes,
     communities: gpd.GeoDataFrame,
     population: Population,
     scale: float,
@@ -209,7 +216,7 @@ def _grids_and_population(
 
     Returns the grids, the points, each point's grid and the grid names.
     """
-    geometries = _to_wgs84(admin.grids.geometries)
+    geometries = shapes.grids
     points = geometry_to_wgs84(shapely.points(population.xy))
     grid_of_point = assign_points(geometries, points)
     # A point left in no grid by reprojection moves into the grid it was given.
@@ -344,9 +351,10 @@ def build_demo_city(
         population = build_population(rngs[0], districts, int(round(CITY_POPULATION * scale)))
     admin = _cut_city(rngs[1:5], progress_bar, districts, population, grids)
     with progress_bar.stage("grids to EPSG:4326"):
-        district_frame, street_frame, community_frame = _unit_frames(admin)
+        shapes = _shapes_in_wgs84(admin)
+        district_frame, street_frame, community_frame = _unit_frames(admin, shapes)
         grid_frame, residents, grid_of_point, grid_names = _grids_and_population(
-            rngs[5], admin, community_frame, population, scale
+            rngs[5], admin, shapes, community_frame, population, scale
         )
     with progress_bar.stage("facilities"):
         facilities = _facilities(rngs[6], admin, population, grid_of_point, grid_names)

@@ -56,12 +56,14 @@ def to_utm(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _TO_UTM.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
 
 
+def xy_to_wgs84(xy: np.ndarray) -> np.ndarray:
+    """Transform an (n, 2) array of UTM 49N metres to longitudes and latitudes."""
+    return np.column_stack(_TO_WGS84.transform(xy[:, 0], xy[:, 1]))
+
+
 def geometry_to_wgs84(geometries: np.ndarray) -> np.ndarray:
     """Transform an array of UTM 49N geometries to EPSG:4326, vertex by vertex."""
-    return shapely.transform(
-        np.asarray(geometries, dtype=object),
-        lambda xy: np.column_stack(_TO_WGS84.transform(xy[:, 0], xy[:, 1])),
-    )
+    return shapely.transform(np.asarray(geometries, dtype=object), xy_to_wgs84)
 
 
 def _utm(geometry: shapely.Geometry) -> shapely.Geometry:
