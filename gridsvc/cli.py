@@ -79,6 +79,7 @@ def demo_build(
     from gridsvc.db import migrate, resolve_database_url, session_factory
     from gridsvc.geodata import service as geodata_service
     from gridsvc.geodata.demo.build import build_demo_city
+    from gridsvc.geodata.demo.outlines import OutlinesMissing
     from gridsvc.geodata.gpkg import write_city_geopackage
 
     try:
@@ -90,7 +91,10 @@ def demo_build(
             typer.echo("A city is already in the database; use --replace to build it anew.")
             return
     started = time.perf_counter()
-    city = build_demo_city(seed=seed, grids=grids, progress=True)
+    try:
+        city = build_demo_city(seed=seed, grids=grids, progress=True)
+    except OutlinesMissing as error:
+        raise fail(error.message) from None
     with session_factory()() as session, session.begin():
         for step in geodata_service.load_city(session, city):
             typer.echo(f"loaded {step}", err=True)

