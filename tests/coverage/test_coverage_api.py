@@ -309,7 +309,9 @@ def test_a_district_without_grids_has_no_rows_and_a_bad_code_is_named(client: Te
 
 def test_refreshes_run_one_at_a_time(engine, loaded_demo_city) -> None:  # noqa: ANN001
     """A second refresh waits for the first's transaction to end."""
+    from psycopg.errors import LockNotAvailable
     from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm import Session
 
     with engine.connect() as holder:
@@ -318,7 +320,8 @@ def test_refreshes_run_one_at_a_time(engine, loaded_demo_city) -> None:  # noqa:
         with Session(engine) as session:
             session.execute(text("SET LOCAL lock_timeout = '200ms'"))
             code = loaded_demo_city.districts["code"].iloc[1]
-            with pytest.raises(Exception, match="lock timeout"):
+            with pytest.raises(OperationalError, match="lock timeout") as refused:
                 refresh.refresh(session, district=code, circle_codes=["living_10min"])
+            assert isinstance(refused.value.orig, LockNotAvailable)
             session.rollback()
         holding.rollback()

@@ -10,6 +10,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from gridsvc.common.errors import GridsvcError
 from gridsvc.geodata.tagmap import DEFAULT_TAGS_FILE, TagRule, load_tag_map, parse_tag_map
 from tests.geodata.conftest import Cli
 
@@ -86,5 +87,5 @@ def test_a_rule_naming_an_undeclared_type_is_refused() -> None:
         "facility_types": {},
         "rules": [{"type_code": "zoo", "tags": {"tourism": ["zoo"]}}],
     }
-    with pytest.raises(Exception, match="not declared under facility_types: zoo"):
+    with pytest.raises(GridsvcError, match="not declared under facility_types: zoo"):
         parse_tag_map(document)
