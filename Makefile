@@ -52,7 +52,7 @@ system-packages:
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,demo]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,demo,osm,export]'
 	touch $@
 
 # The JS/CSS the service serves itself (package-lock.json pins them); no install scripts run.

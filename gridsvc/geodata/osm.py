@@ -44,7 +44,12 @@ class OsmLoad:
 
 def open_extract(path: Path, bbox: BBox | None) -> Any:
     """Open the PBF with pyrosm, cropped to ``bbox`` when given."""
-    import pyrosm
+    try:
+        import pyrosm
+    except ImportError:
+        raise GridsvcError(
+            "OpenStreetMap imports need pyrosm: pip install 'gridsvc[osm]'"
+        ) from None
 
     if not path.exists():
         raise GridsvcError(f"no such file: {path}")

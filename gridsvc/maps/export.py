@@ -44,7 +44,7 @@ def export_page(page: Path, out: Path, width: int = 1600, height: int = 1000) ->
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise ValueError("exports need Playwright: pip install 'gridsvc[test]'") from None
+        raise ValueError("exports need Playwright: pip install 'gridsvc[export]'") from None
     executable = chromium_path()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

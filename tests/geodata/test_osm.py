@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,13 @@ def test_a_rule_naming_an_undeclared_type_is_refused() -> None:
     }
     with pytest.raises(GridsvcError, match="not declared under facility_types: zoo"):
         parse_tag_map(document)
+
+
+def test_without_pyrosm_the_import_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gridsvc.geodata.osm import open_extract
+
+    monkeypatch.setitem(sys.modules, "pyrosm", None)  # import pyrosm now raises ImportError
+    with pytest.raises(GridsvcError, match=r"gridsvc\[osm\]"):
+        open_extract(tmp_path / "city.osm.pbf", None)
