@@ -146,7 +146,7 @@ def serving(command: list[str], tree: Path, env: dict[str, str], log: Path):  # 
 def worker_count(process: subprocess.Popen) -> int:
     """uvicorn's worker processes (a single-worker server serves in its own process)."""
     children = psutil.Process(process.pid).children()
-    spawned = [c for c in children if "multiprocessing" in " ".join(c.cmdline())]
+    spawned = [c for c in children if "spawn_main" in " ".join(c.cmdline())]
     return max(1, len(spawned))
 
 
@@ -204,7 +204,7 @@ def measure(servers: dict[str, str], url: str, points: Path, arguments: argparse
              "-d", duration]  # fmt: skip
     interval = arguments.rate_connections / arguments.rate
     results: dict[tuple[str, str], dict] = {}
-    for name, base in servers.items():
+    for base in servers.values():
         wrk(base, ["-t", "2", "-c", "8", "-d", f"{WARM_UP_SECONDS}s"], points, "warmup", 0)
     for mode, wrk_arguments, pace in (("throughput", flat_out, 0.0), ("rate", paced, interval)):
         for name, base in servers.items():
@@ -268,8 +268,9 @@ def main() -> None:
         bare_base, _ = stack.enter_context(
             serving(bare_command, arguments.tree, env, folder / "bare.log")
         )
-        print(f"served: `gridsvc serve` from {arguments.tree} with its defaults: {workers} "
-              f"worker(s); bare_app under the same uvicorn settings, {workers} worker(s)")  # fmt: skip
+        print(f"served: `gridsvc serve` from {arguments.tree} with its defaults: "
+              f"{workers} worker(s); bare_app under the same uvicorn settings, "
+              f"{workers} worker(s)")  # fmt: skip
         print(f"wrk: throughput -t {arguments.threads} -c {arguments.connections}; fixed rate "
               f"-t {arguments.rate_connections} -c {arguments.rate_connections}, one request per "
               f"{arguments.rate_connections / arguments.rate * 1000:.0f} ms per connection "
