@@ -58,7 +58,7 @@ def suggestions(
     """
     radius = get_settings().issue_duplicate_radius_m
     degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
-    rows = session.execute(
+    rows = session.connection().execute(
         nearby_statement(),
         {"issue_id": issue_id, "category": category, "lon": lon, "lat": lat,
          "radius": radius, "degrees": degrees, "limit": limit},

@@ -97,13 +97,13 @@ def once(
     check_key(key)
     digest = body_hash(body)
     expired_before = datetime.now(UTC) - timedelta(hours=get_settings().idempotency_ttl_hours)
-    inserted = session.scalar(
+    inserted = session.connection().scalar(
         CLAIM, {"principal": principal, "key": key, "digest": digest, "expired": expired_before}
     )
     if inserted is None:
         return (*stored_response(session, principal, key, digest), True)
     response = create()
-    session.execute(
+    session.connection().execute(
         STORE, {"principal": principal, "key": key, "response": response, "status": status_code}
     )
     return status_code, response, False

@@ -83,7 +83,9 @@ def route_statement() -> Select:
 
 def route(session: Session, category: str, lon: float, lat: float) -> dict[str, Any] | None:
     """Return the row of :func:`route_statement`, or None for an unknown category."""
-    row = session.execute(route_statement(), {"category": category, "lon": lon, "lat": lat})
+    row = session.connection().execute(
+        route_statement(), {"category": category, "lon": lon, "lat": lat}
+    )
     found = row.mappings().first()
     return dict(found) if found is not None else None
 
@@ -120,4 +122,8 @@ INSERT_REPORT: TextClause = text(
 
 def insert_report(session: Session, values: dict[str, Any], created_at: datetime) -> int:
     """Insert an issue and its "report" event in the session's transaction; return its id."""
-    return session.execute(INSERT_REPORT, {**values, "created_at": created_at}).scalar_one()
+    return (
+        session.connection()
+        .execute(INSERT_REPORT, {**values, "created_at": created_at})
+        .scalar_one()
+    )
