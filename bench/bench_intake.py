@@ -17,7 +17,8 @@ counted in PostgreSQL; only its limit is raised (GRIDSVC_RATE_LIMIT_PER_ADDRESS)
 address may send them all. Each run starts from a fresh copy of a template database holding
 the demo city (6,702 grids) and no issues, so runs of two trees compare alike.
 
-Run: .venv/bin/python bench/bench_intake.py [--tree ../main] [--duration 10s] [--rate 200]
+Run: .venv/bin/python bench/bench_intake.py [--tree ../main] [--duration 10] [--rate 200]
+     [--profile: then py-spy on gridsvc's workers, see bench/intake_profile.py]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+import intake_profile
 import numpy as np
 import psutil
 from common import database_version, ensure_demo_city, free_port, print_machine
@@ -68,6 +70,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=200.0, help="fixed rate, requests/s [200]")
     parser.add_argument(
         "--rate-connections", type=int, default=16, help="connections at the fixed rate [16]"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="then profile gridsvc with py-spy (one more run)"
     )
     arguments = parser.parse_args()
     arguments.tree = arguments.tree.resolve()
@@ -277,6 +282,12 @@ def main() -> None:
               f"(intake.lua's delay()); {arguments.duration} s each, after a "
               f"{WARM_UP_SECONDS} s warm-up")  # fmt: skip
         results = measure({"bare": bare_base, "gridsvc": base}, url, points, arguments)
+        if arguments.profile:
+            flat_out = ["-t", str(arguments.threads), "-c", str(arguments.connections),
+                        "-d", f"{arguments.duration}s"]  # fmt: skip
+            intake_profile.profile(
+                process.pid, arguments.duration, lambda: wrk(base, flat_out, points, "profile", 0)
+            )
         httpx.get(f"{base}/openapi.json", timeout=5)  # still serving after the load
     conclude(results, arguments)
 
