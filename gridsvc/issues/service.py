@@ -181,10 +181,29 @@ def submit(
     grids_service.check_position(lon, lat)
     placement, department = placed(session, routed, lon, lat)
     rule = intake.registration_rule(routed)
-    values = {
+    deadline = rule.due(load_cn_calendar(), now) if rule else None
+    values = report_values(submission, principal, secret_hash, (lon, lat), placement)
+    values.update(category_code=routed["category_code"], deadline_at=deadline)
+    values["department_code"] = department["code"] if department else None
+    values["details"] = {**routing_details_of(values), **(details or {})}
+    issue_id = intake.insert_report(session, values, now)
+    return created_body(session, issue_id, values, placement, routed, department, now)
+
+
+LEVELS = ("grid", "community", "street", "district")
+
+
+def report_values(
+    submission: IssueSubmission,
+    principal: Principal,
+    secret_hash: str | None,
+    position: tuple[float, float],
+    placement: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Return the new issue's columns (and its first event's actor) for the insert."""
+    return {
         "public_id": new_public_id(),
         "secret_hash": secret_hash,
-        "category_code": routed["category_code"],
         "description": submission.description,
         "reporter_contact": submission.reporter_contact,
         "anonymous": submission.anonymous,
@@ -193,24 +212,16 @@ def submit(
         "reported_lon": submission.lon,
         "reported_lat": submission.lat,
         "accuracy_m": submission.accuracy_m,
-        "lon": lon,
-        "lat": lat,
+        "lon": position[0],
+        "lat": position[1],
         "status": (Status.REPORTED if placement else Status.UNROUTED).value,
         "priority": Priority.NORMAL.value,  # residents never mark their own report urgent
         **{f"{level}_code": (placement or {}).get(f"{level}_code") for level in LEVELS},
         "routing": placement["routing"] if placement else "unrouted",
         "routing_distance_m": placement["distance_m"] if placement else None,
-        "department_code": department["code"] if department else None,
-        "deadline_at": rule.due(load_cn_calendar(), now) if rule else None,
         "actor_role": principal.role.value,
         "actor": principal.subject,
     }
-    values["details"] = {**routing_details_of(values), **(details or {})}
-    issue_id = intake.insert_report(session, values, now)
-    return created_body(session, issue_id, values, placement, routed, department, now)
-
-
-LEVELS = ("grid", "community", "street", "district")
 
 
 def placed(
