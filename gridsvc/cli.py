@@ -122,30 +122,51 @@ def serve(
         None, help="Address to listen on [default: GRIDSVC_HOST or 127.0.0.1]."
     ),
     port: int = typer.Option(None, help="Port [default: GRIDSVC_PORT or 8000]."),
+    workers: int = typer.Option(
+        None, min=1, help="Worker processes [default: GRIDSVC_WORKERS, or one per core]."
+    ),
 ) -> None:
     """Serve the API (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
-    from gridsvc.common.access_log import log_config
+    from gridsvc.common import serving
 
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    if workers:
+        settings = settings.model_copy(update={"workers": workers})
     if port_in_use(host, port):
         raise fail(
             f"http://{host}:{port} is already in use: is gridsvc (make demo) already running? "
             f"Open http://{host}:{port}/docs, or stop it first, or set GRIDSVC_PORT."
         )
+    try:
+        plan = serving.plan(settings, database_limits())
+    except ValueError as error:
+        raise fail(str(error)) from None
+    # The workers read their settings from the environment: they get the fitted pools.
+    os.environ["GRIDSVC_DB_POOL_SIZE"] = str(plan.pool_size)
+    os.environ["GRIDSVC_DB_MAX_OVERFLOW"] = str(plan.max_overflow)
+    get_settings.cache_clear()
     typer.echo(f"gridsvc serves on http://{host}:{port} (docs: http://{host}:{port}/docs)")
+    typer.echo(f"gridsvc runs {plan.describe()}")
     uvicorn.run(
-        "gridsvc.main:app",
-        host=host,
-        port=port,
-        log_level="info",
-        log_config=log_config(),  # tokens and secrets in query strings become ***
-        server_header=False,
-        timeout_keep_alive=settings.keepalive_timeout_s,
+        "gridsvc.main:app", host=host, port=port, **serving.uvicorn_options(settings, plan.workers)
     )
+
+
+def database_limits() -> tuple[int, int] | None:
+    """Return the database server's connection limits, or None while it is unreachable."""
+    from gridsvc.common import serving
+    from gridsvc.db import resolve_database_url
+
+    try:
+        return serving.connection_limits(resolve_database_url())
+    except ClusterError:  # the embedded cluster is not running yet
+        return None
 
 
 if __name__ == "__main__":

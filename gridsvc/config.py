@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     # Seconds an idle keep-alive connection stays open: longer than the 60 s idle timeout of
     # common proxies and load balancers, so the server never closes one they are reusing.
     keepalive_timeout_s: int = 65
+    # Worker processes of `gridsvc serve` (0: one per core the process may run on), each with
+    # its own pool of database connections: DB_POOL_SIZE kept open, DB_MAX_OVERFLOW more
+    # under load. `gridsvc serve` shrinks the pools when workers x (size + overflow) would
+    # not fit the server's max_connections, less its superuser slots and
+    # DB_RESERVED_CONNECTIONS kept for the CLI, migrations and other clients.
+    workers: int = 0
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_reserved_connections: int = 10
+    # uvicorn's access log, one line per request (credentials redacted); off when a proxy
+    # in front logs the requests already.
+    access_log: bool = True
 
     # Where the demo city's GeoPackage copy is written.
     geodata_dir: Path = project_root() / "geodata"
@@ -166,6 +178,22 @@ class Settings(BaseSettings):
     tile_cache_mb: float = 64.0
     tile_version_ttl_s: float = 1.0
     tile_max_age_s: int = 60
+
+    @field_validator("workers", "db_max_overflow", "db_reserved_connections")
+    @classmethod
+    def check_not_negative(cls, value: int) -> int:
+        """Accept 0 or more (workers: 0 means one per core)."""
+        if value < 0:
+            raise ValueError(f"must be 0 or more, not {value}")
+        return value
+
+    @field_validator("db_pool_size")
+    @classmethod
+    def check_pool_size(cls, value: int) -> int:
+        """Accept a pool of at least one connection."""
+        if value < 1:
+            raise ValueError(f"must be at least 1, not {value}")
+        return value
 
     @field_validator("escalate_schedule", "bulletin_schedule")
     @classmethod

@@ -26,8 +26,14 @@ def resolve_database_url() -> str:
 
 @lru_cache
 def engine_for(url: str) -> Engine:
-    """One pooled engine per URL for the process."""
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    """One pooled engine per URL for the process, sized by GRIDSVC_DB_POOL_SIZE/MAX_OVERFLOW."""
+    settings = get_settings()
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
 
 def get_engine() -> Engine:

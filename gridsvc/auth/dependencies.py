@@ -22,10 +22,13 @@ from gridsvc.issues.workflow import Role
 bearer = HTTPBearer(auto_error=False, description="A token from `gridsvc token --role ROLE`.")
 
 
-def current_principal(
+async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """Return the caller: the token's principal, or the anonymous reporter without a token."""
+    """Return the caller: the token's principal, or the anonymous reporter without a token.
+
+    Async: checking a signature is quick work that need not wait for a thread of the pool.
+    """
     if credentials is None:
         return ANONYMOUS
     return read_token(credentials.credentials, signing_secret(get_settings()))

@@ -9,11 +9,22 @@ new window opens.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import TIMESTAMP, Index, Integer, String, delete, func
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    TIMESTAMP,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    Row,
+    String,
+    delete,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gridsvc.config import RATE_FORMAT
@@ -73,48 +84,53 @@ class Count:
         return self.hits > self.rate.count
 
 
-def window_start(seconds: int):  # noqa: ANN201 - a SQL expression
-    """Return the start of the current window of ``seconds``, on the database's clock."""
-    epoch = func.extract("epoch", func.now())
-    return func.to_timestamp(func.floor(epoch / seconds) * seconds)
+#: One hit on each bucket: ``buckets`` and ``seconds`` (each bucket's window) are arrays,
+#: so one statement, compiled and prepared once, serves one bucket or two.
+HIT = text(
+    "INSERT INTO rate_limits AS counted (bucket, window_start, hits) "
+    "SELECT bucket, to_timestamp(floor(extract(epoch FROM now()) / seconds) * seconds), 1 "
+    "FROM unnest(CAST(:buckets AS text[]), CAST(:seconds AS integer[])) AS hit(bucket, seconds) "
+    "ON CONFLICT (bucket, window_start) DO UPDATE SET hits = counted.hits + 1 "
+    "RETURNING bucket, hits, extract(epoch FROM now() - window_start)"
+)
 
 
 def hit(session: Session, buckets: dict[str, Rate]) -> list[Count]:
-    """Count one request against each bucket, committed in a transaction of its own.
+    """Count one request against each bucket, committed on its own whatever the request does.
 
-    The transaction runs on a session of its own, bound like ``session`` (in a test's outer
-    transaction it becomes a savepoint), so the request's own transaction is not started,
-    and the counter stays committed even if the request fails afterwards.
+    On a server (``session`` bound to an engine) the counting is one statement on a
+    connection in autocommit: it commits in the same round trip, so the bucket's row is
+    locked for that statement only, however busy the worker's threads are (every report
+    from one address updates the same row). Bound to a connection (a test's outer
+    transaction), it runs in a savepoint of a session of its own instead.
     """
-    rows = [
-        {"bucket": bucket, "window_start": window_start(rate.seconds), "hits": 1}
-        for bucket, rate in buckets.items()
-    ]
-    statement = (
-        insert(RateLimitHit)
-        .values(rows)
-        .on_conflict_do_update(
-            index_elements=["bucket", "window_start"], set_={"hits": RateLimitHit.hits + 1}
-        )
-        .returning(
-            RateLimitHit.bucket,
-            RateLimitHit.hits,
-            func.extract("epoch", func.now() - RateLimitHit.window_start),
-        )
-    )
-    with Session(bind=session.get_bind(), join_transaction_mode="create_savepoint") as counter:
-        with counter.begin():
-            counts = []
-            for bucket, hits, elapsed in counter.execute(statement):
-                rate = buckets[bucket]
-                retry = max(1, int(rate.seconds - float(elapsed) + 0.999))
-                counts.append(Count(bucket, hits, rate, retry))
+    parameters = {"buckets": list(buckets), "seconds": [r.seconds for r in buckets.values()]}
+    longest = max(rate.seconds for rate in buckets.values())
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            counts = counted(connection.execute(HIT, parameters).all(), buckets)
             if any(count.hits == 1 for count in counts):  # a new window opened
-                prune(counter, max(rate.seconds for rate in buckets.values()))
+                prune(connection, longest)
+        return counts
+    with Session(bind=bind, join_transaction_mode="create_savepoint") as counter:
+        with counter.begin():
+            counts = counted(counter.execute(HIT, parameters).all(), buckets)
+            if any(count.hits == 1 for count in counts):
+                prune(counter, longest)
     return counts
 
 
-def prune(session: Session, longest_window_s: int) -> int:
+def counted(rows: Sequence[Row], buckets: dict[str, Rate]) -> list[Count]:
+    """Return the counts of the rows HIT returned."""
+    counts = []
+    for bucket, hits, elapsed in rows:
+        rate = buckets[bucket]
+        counts.append(Count(bucket, hits, rate, max(1, int(rate.seconds - float(elapsed) + 0.999))))
+    return counts
+
+
+def prune(session: Session | Connection, longest_window_s: int) -> int:
     """Delete the rows of windows that ended; return how many."""
     ended_before = func.now() - timedelta(seconds=longest_window_s)
     result = session.execute(delete(RateLimitHit).where(RateLimitHit.window_start < ended_before))

@@ -6,6 +6,7 @@ A point goes to the grid holding it or, within a snap distance, to the nearest o
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import Select, cast, func, select, text
@@ -33,6 +34,15 @@ def placement_columns() -> Select:
     return with_parents(statement).where(Grid.valid_to.is_(None))
 
 
+def inside_placement(lon: Any, lat: Any) -> Select:
+    """Return the current grid covering the point (lowest code on an edge), with its parents.
+
+    ``lon``/``lat`` are numbers or bind parameters: a statement built once with
+    ``bindparam`` is compiled once and then prepared by the driver.
+    """
+    return placement_columns().where(containing_grid(lon, lat)).order_by(Grid.code).limit(1)
+
+
 def place_point(session: Session, lon: float, lat: float, snap_distance_m: float) -> dict | None:
     """Return the grid that takes a point, with its parents, how it was found and how far.
 
@@ -42,11 +52,16 @@ def place_point(session: Session, lon: float, lat: float, snap_distance_m: float
     (``"nearest"``). Farther away: None.
     """
     check_position(lon, lat)
-    row = session.execute(
-        placement_columns().where(containing_grid(lon, lat)).order_by(Grid.code).limit(1)
-    ).first()
+    row = session.execute(inside_placement(lon, lat)).first()
     if row is not None:
         return {**row._asdict(), "routing": "inside", "distance_m": 0.0}
+    return nearest_placement(session, lon, lat, snap_distance_m)
+
+
+def nearest_placement(
+    session: Session, lon: float, lat: float, snap_distance_m: float
+) -> dict | None:
+    """Return the nearest current grid within ``snap_distance_m`` of a point outside all."""
     if snap_distance_m <= 0:
         return None
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)

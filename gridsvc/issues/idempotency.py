@@ -1,8 +1,9 @@
 """``Idempotency-Key``: a retried submission gets the first answer, never a second issue.
 
-The key row is inserted in the submission's own transaction before the issue is. A
-concurrent request with the same key blocks on that insert until the first transaction
-ends: after a commit it finds the stored answer, after a rollback it goes ahead itself.
+The key row is inserted in the submission's own transaction before the issue is (an
+expired one is taken over in the same statement). A concurrent request with the same key
+blocks on that insert until the first transaction ends: after a commit it finds the stored
+answer, after a rollback it goes ahead itself.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
@@ -61,6 +62,23 @@ def stored_response(session: Session, principal: str, key: str, digest: str) -> 
     return stored.status_code, stored.response
 
 
+#: Claim a key: a new row, or an expired one taken over as if new. A key in use (or being
+#: used by a transaction not yet ended, on whose row this waits) returns no row.
+CLAIM = text(
+    "INSERT INTO idempotency_keys AS kept (principal, key, request_hash)"
+    " VALUES (:principal, :key, :digest)"
+    " ON CONFLICT (principal, key) DO UPDATE SET request_hash = excluded.request_hash,"
+    " status_code = NULL, response = NULL, created_at = now()"
+    " WHERE kept.created_at < :expired"
+    " RETURNING key"
+)
+#: Keep the first answer given for a key.
+STORE = text(
+    "UPDATE idempotency_keys SET response = :response, status_code = :status"
+    " WHERE principal = :principal AND key = :key"
+).bindparams(bindparam("response", type_=JSONB))
+
+
 def once(
     session: Session,
     principal: str,
@@ -79,25 +97,13 @@ def once(
     check_key(key)
     digest = body_hash(body)
     expired_before = datetime.now(UTC) - timedelta(hours=get_settings().idempotency_ttl_hours)
-    session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.principal == principal,
-            IdempotencyKey.key == key,
-            IdempotencyKey.created_at < expired_before,
-        )
-    )
-    inserted = session.scalar(
-        insert(IdempotencyKey)
-        .values(principal=principal, key=key, request_hash=digest)
-        .on_conflict_do_nothing(index_elements=["principal", "key"])
-        .returning(IdempotencyKey.key)
+    inserted = session.connection().scalar(
+        CLAIM, {"principal": principal, "key": key, "digest": digest, "expired": expired_before}
     )
     if inserted is None:
         return (*stored_response(session, principal, key, digest), True)
     response = create()
-    session.execute(
-        IdempotencyKey.__table__.update()
-        .where(IdempotencyKey.principal == principal, IdempotencyKey.key == key)
-        .values(response=response, status_code=status_code)
+    session.connection().execute(
+        STORE, {"principal": principal, "key": key, "response": response, "status": status_code}
     )
     return status_code, response, False

@@ -13,10 +13,10 @@ from gridsvc.auth.tokens import Principal
 from gridsvc.common.coords import to_wgs84
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.common.extent import check_in_city
-from gridsvc.common.geometry import WGS84
 from gridsvc.config import get_settings
 from gridsvc.grids import placing as grid_placing
-from gridsvc.issues import duplicates
+from gridsvc.grids import service as grids_service
+from gridsvc.issues import duplicates, intake
 from gridsvc.issues.calendar import SHANGHAI, load_cn_calendar
 from gridsvc.issues.deadlines import DeadlineRule, Priority
 from gridsvc.issues.models import (
@@ -173,37 +173,77 @@ def submit(
     ``media_url``, ``account_id``) are kept with the report's first event.
     """
     now = now or datetime.now(UTC)
-    category = get_category(session, submission.category, for_report=True)
     lon, lat = (float(value) for value in to_wgs84(submission.lon, submission.lat, submission.crs))
+    routed = intake.route(session, submission.category, lon, lat)
+    if routed is None or routed["retired"]:
+        get_category(session, submission.category, for_report=True)  # the 422 naming them
     check_in_city(lon, lat)
-    placement = grid_placing.place_point(session, lon, lat, get_settings().issue_snap_distance_m)
-    issue = Issue(
-        public_id=new_public_id(),
-        secret_hash=secret_hash,
-        category_code=category.code,
-        description=submission.description,
-        reporter_contact=submission.reporter_contact,
-        anonymous=submission.anonymous,
-        reporter_subject=None if principal.anonymous else principal.subject,
-        crs=submission.crs.value,
-        reported_lon=submission.lon,
-        reported_lat=submission.lat,
-        accuracy_m=submission.accuracy_m,
-        geom=func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84),
-        status=(Status.REPORTED if placement else Status.UNROUTED).value,
-        priority=Priority.NORMAL.value,  # residents never mark their own report urgent
-        created_at=now,
-    )
-    place(session, issue, placement)
-    if placement:
-        issue.department_code = department_for(session, category, placement["district_code"])
-    issue.deadline_at = stage_deadline(session, category.code, Stage.REGISTRATION, now)
-    session.add(issue)
-    session.flush()
-    kept = {**routing_details(issue), **(details or {})}
-    record_event(session, issue, "report", None, principal, now, details=kept)
-    session.flush()
-    return created_body(session, issue, placement, category, lon, lat)
+    grids_service.check_position(lon, lat)
+    placement, department = placed(session, routed, lon, lat)
+    rule = intake.registration_rule(routed)
+    deadline = rule.due(load_cn_calendar(), now) if rule else None
+    values = report_values(submission, principal, secret_hash, (lon, lat), placement)
+    values.update(category_code=routed["category_code"], deadline_at=deadline)
+    values["department_code"] = department["code"] if department else None
+    values["details"] = {**routing_details_of(values), **(details or {})}
+    issue_id = intake.insert_report(session, values, now)
+    return created_body(session, issue_id, values, placement, routed, department, now)
+
+
+LEVELS = ("grid", "community", "street", "district")
+
+
+def report_values(
+    submission: IssueSubmission,
+    principal: Principal,
+    secret_hash: str | None,
+    position: tuple[float, float],
+    placement: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Return the new issue's columns (and its first event's actor) for the insert."""
+    return {
+        "public_id": new_public_id(),
+        "secret_hash": secret_hash,
+        "description": submission.description,
+        "reporter_contact": submission.reporter_contact,
+        "anonymous": submission.anonymous,
+        "reporter_subject": None if principal.anonymous else principal.subject,
+        "crs": submission.crs.value,
+        "reported_lon": submission.lon,
+        "reported_lat": submission.lat,
+        "accuracy_m": submission.accuracy_m,
+        "lon": position[0],
+        "lat": position[1],
+        "status": (Status.REPORTED if placement else Status.UNROUTED).value,
+        "priority": Priority.NORMAL.value,  # residents never mark their own report urgent
+        **{f"{level}_code": (placement or {}).get(f"{level}_code") for level in LEVELS},
+        "routing": placement["routing"] if placement else "unrouted",
+        "routing_distance_m": placement["distance_m"] if placement else None,
+        "actor_role": principal.role.value,
+        "actor": principal.subject,
+    }
+
+
+def placed(
+    session: Session, routed: dict[str, Any], lon: float, lat: float
+) -> tuple[dict[str, Any] | None, dict[str, str] | None]:
+    """Return the placement of a routed report and its department (code, name), or Nones.
+
+    A grid covering the point came with the routed row; otherwise the nearest grid within
+    the snap distance is looked for, and its department found as for any other.
+    """
+    if routed["grid_code"] is not None:
+        placement = {key: routed[key] for key in intake.PLACEMENT_KEYS}
+        department = {"code": routed["department_code"], "name": routed["department_name"]}
+        return {**placement, "routing": "inside", "distance_m": 0.0}, department
+    snap = get_settings().issue_snap_distance_m
+    placement = grid_placing.nearest_placement(session, lon, lat, snap)
+    if placement is None:
+        return None, None
+    category = session.get(IssueCategory, routed["category_code"])
+    code = department_for(session, category, placement["district_code"])  # type: ignore[arg-type]
+    row = session.get(Department, code)
+    return placement, {"code": code, "name": row.name if row else code}
 
 
 def routing_details(issue: Issue) -> dict[str, Any]:
@@ -216,6 +256,16 @@ def routing_details(issue: Issue) -> dict[str, Any]:
     }
 
 
+def routing_details_of(values: dict[str, Any]) -> dict[str, Any]:
+    """Return what the routing of a new report decided, as :func:`routing_details` does."""
+    return {
+        "routing": values["routing"],
+        "distance_m": values["routing_distance_m"],
+        "grid_code": values["grid_code"],
+        "department_code": values["department_code"],
+    }
+
+
 def named(code: str | None, name: str | None) -> dict[str, str] | None:
     """``{"code", "name"}``, or None where there is no code."""
     return {"code": code, "name": name or code} if code else None
@@ -223,31 +273,34 @@ def named(code: str | None, name: str | None) -> dict[str, str] | None:
 
 def created_body(
     session: Session,
-    issue: Issue,
+    issue_id: int,
+    values: dict[str, Any],
     placement: dict[str, Any] | None,
-    category: IssueCategory,
-    lon: float,
-    lat: float,
+    routed: dict[str, Any],
+    department: dict[str, str] | None,
+    created_at: datetime,
 ) -> dict[str, Any]:
     """Return the 201 body of a submission."""
     placement = placement or {}
-    department = session.get(Department, issue.department_code) if issue.department_code else None
+    category = routed["category_code"]
     return {
-        "id": issue.id,
-        "public_id": issue.public_id,
-        "status": issue.status,
-        "category": named(category.code, category.name),
-        "lon": lon,
-        "lat": lat,
-        "routing": {"method": issue.routing, "distance_m": issue.routing_distance_m},
+        "id": issue_id,
+        "public_id": values["public_id"],
+        "status": values["status"],
+        "category": named(category, routed["category_name"]),
+        "lon": values["lon"],
+        "lat": values["lat"],
+        "routing": {"method": values["routing"], "distance_m": values["routing_distance_m"]},
         **{
             level: named(placement.get(f"{level}_code"), placement.get(f"{level}_name"))
-            for level in ("grid", "community", "street", "district")
+            for level in LEVELS
         },
-        "department": named(department.code, department.name) if department else None,
-        "deadline": iso_local(issue.deadline_at),
-        "created_at": iso_local(issue.created_at),
-        "duplicates": duplicates.suggestions(session, issue, lon, lat),
+        "department": named(department["code"], department["name"]) if department else None,
+        "deadline": iso_local(values["deadline_at"]),
+        "created_at": iso_local(created_at),
+        "duplicates": duplicates.suggestions(
+            session, issue_id, category, values["lon"], values["lat"]
+        ),
     }
 
 
