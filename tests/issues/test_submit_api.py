@@ -133,7 +133,8 @@ def test_duplicates_suggested_within_radius(client, city) -> None:
          "distance_m": near["duplicates"][0]["distance_m"]}
     ]  # fmt: skip
     assert near["duplicates"][0]["distance_m"] in (100, 150)
-    assert first["secret"] not in str(near) and str(first["id"]) not in str(near["duplicates"])
+    # The exact entry above carries no internal id; the secret is nowhere in the answer.
+    assert first["secret"] not in str(near)
     far = client.post("/api/v1/issues", json=report(lon + 400 / 90_600, lat)).json()
     assert first["public_id"] not in [d["public_id"] for d in far["duplicates"]]
     other = client.post("/api/v1/issues", json={**report(lon, lat), "category": "greenery"}).json()
