@@ -34,11 +34,12 @@ from common import free_port, print_machine
 from sqlalchemy import create_engine, text
 
 from gridsvc.db import resolve_database_url
+from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 
 ROOT = Path(__file__).resolve().parent.parent
 ZOOMS = range(8, 16)
 SAMPLE_GRIDS = 150
-SEED = 20240601
+SEED = DEFAULT_DEMO_SEED
 REFERENCE = "/ogc/tiles/WebMercatorQuad"
 COVERAGE = "/ogc/collections/coverage-living_10min-network/tiles/WebMercatorQuad"
 

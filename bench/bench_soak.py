@@ -46,12 +46,13 @@ from gridsvc.common.coords import wgs84_to_gcj02
 from gridsvc.config import Settings
 from gridsvc.db import migrate
 from gridsvc.geodata import service as geodata_service
+from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 from gridsvc.geodata.demo.build import build_demo_city
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = ROOT / "bench" / "soak.lua"
 CATEGORIES = ("road_damage", "environmental_sanitation", "illegal_parking", "greenery")
-SEED = 20240601
+SEED = DEFAULT_DEMO_SEED
 WARM_UP_REQUESTS = 20
 PHASES = ("before", "stopped", "between", "killed", "after")
 PHASE_TITLES = {

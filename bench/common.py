@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session  # noqa: E402
 from gridsvc.cluster import service as cluster_service  # noqa: E402
 from gridsvc.config import get_settings  # noqa: E402
 from gridsvc.db import migrate  # noqa: E402
+from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 
 BENCH_DATABASE = "gridsvc_bench"
-BENCH_SEED = 20240601
+BENCH_SEED = DEFAULT_DEMO_SEED
 
 
 def cpu_model() -> str:

@@ -20,6 +20,7 @@ from gridsvc.config import get_settings
 from gridsvc.coverage import cli as coverage_cli
 from gridsvc.facilities import cli as facilities_cli
 from gridsvc.geodata import cli as geodata_cli
+from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 from gridsvc.grids import cli as grids_cli
 from gridsvc.issues import cli as issues_cli
 from gridsvc.maps import cli as maps_cli
@@ -60,7 +61,6 @@ app.add_typer(region_cli.app, name="region")
 app.command("token")(auth_cli.token)
 app.command("bulletin")(issues_cli.bulletin_command)
 
-DEFAULT_DEMO_SEED = 20240601
 DEFAULT_DEMO_GRIDS = 6702
 
 

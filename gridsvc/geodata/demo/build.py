@@ -19,7 +19,7 @@ import shapely
 from tqdm import tqdm
 
 from gridsvc.common.points import containing_index
-from gridsvc.geodata.demo import hierarchy
+from gridsvc.geodata.demo import DEFAULT_DEMO_SEED, hierarchy
 from gridsvc.geodata.demo.facilities import (
     FULL_SIZE_GRIDS,
     Placement,
@@ -45,7 +45,6 @@ from gridsvc.geodata.demo.population import (
 )
 from gridsvc.geodata.demo.reproject import dissolve, reproject_tessellation
 
-DEFAULT_SEED = 20240601
 CITY_GRID_WORKERS = 160_000
 FULL_SIZE_COMMUNITIES = 981
 _PERSONS_PER_HOUSEHOLD = 2.6
@@ -315,7 +314,7 @@ def _network(
 
 
 def build_demo_city(
-    seed: int = DEFAULT_SEED, grids: int = FULL_SIZE_GRIDS, progress: bool = False
+    seed: int = DEFAULT_DEMO_SEED, grids: int = FULL_SIZE_GRIDS, progress: bool = False
 ) -> DemoCity:
     """Generate the Ordos demo city.
 
