@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from gridsvc import __version__
-from gridsvc.cluster.service import ClusterError
+from gridsvc.cluster.home import ClusterError
 from gridsvc.common import inputs, openapi
 from gridsvc.common.errors import (
     DatabaseUnavailableError,

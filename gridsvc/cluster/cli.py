@@ -10,7 +10,8 @@ import typer
 from sqlalchemy.engine import make_url
 
 from gridsvc.cluster import service
-from gridsvc.cluster.service import ClusterError, ClusterStatus
+from gridsvc.cluster.home import ClusterError
+from gridsvc.cluster.service import ClusterStatus
 from gridsvc.common.cli import is_unreachable
 from gridsvc.config import get_settings
 

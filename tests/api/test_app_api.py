@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 import gridsvc
 from gridsvc import db
-from gridsvc.cluster.service import ClusterError
+from gridsvc.cluster.home import ClusterError
 from gridsvc.db import get_session
 from gridsvc.main import create_app
 

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 from gridsvc.cluster import cli as cluster_cli
 from gridsvc.cluster import service
-from gridsvc.cluster.service import ClusterError, ClusterStatus
+from gridsvc.cluster.home import ClusterError
+from gridsvc.cluster.service import ClusterStatus
 from gridsvc.config import Settings, get_settings
 
 # Far from the project's default (54329) so a running project cluster is never in the way.
