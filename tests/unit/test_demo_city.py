@@ -130,6 +130,8 @@ def test_units_share_every_vertex_with_their_neighbours(city: DemoCity, layer: s
     # neighbour's, and no gap narrower than 1e-6° (about 10 cm) between units.
     geometries = getattr(city, layer).geometry.to_numpy()
     assert shapely.coverage_is_valid(geometries, gap_width=1e-6)
+    # Each unit lies in one piece (a MultiPolygon of one polygon), never in two places.
+    assert (shapely.get_num_geometries(geometries) == 1).all()
     # The level has no hole of any size: the union is the city, ring for ring.
     union = shapely.union_all(geometries)
     assert sum(len(part.interiors) for part in shapely.get_parts(union)) == 0

@@ -26,6 +26,16 @@ def _as_multipolygon(geometry: shapely.Geometry) -> MultiPolygon:
     return MultiPolygon([geometry])
 
 
+def _union(pieces: np.ndarray) -> shapely.Geometry:
+    """Union pieces that share edges exactly (the fast coverage union), else by overlay."""
+    if len(pieces) == 1:
+        return pieces[0]
+    try:
+        return shapely.coverage_union_all(pieces)
+    except shapely.errors.GEOSException:  # a node one piece has and its neighbour lacks
+        return shapely.union_all(pieces)
+
+
 def dissolve(pieces: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
     """Union the pieces of each owner (a valid coverage), as ``count`` MultiPolygons.
 
@@ -35,8 +45,7 @@ def dissolve(pieces: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
     order = np.argsort(owner, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(owner[order]) != 0])
     for group in np.split(order, starts[1:]):
-        union = pieces[group[0]] if len(group) == 1 else shapely.coverage_union_all(pieces[group])
-        result[owner[group[0]]] = _as_multipolygon(union)
+        result[owner[group[0]]] = _as_multipolygon(_union(pieces[group]))
     return result
 
 
@@ -62,7 +71,10 @@ def reproject_tessellation(
         One MultiPolygon per input, in the target frame, forming a gap-free coverage.
     """
     geometries = np.asarray(geometries, dtype=object)
-    lines = shapely.get_parts(shapely.union_all(shapely.boundary(geometries)))
+    # Noded on a fine grid (a millionth of an edge): vertices a floating-point hair apart
+    # become one, and no face is thinner than the grid.
+    noded = shapely.union_all(shapely.boundary(geometries), grid_size=max_edge * 1e-6)
+    lines = shapely.get_parts(noded)
     faces = shapely.get_parts(shapely.polygonize(shapely.segmentize(lines, max_edge)))
     owner = containing_index(geometries, shapely.point_on_surface(faces), nearest=True)
     return dissolve(shapely.transform(faces, transform), owner, len(geometries))

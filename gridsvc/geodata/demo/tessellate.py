@@ -18,9 +18,11 @@ from scipy.spatial import cKDTree
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
+from gridsvc.common.points import containing_index
 from gridsvc.geodata.demo.geography import as_multipolygon
 from gridsvc.geodata.demo.population import uniform_inside
 from gridsvc.grids.codes import reading_order
+from gridsvc.grids.rebalance import attach_crumbs
 
 _MIN_SAMPLE = 300
 _MAX_SAMPLE = 4000
@@ -149,6 +151,22 @@ def voronoi_cells(parent: BaseGeometry, seeds: np.ndarray) -> list[MultiPolygon]
     return [as_multipolygon(piece) for piece in shapely.intersection(cells, parent)]
 
 
+def whole_cells(cells: list[MultiPolygon], seeds: np.ndarray) -> list[MultiPolygon]:
+    """Make each cell one piece, so that no unit is scattered over two places.
+
+    A part cut off from its seed by the parent's shape (a bend of the outline between the
+    seed and the part) goes to the neighbour it shares the longest edge with.
+    """
+    homes: list[BaseGeometry] = []
+    crumbs: list[BaseGeometry] = []
+    for cell, seed in zip(cells, seeds, strict=True):
+        parts = shapely.get_parts(cell)
+        home = int(np.argmin(shapely.distance(parts, shapely.Point(seed))))
+        homes.append(parts[home])
+        crumbs.extend(part for index, part in enumerate(parts) if index != home)
+    return [as_multipolygon(cell) for cell in attach_crumbs(homes, np.array(crumbs, dtype=object))]
+
+
 def split_parent(parent: BaseGeometry, seeds: np.ndarray, xy: np.ndarray) -> Split:
     """Cut ``parent`` into the Voronoi cells of ``seeds``, numbered in reading order.
 
@@ -167,7 +185,7 @@ def split_parent(parent: BaseGeometry, seeds: np.ndarray, xy: np.ndarray) -> Spl
         The children and, for each point, which child holds it.
     """
     count = len(seeds)
-    cells = voronoi_cells(parent, seeds)
+    cells = whole_cells(voronoi_cells(parent, seeds), seeds)
     empty = [i for i, cell in enumerate(cells) if cell.is_empty]
     if empty:
         raise RuntimeError(f"seeds {empty} gave empty cells")
@@ -175,8 +193,11 @@ def split_parent(parent: BaseGeometry, seeds: np.ndarray, xy: np.ndarray) -> Spl
     row_height = max(1.0, float(np.sqrt(parent.area / count)))
     order = reading_order(centroids[:, 0], centroids[:, 1], row_height)
     seeds = seeds[order]
+    children = [cells[i] for i in order]
     labels = np.zeros(len(xy), dtype=np.int64)
     if len(xy) and count > 1:
-        # A point belongs to the Voronoi cell of its nearest seed.
-        _, labels = cKDTree(seeds).query(xy)
-    return Split(children=[cells[i] for i in order], labels=np.asarray(labels, dtype=np.int64))
+        # A point belongs to the child holding it (a crumb moved to a neighbour takes its own).
+        labels = containing_index(
+            np.array(children, dtype=object), shapely.points(xy), nearest=True
+        )
+    return Split(children=children, labels=labels)
