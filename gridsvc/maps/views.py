@@ -56,7 +56,9 @@ def map_page(request: Request, html: str, etag: str | None = None) -> Response:
         headers["ETag"] = f'"{etag}-gzip"' if gzipped else f'"{etag}"'
         headers["Cache-Control"] = "no-cache"
         if headers["ETag"] in request.headers.get("if-none-match", ""):
-            return Response(status_code=304, headers=headers)
+            # As HTML: the browser takes the 304's headers for the page it keeps, so the
+            # page's security policy must come with it (not the data answers' "none").
+            return Response(status_code=304, headers=headers, media_type="text/html")
     if not gzipped:
         return HTMLResponse(body, headers=headers)
     headers["Content-Encoding"] = "gzip"
