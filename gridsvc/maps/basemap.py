@@ -234,6 +234,8 @@ def new_map(
         zoom_snap=0.25,
         maxZoom=18,  # the map's own limit: clustering needs one even with no tiles
     )
+    # Fitted first: a layer added before asks for the tiles of the start view, then drops them.
+    fmap.add_child(FitBounds([[south, west], [north, east]]))
     tiles = options.tiles
     if tiles.url is not None:
         folium.TileLayer(
@@ -245,7 +247,6 @@ def new_map(
         ).add_to(fmap)
     if options.vector_tiles:
         fmap.add_child(ReferenceLayers(options.ogc_url, dict(options.tile_versions)))
-    fmap.add_child(FitBounds([[south, west], [north, east]]))
     fmap.get_root().header.add_child(Element(f"<title>{title}</title>"), name="title")
     fmap.get_root().header.add_child(Element(LEGEND_CSS), name="map_css")
     fmap.add_child(Title(title, options.note))

@@ -18,6 +18,8 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from gridsvc.ogc.collections import tile_collections
+
 #: The two tile layers of the reference: the streets under the data, outlines and names over.
 REFERENCE_LAYERS = {
     "under": ("network",),
@@ -44,8 +46,10 @@ class ReferenceLayers(JSCSSMixin, MacroElement):
         super().__init__()
         self._name = "ReferenceLayers"
         options: dict[str, object] = {"ogc": ogc_url.rstrip("/")}
+        known = tile_collections()
         for layer, collections in REFERENCE_LAYERS.items():
             options[layer] = ",".join(collections)
+            options[f"{layer}MinZoom"] = min(known[name].min_zoom for name in collections)
             if versions and layer in versions:
                 options[f"{layer}Version"] = versions[layer]
         self.options = json.dumps(options)

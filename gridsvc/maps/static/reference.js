@@ -87,16 +87,22 @@
           return { layers: {} };  // offline (the residents' outbox page): an empty tile
         });
       },
+      _isValidTile: function (coords) {
+        return coords.z >= this.options.fromZoom && L.VectorGrid.Protobuf.prototype._isValidTile.call(this, coords);
+      },
     });
     // A URL with the tiles' data version is cached by the browser for good (see tile_views).
-    function tiles(LayerClass, collections, paneName, version) {
+    function tiles(LayerClass, collections, paneName, version, fromZoom) {
       var url = ogc + "/tiles/WebMercatorQuad/{z}/{y}/{x}?collections=" + collections;
       return new LayerClass(url + (version ? "&v=" + version : ""), {
-        pane: paneName, interactive: false, maxNativeZoom: 18, maxZoom: 19, vectorTileLayerStyles: STYLES,
+        pane: paneName, fromZoom: fromZoom || 0, interactive: false, maxNativeZoom: 18, maxZoom: 19, vectorTileLayerStyles: STYLES,
       });
     }
     // The streets under the data; the outlines (they tint nothing) and names over it.
-    var streets = tiles(Layer, options.under || UNDER, under, options.underVersion).addTo(map);
+    // The network's tiles are empty below its min_zoom (13): not asked for there.
+    // (Not Leaflet's minZoom, which would stop the whole map zooming out past it.)
+    var streets = tiles(Layer, options.under || UNDER, under, options.underVersion,
+      options.underMinZoom).addTo(map);
     grid = tiles(Layer, options.over || OVER, over, options.overVersion);
     grid.on("tileunload", function (event) {
       var c = event.coords, key = c.x + ":" + c.y + ":" + c.z;
