@@ -49,6 +49,7 @@ PAGES = (
     ("coverage, full city, network", "/maps/coverage?circle=living_10min&mode=network"),
     ("coverage, full city, euclidean", "/maps/coverage?circle=living_10min&mode=euclidean"),
     ("coverage, district 150602", "/maps/coverage?circle=living_10min&district=150602"),
+    ("scenario, district 150602", "/maps/scenario?circle=living_10min&district=150602"),
 )
 # Grids are painted when a GeoJSON polygon layer is on the map (folium pages draw them in
 # their inline script) or a grid tile has loaded (vector-tile pages mark their container).
