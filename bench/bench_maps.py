@@ -3,8 +3,10 @@
 Serves a real gridsvc (uvicorn on a loopback port) over a database that already holds a
 city with stored coverage (by default the demo's own database ``gridsvc``, only read) and
 opens each map in headless Debian chromium (Playwright), every request off the loopback
-refused. For each map, the median of ``--runs`` cold loads (a fresh browser context, so
-no cache) and of as many warm reloads (the same context navigating to the page again):
+refused (by the browser's host resolver, and counted: Playwright's request routing would
+turn the browser's HTTP cache off, and a warm reload would then measure no cache at all).
+For each map, the median of ``--runs`` cold loads (a fresh browser context, so no cache)
+and of as many warm reloads (the same context navigating to the page again):
 
 - bytes: what crossed the wire (``transferSize`` of the page and every resource) until
   the first paint, and in all;
@@ -40,11 +42,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Nothing off the loopback resolves: the guard below only counts such requests.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 PAGES = (
     ("coverage, full city, network", "/maps/coverage?circle=living_10min&mode=network"),
     ("coverage, full city, euclidean", "/maps/coverage?circle=living_10min&mode=euclidean"),
     ("coverage, district 150602", "/maps/coverage?circle=living_10min&district=150602"),
+    ("scenario, district 150602", "/maps/scenario?circle=living_10min&district=150602"),
 )
 # Grids are painted when a GeoJSON polygon layer is on the map (folium pages draw them in
 # their inline script) or a grid tile has loaded (vector-tile pages mark their container).
@@ -102,17 +107,17 @@ def start_server(url: str, tree: Path) -> tuple[subprocess.Popen, str]:
 
 
 def guard_page(context, outside: list[str]):  # noqa: ANN001, ANN201 - Playwright objects
-    """A page of ``context`` that refuses (and records) every request off the loopback."""
+    """A page of ``context`` that records every request off the loopback (none resolves).
+
+    Listening, not routing: a routed page has no HTTP cache (Playwright turns it off).
+    """
     page = context.new_page()
 
-    def guard(route, request) -> None:  # noqa: ANN001
-        if request.url.startswith(("http://127.0.0.1", "file://", "data:")):
-            route.continue_()
-        else:
+    def guard(request) -> None:  # noqa: ANN001
+        if not request.url.startswith(("http://127.0.0.1", "file://", "data:", "blob:")):
             outside.append(request.url)
-            route.abort()
 
-    page.route("**/*", guard)
+    page.on("request", guard)
     page.add_init_script("performance.setResourceTimingBufferSize(100000)")
     return page
 

@@ -174,10 +174,12 @@ class Settings(BaseSettings):
 
     # OGC API vector tiles: the in-process cache's size, how long a data version is trusted
     # before it is read again (a change shows in tiles after at most this), and the
-    # max-age clients and proxies may keep a tile without revalidating (ETag).
+    # max-age clients and proxies may keep a tile without revalidating (ETag), and that of a
+    # tile asked with its current data version (``?v=``, as the maps ask): kept as immutable.
     tile_cache_mb: float = 64.0
     tile_version_ttl_s: float = 1.0
     tile_max_age_s: int = 60
+    tile_versioned_max_age_s: int = 31_536_000
 
     @field_validator("workers", "db_max_overflow", "db_reserved_connections")
     @classmethod

@@ -17,7 +17,12 @@ from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 from sqlalchemy.orm import Session
 
-from gridsvc.common.coords import to_wgs84
+from gridsvc.common.coords import (
+    CoordinateSystem,
+    from_wgs84,
+    parse_coordinate_system,
+    to_wgs84,
+)
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.extent import check_in_city
 from gridsvc.config import get_settings
@@ -294,6 +299,22 @@ def site_names(session: Session, lon: float, lat: float) -> dict[str, Any]:
     placed = grid_placing.place_point(session, lon, lat, snap_distance_m=0) or {}
     keys = ("grid_code", "grid_name", "community_name", "street_name", "district_name")
     return {key: placed.get(key) for key in keys}
+
+
+def sites_in(answer: dict[str, Any], crs: str) -> dict[str, Any]:
+    """Return a siting answer with its sites' lon/lat in ``crs`` (it says which, as ``crs``).
+
+    The sites are found in WGS-84; a map on a GCJ-02 base map draws them shifted, with
+    the project's own transform, so they sit on the right street of its tiles.
+    """
+    system = parse_coordinate_system(crs)
+    if system is CoordinateSystem.WGS84:
+        return {**answer, "crs": system.value}
+    sites = []
+    for item in answer["sites"]:
+        lon, lat = from_wgs84(item["lon"], item["lat"], system)
+        sites.append({**item, "lon": round(float(lon), 7), "lat": round(float(lat), 7)})
+    return {**answer, "sites": sites, "crs": system.value}
 
 
 def sites_geojson(answer: dict[str, Any]) -> dict[str, Any]:

@@ -86,3 +86,8 @@ class SitingRequest(CircleChoice):
     format: Literal["json", "geojson"] = Field(
         "json", description="json, or geojson: a FeatureCollection of the sites."
     )
+    crs: CoordinateSystem = Field(
+        CoordinateSystem.WGS84,
+        description="Coordinate system of the sites' lon/lat in a json answer (gcj02 to draw "
+        "them on a GCJ-02 base map); a geojson answer is WGS-84, as GeoJSON must be.",
+    )

@@ -147,4 +147,4 @@ def siting(session: SessionDep, body: SitingRequest) -> Any:
     answer = planning.site(session, chosen, body.mode, body.district, ask)
     if body.format == "geojson":
         return GeoJSONResponse(planning.sites_geojson(answer))
-    return answer
+    return planning.sites_in(answer, body.crs)

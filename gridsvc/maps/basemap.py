@@ -111,6 +111,13 @@ class RenderOptions:
     #: Where the service's OGC API is (``/ogc``): reference layers from its tiles. None
     #: for a written file, which has no server to ask.
     ogc_url: str | None = None
+    #: Tile layer name -> data version, written into its tile URLs (``?v=``) so the
+    #: browser keeps the tiles; ``page`` is the page's own (see gridsvc.maps.versions).
+    tile_versions: tuple[tuple[str, str], ...] = ()
+
+    def tile_version(self, layer: str) -> str | None:
+        """Return the data version of a tile layer (or ``page``); None when not known."""
+        return dict(self.tile_versions).get(layer)
 
     @property
     def vector_tiles(self) -> bool:
@@ -227,6 +234,8 @@ def new_map(
         zoom_snap=0.25,
         maxZoom=18,  # the map's own limit: clustering needs one even with no tiles
     )
+    # Fitted first: a layer added before asks for the tiles of the start view, then drops them.
+    fmap.add_child(FitBounds([[south, west], [north, east]]))
     tiles = options.tiles
     if tiles.url is not None:
         folium.TileLayer(
@@ -237,8 +246,7 @@ def new_map(
             max_zoom=18,
         ).add_to(fmap)
     if options.vector_tiles:
-        fmap.add_child(ReferenceLayers(options.ogc_url))
-    fmap.add_child(FitBounds([[south, west], [north, east]]))
+        fmap.add_child(ReferenceLayers(options.ogc_url, dict(options.tile_versions)))
     fmap.get_root().header.add_child(Element(f"<title>{title}</title>"), name="title")
     fmap.get_root().header.add_child(Element(LEGEND_CSS), name="map_css")
     fmap.add_child(Title(title, options.note))

@@ -262,12 +262,14 @@ def tiled_coverage_map(
     title: str,
     options: RenderOptions,
     circle: str | None = None,
+    district: str | None = None,
 ) -> folium.Map:
     """Return the coverage map with grids, gaps and service areas from the /ogc tiles.
 
     ``grids`` (as for :func:`coverage_map`, without coverage) give the extent, the opacity
     scale and the search index; ``collections`` are the coverage, gaps and service-area
-    collection ids. What is on at start is as on :func:`coverage_map`.
+    collection ids; with ``district`` only its grids and gaps are drawn. What is on at
+    start is as on :func:`coverage_map`. Tile URLs carry ``options``' data versions.
     """
     grids = prepare(grids, options)
     facilities = prepare(facilities, options)
@@ -285,14 +287,17 @@ def tiled_coverage_map(
         "top": round(alpha_top(grids), 4),
         "noResidents": NO_RESIDENTS,
         "index": tiled.search_index(grids),
+        "district": district,
     }
     ogc = options.ogc_url or "/ogc"
     name = f"覆盖率 coverage ({len(grids):,} grids)"
-    fmap.add_child(tiled.TiledLayer(ogc, coverage, name, style, show=True))
+    version = options.tile_version
+    fmap.add_child(tiled.TiledLayer(ogc, coverage, name, style, True, version("coverage")))
     area_style = {"kind": "areas", "color": "#3182bd"}
-    fmap.add_child(tiled.TiledLayer(ogc, areas, "服务圈 service areas", area_style, show=False))
-    gap_style = {"kind": "gaps", "color": GAP_COLOR}
-    fmap.add_child(tiled.TiledLayer(ogc, gaps, "缺口 gaps", gap_style, show=False))
+    area_name = "服务圈 service areas"
+    fmap.add_child(tiled.TiledLayer(ogc, areas, area_name, area_style, False, version("areas")))
+    gap_style = {"kind": "gaps", "color": GAP_COLOR, "district": district}
+    fmap.add_child(tiled.TiledLayer(ogc, gaps, "缺口 gaps", gap_style, False, version("gaps")))
     names = add_facilities(fmap, facilities)
     entries = layers.legend_entries(COVERAGE_BREAKS, layers.COVERAGE_COLORS, percent=True)
     gap_mark = (f"border:2px dashed {GAP_COLOR}; background:none", "缺口 gap (layer, off at start)")

@@ -5,6 +5,12 @@ Pure: a folium element holding plain JavaScript. Every change asks the what-if A
 coverage after, beside the before/after figures it returns; "suggest" asks the siting API
 and draws its sites. The scenario lives in the page's address (``#`` and JSON), so a link
 shares it, and it exports as GeoJSON. Nothing is stored.
+
+The grids are either GeoJSON layers in the page or the features of the coverage tiles
+(:mod:`gridsvc.maps.tiled`): there each affected grid is restyled by its code
+(``setFeatureStyle``), and its outline for the export is asked from ``/ogc``. Sites come
+in the base map's coordinate system (the siting API shifts them, ``crs``), so on a GCJ-02
+base map they sit on the right street.
 """
 
 from __future__ import annotations
@@ -22,11 +28,50 @@ SCENARIO_JS = """
     var map = {{ this._parent.get_name() }}, cfg = {{ this.config }};
     var state = {add: [], move: [], remove: []}, last = null, mode = null, moving = null;
     var drawn = L.layerGroup().addTo(map), sites = L.layerGroup().addTo(map);
-    var grids = {};
+    var grids = {}, tiles = null, shapes = {};
     map.eachLayer(function(layer) {
-        if (layer.feature && layer.feature.properties && "coverage_percent" in
-                layer.feature.properties) { grids[layer.feature.properties.code] = layer; }
+        if (layer.gridsvcFigures) { tiles = layer; }
+        if (!(layer instanceof L.GeoJSON)) { return; }
+        layer.eachLayer(function(grid) {
+            var p = grid.feature && grid.feature.properties;
+            if (p && "coverage_percent" in p) { grids[p.code] = grid; grid.gridsvcGroup = layer; }
+        });
     });
+    // A grid of the coverage tiles, styled by its code in every tile that holds it.
+    var tileGrid = function(code) {
+        var grid = {code: code, options: {}, scenario: null};
+        grid.setStyle = function(style) {
+            grid.options = style;
+            tiles.setFeatureStyle(code, Object.assign({fill: true, opacity: 1}, style));
+        };
+        grid.reset = function() { grid.options = {}; tiles.resetFeatureStyle(code); };
+        grid.toGeoJSON = function() { return {type: "Feature", geometry: shapes[code] || null}; };
+        return grid;
+    };
+    var gridLayer = function(code) {
+        if (!grids[code] && tiles) { grids[code] = tileGrid(code); }
+        return grids[code];
+    };
+    var unmark = function(grid) {
+        grid.scenario = null;
+        if (grid.reset) { grid.reset(); } else { grid.gridsvcGroup.resetStyle(grid); }
+    };
+    // The affected grids' outlines for the export, when the grids are tiles.
+    var fetchShapes = function(answer) {
+        var codes = answer.grids.map(function(row) { return row.code; })
+            .filter(function(code) { return !(code in shapes); }).slice(0, 200);
+        if (!tiles || !codes.length) { return; }
+        var filter = "code IN (" + codes.map(function(code) {
+            return "'" + code + "'"; }).join(",") + ")";
+        window.gridsvcScenario.shaping = true;
+        fetch(cfg.ogc + "/collections/grids/items?limit=" + codes.length + "&filter=" +
+                encodeURIComponent(filter), {headers: {Accept: "application/geo+json"}})
+            .then(function(response) { return response.ok ? response.json() : {features: []}; })
+            .then(function(found) { found.features.forEach(function(feature) {
+                shapes[feature.properties.code] = feature.geometry; }); })
+            .catch(function() {})
+            .finally(function() { window.gridsvcScenario.shaping = false; });
+    };
     var facilities = {};
     map.eachLayer(function(layer) {
         if (!(layer instanceof L.MarkerClusterGroup)) { return; }
@@ -105,10 +150,10 @@ SCENARIO_JS = """
         });
     };
     var restyle = function(answer) {
-        Object.keys(grids).forEach(function(code) { grids[code].setStyle({weight: 0.5,
-            color: "#555555"}); grids[code].scenario = null; });
+        Object.keys(grids).forEach(function(code) {
+            if (grids[code].scenario) { unmark(grids[code]); } });
         (answer ? answer.grids : []).forEach(function(row) {
-            var layer = grids[row.code];
+            var layer = gridLayer(row.code);
             if (!layer) { return; }
             layer.scenario = row;
             layer.setStyle({fillColor: colour(row.coverage_after), fillOpacity: 0.9,
@@ -118,6 +163,7 @@ SCENARIO_JS = """
     var show = function(answer) {
         last = answer; window.gridsvcScenario.last = answer;
         restyle(answer);
+        fetchShapes(answer);
         var rows = answer.grids.slice().sort(function(a, b) {
             return b.residents_gained - a.residents_gained; }).slice(0, 8);
         result.innerHTML = '<div class="scenario-figures">覆盖 coverage ' +
@@ -184,6 +230,7 @@ SCENARIO_JS = """
     };
     map.on("click", clicked);
     Object.keys(grids).forEach(function(code) { grids[code].on("click", clicked); });
+    if (tiles) { tiles.on("click", clicked); }
     $(".scenario-add").onclick = function() {
         mode = mode === "add" ? null : "add";
         $(".scenario-add").classList.toggle("scenario-on", mode === "add");
@@ -230,15 +277,18 @@ SCENARIO_JS = """
         result.textContent = "选址中 siting…";
         fetch("/api/v1/coverage/siting", {method: "POST", credentials: "same-origin",
                 headers: {"Content-Type": "application/json"}, body: JSON.stringify(
-                    {circle: cfg.circle, mode: cfg.mode, district: cfg.district, k: k})})
+                    {circle: cfg.circle, mode: cfg.mode, district: cfg.district, k: k,
+                     crs: cfg.crs})})
             .then(function(response) { return response.json(); })
             .then(function(answer) {
                 window.gridsvcScenario.siting = answer;
                 sites.clearLayers();
                 (answer.sites || []).forEach(function(item) {
-                    var at = cfg.toMap(item.lon, item.lat);
-                    L.marker(at, {icon: L.divIcon({html: '<div class="scenario-site">' +
-                        item.rank + '</div>', className: "scenario-icon", iconSize: [24, 24]})})
+                    var mark = L.marker([item.lat, item.lon], {icon: L.divIcon({html:
+                        '<div class="scenario-site">' + item.rank + '</div>',
+                        className: "scenario-icon", iconSize: [24, 24]})});
+                    mark.gridsvcSite = item;
+                    mark
                         .bindTooltip("#" + item.rank + " +" + item.residents_gained
                             .toLocaleString() + " 居民 residents · " + (item.grid_name || "") +
                             " · " + (item.community_name || "") + " · " +
@@ -251,15 +301,15 @@ SCENARIO_JS = """
                     ') <button class="scenario-take">加入方案 add to scenario</button>';
                 $(".scenario-take").onclick = function() {
                     answer.sites.forEach(function(item) {
-                        var at = cfg.toMap(item.lon, item.lat);
                         state.add.push({type_code: $(".scenario-type").value,
-                                        lon: at[1], lat: at[0]});
+                                        lon: item.lon, lat: item.lat});
                     });
                     sites.clearLayers(); changed();
                 };
             });
     };
-    window.gridsvcScenario = {state: state, last: null, pending: false, grids: grids};
+    window.gridsvcScenario = {state: state, last: null, pending: false, grids: grids,
+                              sites: sites, tiled: tiles !== null};
     if (location.hash.length > 1) {
         try {
             var saved = JSON.parse(decodeURIComponent(location.hash.slice(1)));
@@ -302,7 +352,7 @@ class Scenario(MacroElement):
         self.circle, self.mode, self.district, self.extra = circle, mode, district, config
 
     def render(self, **kwargs: Any) -> None:
-        """Write the configuration (the to-map shift is a JavaScript function) and render."""
+        """Write the configuration and render."""
         types = {
             code: {"name": name, "svg": facility_style(code).svg(14)}
             for code, name in self.extra["types"].items()
@@ -316,8 +366,8 @@ class Scenario(MacroElement):
             "colors": self.extra["colors"],
             "missing": self.extra["missing"],
             "crs": self.extra["crs"],
+            "ogc": self.extra.get("ogc", "/ogc"),
         }
-        # Sites come in WGS-84; on a GCJ-02 base map the page asks the API in GCJ-02 and
-        # draws sites where the API says, a few hundred metres off: told in the panel.
-        self.config = js_array(data)[:-1] + ', "toMap": function(lon, lat) { return [lat, lon]; }}'
+        # Positions go to the APIs and come back in the base map's system (crs).
+        self.config = js_array(data)
         super().render(**kwargs)

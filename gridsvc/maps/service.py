@@ -29,10 +29,9 @@ from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.workflow import Role
-from gridsvc.maps import layers, render, topology
+from gridsvc.maps import render, topology
 from gridsvc.maps.basemap import RenderOptions, base_tiles, to_html
 from gridsvc.maps.index import MapLink
-from gridsvc.maps.scenario import Scenario
 
 #: The geometry is simplified to 1/DETAIL_PIXELS of the map's extent: a quarter of a
 #: pixel on a 2,048-px screen showing the whole extent, sharp until about 2 zooms in.
@@ -263,34 +262,6 @@ def coverage_map_html(
     GeoJSON in the page; the served whole-city map draws from tiles (:mod:`tiled_pages`).
     """
     fmap, _, _ = coverage_fmap(session, options, circle, mode, district)
-    return to_html(fmap, options)
-
-
-def scenario_map_html(
-    session: Session,
-    options: RenderOptions,
-    circle: str | None = None,
-    mode: str = "network",
-    district: str | None = None,
-) -> str:
-    """Return the coverage map with the scenario panel (what-if and siting on the map)."""
-    fmap, chosen, drawn = coverage_fmap(
-        session, options, circle, mode, district, "方案 scenario · "
-    )
-    names = {kind.code: kind.name for kind in facilities_service.list_facility_types(session)}
-    types = {code: names.get(code, drawn.get(code, code)) for code in chosen.facility_types}
-    fmap.add_child(
-        Scenario(
-            chosen.code,
-            mode,
-            district,
-            types=types,
-            breaks=render.COVERAGE_BREAKS,
-            colors=layers.COVERAGE_COLORS,
-            missing=layers.MISSING_COLOR,
-            crs=options.tiles.crs,
-        )
-    )
     return to_html(fmap, options)
 
 

@@ -5,7 +5,8 @@ are Leaflet.VectorGrid layers over ``/ogc/collections/{id}/tiles``, loaded as th
 pans. What the GeoJSON map shows stays: classes by coverage, opacity by residents per km²
 (value-by-alpha, the same scale as the GeoJSON map's, sent as its top), gaps and service
 areas off at start, a popup per grid with its figures, names and links, and the search
-(a compact index of codes, names and points in the page).
+(a compact index of codes, names and points in the page). A district's map uses the same
+tiles (shared in the browser's cache with the city's) and draws only the district's grids.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ window.gridsvcTiles = window.gridsvcTiles || function(map, url, o) {
                 uncovered_residents: p.uncovered_residents, k: classOf(share), a: a};
     };
     var style = function(p) {
+        // A district's map draws its own grids only; the tiles are the city's.
+        if (o.district && p.district_code !== undefined && p.district_code !== o.district) {
+            return [];
+        }
         if (o.kind === 'gaps') {
             return {color: o.color, weight: 1.5, dashArray: '3 3', fill: false};
         }
@@ -58,13 +63,16 @@ window.gridsvcTiles = window.gridsvcTiles || function(map, url, o) {
     };
     var styles = {};
     styles[o.layer] = style;
+    // One canvas per tile: thousands of grids draw several times faster than as SVG paths.
     var layer = L.vectorGrid.protobuf(url, {
+        rendererFactory: L.canvas.tile,
         vectorTileLayerStyles: styles, interactive: o.kind === 'coverage',
         maxNativeZoom: 18, maxZoom: 19,
         getFeatureId: function(f) { return f.properties.code; }
     });
     if (o.kind === 'coverage') {
         layer.gridsvcFigures = figures;
+        layer.gridsvcIndex = o.index;
         layer.on('click', function(e) {
             var p = figures(e.layer.properties);
             L.popup().setLatLng(e.latlng).setContent(
@@ -108,13 +116,20 @@ class TiledLayer(JSCSSMixin, Layer):
     default_js = [("vectorgrid", "vectorgrid")]
 
     def __init__(
-        self, ogc_url: str, collection: str, name: str, options: dict[str, Any], show: bool
+        self,
+        ogc_url: str,
+        collection: str,
+        name: str,
+        options: dict[str, Any],
+        show: bool,
+        version: str | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "TiledLayer"
         base = ogc_url.rstrip("/")
         url = f"{base}/collections/{collection}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
-        self.url = json.dumps(url)
+        # The data version in the URL: the browser keeps the tiles until the data change.
+        self.url = json.dumps(url + (f"?v={version}" if version else ""))
         self.options = json.dumps({**options, "layer": collection}, ensure_ascii=False)
         self.tiles_js = TILES_JS
 

@@ -20,9 +20,10 @@ from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
 from gridsvc.issues.workflow import Status
 from gridsvc.maps import assets, service, tiled_pages
-from gridsvc.maps.basemap import base_tiles
+from gridsvc.maps.basemap import RenderOptions, base_tiles
 from gridsvc.maps.index import index_html
 from gridsvc.maps.render import GRID_MEASURES
+from gridsvc.maps.versions import versioned
 
 router = APIRouter(
     prefix="/maps", tags=["maps"], responses={404: {"description": "Nothing to draw."}}
@@ -41,14 +42,36 @@ MODE = Query(description="network (walking on streets) or euclidean (straight li
 GZIP_ABOVE_BYTES = 16_384
 
 
-def map_page(request: Request, html: str) -> HTMLResponse:
-    """Return an HTML response, gzipped when the client accepts it and the page is large."""
+def map_page(request: Request, html: str, etag: str | None = None) -> Response:
+    """Return an HTML response, gzipped when the client accepts it and the page is large.
+
+    A page kept per data version has an ``etag``: the browser revalidates it on every
+    load (``no-cache``) and gets a 304 while the data are unchanged.
+    """
     body = html.encode("utf-8")
     accepts = "gzip" in request.headers.get("accept-encoding", "").lower()
-    if not accepts or len(body) < GZIP_ABOVE_BYTES:
-        return HTMLResponse(body)
-    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    gzipped = accepts and len(body) >= GZIP_ABOVE_BYTES
+    headers = {"Vary": "Accept-Encoding"} if gzipped or etag else {}
+    if etag is not None:
+        headers["ETag"] = f'"{etag}-gzip"' if gzipped else f'"{etag}"'
+        headers["Cache-Control"] = "no-cache"
+        if headers["ETag"] in request.headers.get("if-none-match", ""):
+            # As HTML: the browser takes the 304's headers for the page it keeps, so the
+            # page's security policy must come with it (not the data answers' "none").
+            return Response(status_code=304, headers=headers, media_type="text/html")
+    if not gzipped:
+        return HTMLResponse(body, headers=headers)
+    headers["Content-Encoding"] = "gzip"
     return HTMLResponse(gzip.compress(body, compresslevel=6), headers=headers)
+
+
+def served_options(session: SessionDep) -> RenderOptions:
+    """Options of a served map: its reference tiles' URLs carry their data versions."""
+    return versioned(session, service.render_options(get_settings()))
+
+
+#: A page kept per data version answers 304 to a reload while the data are unchanged.
+NOT_MODIFIED = {304: {"description": "Unchanged since the ETag given in If-None-Match."}}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -68,11 +91,11 @@ def grids_map(
     ] = "density",
 ) -> HTMLResponse:
     """Grids coloured by a measure with a classed legend, facilities clustered by type."""
-    options = service.render_options(get_settings())
+    options = served_options(session)
     return map_page(request, service.grids_map_html(session, options, district, measure))
 
 
-@router.get("/coverage", response_class=HTMLResponse)
+@router.get("/coverage", response_class=HTMLResponse, responses=NOT_MODIFIED)
 @heavy
 def coverage_map(
     request: Request,
@@ -80,18 +103,12 @@ def coverage_map(
     circle: Annotated[str | None, CIRCLE] = None,
     mode: Annotated[str, MODE] = "network",
     district: Annotated[str | None, DISTRICT] = None,
-) -> HTMLResponse:
+) -> Response:
     """Grids coloured by coverage with a classed legend, gap polygons and the facilities."""
-    options = service.render_options(get_settings())
-    tiled = district is None and options.vector_tiles
-    if tiled and tiled_pages.has_stored_coverage(session, circle, mode):  # from the tiles
-        html = tiled_pages.tiled_coverage_html(session, options, circle, mode)
-    else:
-        html = service.coverage_map_html(session, options, circle, mode, district)
-    return map_page(request, html)
+    return coverage_page(request, session, circle, mode, district, scenario=False)
 
 
-@router.get("/scenario", response_class=HTMLResponse)
+@router.get("/scenario", response_class=HTMLResponse, responses=NOT_MODIFIED)
 @heavy
 def scenario_map(
     request: Request,
@@ -99,10 +116,29 @@ def scenario_map(
     circle: Annotated[str | None, CIRCLE] = None,
     mode: Annotated[str, MODE] = "network",
     district: Annotated[str | None, DISTRICT] = None,
-) -> HTMLResponse:
+) -> Response:
     """Try a what-if on the coverage map: add, move or remove facilities; suggest k sites."""
+    return coverage_page(request, session, circle, mode, district, scenario=True)
+
+
+def coverage_page(
+    request: Request,
+    session: SessionDep,
+    circle: str | None,
+    mode: str,
+    district: str | None,
+    scenario: bool,
+) -> Response:
+    """Answer the coverage (or scenario) page: from the stored coverage's tiles, else GeoJSON."""
     options = service.render_options(get_settings())
-    html = service.scenario_map_html(session, options, circle, mode, district)
+    if options.vector_tiles and tiled_pages.has_stored_coverage(session, circle, mode, district):
+        page = tiled_pages.tiled_coverage_page(session, options, circle, mode, district, scenario)
+        return map_page(request, page.html, page.etag)
+    options = versioned(session, options)
+    if scenario:
+        html = tiled_pages.scenario_map_html(session, options, circle, mode, district)
+    else:
+        html = service.coverage_map_html(session, options, circle, mode, district)
     return map_page(request, html)
 
 
@@ -152,7 +188,7 @@ def issues_map(
     token = request.query_params.get("token")
     if token:  # checked by BrowserStaffDep already
         return keep_token_in_cookie(request, token)
-    options = service.render_options(get_settings())
+    options = served_options(session)
     html = service.issues_map_html(
         session, options, principal, status.value if status else None, district, since
     )

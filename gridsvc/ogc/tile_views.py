@@ -11,7 +11,10 @@ OGC API - Tiles orders them; note ``z/y/x``, not ``z/x/y``):
 
 Each layer appears from its collection's ``min_zoom`` (see ``tile_collections``);
 answers carry ``ETag`` (the data version) and ``Cache-Control``; ``If-None-Match`` gives 304;
-tiles are gzip-encoded for clients that accept it (browsers, GDAL).
+tiles are gzip-encoded for clients that accept it (browsers, GDAL). A tile asked with
+``?v=`` its current data version (the maps write it in their tile URLs) is sent as
+``immutable`` for a year: new data give new URLs. Without ``v`` (or with an old one) a
+client keeps it ``tile_max_age_s`` (``no-cache`` for an old one) and then revalidates.
 """
 
 from __future__ import annotations
@@ -53,6 +56,16 @@ LAST = 2**tiles.MAX_ZOOM - 1
 Zoom = Annotated[int, Path(alias="tileMatrix", ge=0, le=tiles.MAX_ZOOM, description="Zoom.")]
 Row = Annotated[int, Path(alias="tileRow", ge=0, le=LAST, description="Tile row (y).")]
 Column = Annotated[int, Path(alias="tileCol", ge=0, le=LAST, description="Tile column (x).")]
+Version = Annotated[
+    str | None,
+    Query(
+        alias="v",
+        max_length=64,
+        pattern=r"^[0-9a-f]+$",
+        description="The data version the URL was made with (the maps write it): when "
+        "current, the tile is cached as immutable.",
+    ),
+]
 
 
 def tile_cache(request: Request) -> tiles.TileCache:
@@ -66,18 +79,34 @@ def tile_cache(request: Request) -> tiles.TileCache:
     return cache
 
 
+def cache_control(asked_version: str | None, version: str) -> str:
+    """How long a client may keep a tile: a year if its URL names its data version."""
+    settings = get_settings()
+    if asked_version is None:
+        return f"public, max-age={settings.tile_max_age_s}"
+    if asked_version == version:
+        return f"public, max-age={settings.tile_versioned_max_age_s}, immutable"
+    return "no-cache"  # an old version's URL: the content is today's, so always revalidate
+
+
 def tile_response(
-    request: Request, session: SessionDep, collections: list[Collection], z: int, y: int, x: int
+    request: Request,
+    session: SessionDep,
+    collections: list[Collection],
+    tile_at: tuple[int, int, int],
+    asked_version: str | None = None,
 ) -> Response:
     """Answer the tile (gzip-encoded when the client accepts it), or 304 when its ETag is current.
 
     The two encodings are two representations: each has its own ETag, and ``Vary`` says so.
+    ``tile_at``: zoom, row, column.
     """
-    tile, etag = tiles.cached_tile(tile_cache(request), session, collections, z, y, x)
+    cache = tile_cache(request)
+    tile, etag, version = tiles.cached_tile(cache, session, collections, *tile_at, asked_version)
     encoded = accepts_gzip(request.headers.get("accept-encoding", ""))
     headers = {
         "ETag": f'{etag[:-1]}-gzip"' if encoded else etag,
-        "Cache-Control": f"public, max-age={get_settings().tile_max_age_s}",
+        "Cache-Control": cache_control(asked_version, version),
         "Vary": "Accept-Encoding",
     }
     if headers["ETag"] in request.headers.get("if-none-match", ""):
@@ -120,9 +149,10 @@ def collection_tile(
     z: Zoom,
     y: Row,
     x: Column,
+    v: Version = None,
 ) -> Response:
     """Get a vector tile of one collection: one layer named after it (empty below its min_zoom)."""
-    return tile_response(request, session, [tiled(collection_id)], z, y, x)
+    return tile_response(request, session, [tiled(collection_id)], (z, y, x), v)
 
 
 @router.get(
@@ -144,6 +174,7 @@ def dataset_tile(
             max_length=2000,
         ),
     ] = None,
+    v: Version = None,
 ) -> Response:
     """Get a vector tile of several collections, one layer each (the reference map by default)."""
     ids = REFERENCE_LAYERS if collections is None else tuple(collections.split(","))
@@ -153,4 +184,5 @@ def dataset_tile(
         raise InvalidParameterError(
             "collections", f"unknown collections {unknown}; known: {', '.join(known)}"
         )
-    return tile_response(request, session, [known[name] for name in dict.fromkeys(ids)], z, y, x)
+    chosen = [known[name] for name in dict.fromkeys(ids)]
+    return tile_response(request, session, chosen, (z, y, x), v)

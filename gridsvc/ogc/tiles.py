@@ -7,7 +7,9 @@ for the zoom (half a screen pixel of a 256-pixel tile, in Web Mercator metres) b
 
 Tiles change only when the data does: the cache is keyed on the data version of the
 tables a tile is made from (row count and newest ``xmin`` of each), and that version is the
-ETag, so a client revalidates with ``If-None-Match`` and gets a 304.
+ETag, so a client revalidates with ``If-None-Match`` and gets a 304. A page that puts the
+version in its tile URLs (``?v=``, see :func:`tiles_version`) gets tiles a browser keeps
+without asking again: a change of the data gives new URLs.
 """
 
 from __future__ import annotations
@@ -99,15 +101,28 @@ def render_tile(
     return bytes(tile or b"")
 
 
-def data_version(session: Session, tables: Iterable[str]) -> str:
-    """Digest the rows of ``tables``: count and newest transaction id of each."""
+def table_states(session: Session, tables: Iterable[str]) -> dict[str, str]:
+    """Row count and newest transaction id of each of ``tables``, in one query."""
     names = sorted(set(tables))
-    parts = " || ':' || ".join(
+    parts = ", ".join(
         f"(SELECT count(*) || '/' || coalesce(max(xmin::text::bigint), 0) FROM {name})"
         for name in names
     )
-    value = session.scalar(text(f"SELECT {parts}"))
+    row = session.execute(text(f"SELECT {parts}")).one()
+    return dict(zip(names, row, strict=True))
+
+
+def version_of(states: dict[str, str], tables: Iterable[str]) -> str:
+    """Digest the states (see :func:`table_states`) of ``tables`` into a data version."""
+    names = sorted(set(tables))
+    value = ":".join(states[name] for name in names)
     return hashlib.sha1(f"{','.join(names)}={value}".encode()).hexdigest()[:16]
+
+
+def data_version(session: Session, tables: Iterable[str]) -> str:
+    """Digest the rows of ``tables``: count and newest transaction id of each."""
+    names = sorted(set(tables))
+    return version_of(table_states(session, names), names)
 
 
 class TileCache:
@@ -121,12 +136,15 @@ class TileCache:
         self.lock = threading.Lock()
         self.version_ttl_s = VERSION_TTL_S
 
-    def version(self, session: Session, tables: tuple[str, ...]) -> str:
-        """Return the data version of ``tables``, read again after VERSION_TTL_S seconds."""
+    def version(self, session: Session, tables: tuple[str, ...], fresh: bool = False) -> str:
+        """Return the data version of ``tables``, read again after VERSION_TTL_S seconds.
+
+        ``fresh`` reads it now (a page asked with a version this cache has not seen yet).
+        """
         now = time.monotonic()
         with self.lock:
             known = self.versions.get(tables)
-        if known is not None and now - known[0] < self.version_ttl_s:
+        if not fresh and known is not None and now - known[0] < self.version_ttl_s:
             return known[1]
         value = data_version(session, tables)
         with self.lock:
@@ -162,6 +180,16 @@ class TileCache:
             self.size = 0
 
 
+def collections_tables(collections: Iterable[Collection]) -> tuple[str, ...]:
+    """Return the tables the tiles of ``collections`` are made from, sorted."""
+    return tuple(sorted({t for c in collections for t in c.tables}))
+
+
+def tiles_version(session: Session, collections: Iterable[Collection]) -> str:
+    """Return the data version of the tiles of ``collections`` (the ``?v=`` of their URLs)."""
+    return data_version(session, collections_tables(collections))
+
+
 def cached_tile(
     cache: TileCache,
     session: Session,
@@ -169,16 +197,21 @@ def cached_tile(
     zoom: int,
     row: int,
     column: int,
-) -> tuple[bytes, str]:
-    """Return the tile gzip-compressed and its ETag, from the cache while the data is unchanged.
+    asked_version: str | None = None,
+) -> tuple[bytes, str, str]:
+    """Return the tile gzip-compressed, its ETag and the data version it was made from.
 
     Tiles are kept compressed (to between a half and a third of their size: 358 KiB to
     161 KiB for the whole city's coverage at zoom 8), so the cache holds more of them and a
-    client that accepts gzip gets them as they are.
+    client that accepts gzip gets them as they are. ``asked_version`` (the URL's ``v``):
+    when it is not the version the cache knows, the version is read again, so a page drawn
+    just after a change gets the new tiles.
     """
     check_tile(zoom, row, column)
-    tables = tuple(sorted({t for c in collections for t in c.tables}))
+    tables = collections_tables(collections)
     version = cache.version(session, tables)
+    if asked_version is not None and asked_version != version:
+        version = cache.version(session, tables, fresh=True)
     ids = tuple(c.id for c in collections)
     key = (version, ids, zoom, row, column)
     etag = hashlib.sha1(repr(key).encode()).hexdigest()[:20]
@@ -186,4 +219,4 @@ def cached_tile(
     if tile is None:
         tile = gzip.compress(render_tile(session, collections, zoom, row, column), 6, mtime=0)
         cache.put(key, tile)
-    return tile, f'"{etag}"'
+    return tile, f'"{etag}"', version

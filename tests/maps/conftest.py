@@ -20,6 +20,10 @@ from urllib.parse import urlparse
 from urllib.request import urlopen
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.maps.helpers import CIRCLE
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = os.environ.get("GRIDSVC_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -133,3 +137,22 @@ def watched_page(browser) -> Iterator[WatchedPage]:  # noqa: ANN001
     page.on("pageerror", lambda error: watched.console_errors.append(str(error)))
     yield watched
     context.close()
+
+
+@pytest.fixture(scope="module")
+def stored_district(engine, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+    """A district's stored coverage of CIRCLE, committed for the server; removed after.
+
+    Module-scoped: the maps of other modules draw live coverage (GeoJSON) while none is stored.
+    """
+    from gridsvc.coverage import refresh
+
+    code = loaded_demo_city.districts["code"].iloc[3]
+    with Session(engine) as session, session.begin():
+        refresh.refresh(session, district=code, circle_codes=[CIRCLE])
+    yield code
+    with Session(engine) as session, session.begin():
+        session.execute(
+            text("DELETE FROM grid_coverage WHERE circle = :c AND district_code = :d"),
+            {"c": CIRCLE, "d": code},
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import geopandas as gpd
 import numpy as np
@@ -86,3 +87,38 @@ def make_issues() -> gpd.GeoDataFrame:
         geometry=[Point(109.90 + 0.01 * i, 39.80) for i in range(4)],
         crs=4326,
     )
+
+
+#: The circle and mode whose coverage the tiled maps' tests store (``stored_district``).
+CIRCLE = "living_10min"
+MODE = "euclidean"
+
+DRAWN = """() => {
+    const map = Object.values(window).find((value) => value instanceof L.Map);
+    if (!map) { return null; }
+    let tiles = null;
+    map.eachLayer((layer) => { if (layer.gridsvcFigures) { tiles = layer; } });
+    if (!tiles || tiles.isLoading() || !Object.keys(tiles._tiles).length) { return null; }
+    const codes = new Set(), figures = {};
+    Object.keys(tiles._tiles).forEach((key) => {
+        const renderer = tiles._vectorTiles[key];
+        Object.values((renderer && renderer._features) || {}).forEach((entry) => {
+            const p = entry.feature.properties;
+            codes.add(p.code);
+            figures[p.code] = tiles.gridsvcFigures(p);
+        });
+    });
+    const b = map.getBounds();
+    return {codes: [...codes], figures, zoom: map.getZoom(),
+            bounds: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()],
+            marked: document.querySelector('[data-grid-tiles-loaded]') !== null};
+}"""
+
+
+def drawn(page) -> dict:  # noqa: ANN001
+    page.wait_for_timeout(300)
+    deadline = time.monotonic() + 60
+    while (state := page.evaluate(DRAWN)) is None and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert state is not None, "the coverage tiles did not load within 60 s"
+    return state

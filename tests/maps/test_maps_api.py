@@ -130,7 +130,16 @@ def test_coverage_map_service_areas_per_type(client, db_session, loaded_demo_cit
     before = client.get("/maps/coverage", params=params).text
     assert "service areas" not in before  # nothing stored yet: no layer
     refresh.refresh(db_session, district=code, circle_codes=["living_10min"])
-    html = client.get("/maps/coverage", params=params).text
+    # Served, the district's stored coverage now draws from tiles, service areas too...
+    served = client.get("/maps/coverage", params=params).text
+    assert "collections/service_areas-living_10min-euclidean/tiles/" in served
+    assert embedded_collections(served) == []
+    # ...and a written page (no tile server) carries them merged, one shape per type.
+    from gridsvc.config import get_settings
+    from gridsvc.maps import service as maps_service
+
+    options = maps_service.render_options(get_settings(), ogc_url=None)
+    html = maps_service.coverage_map_html(db_session, options, "living_10min", "euclidean", code)
     grids, areas, gaps = embedded_collections(html)
     stored = client.get("/api/v1/coverage/service-areas", params={**params, "limit": 1000}).json()
     types = {item["properties"]["type_code"] for item in stored["features"]}

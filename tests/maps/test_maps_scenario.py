@@ -10,7 +10,9 @@ import json
 from urllib.request import Request, urlopen
 
 import shapely
+import shapely.geometry
 
+from gridsvc.coverage.circles import load_circles
 from tests.maps.helpers import MAP_STATE
 
 CIRCLE = "living_10min"
@@ -41,14 +43,62 @@ def worst_grid(server_url: str, district: str) -> str:
 def test_a_click_adds_a_facility_and_recolours_with_the_what_if_figures(
     server_url, watched_page, demo_city
 ) -> None:  # noqa: ANN001
+    # No coverage stored for this district: the grids are GeoJSON in the page.
     district = demo_city.districts["code"].iloc[0]
+    tiled = click_recolours_with_the_what_if_figures(server_url, watched_page, demo_city, district)
+    assert not tiled
+
+
+def test_the_scenario_map_from_the_tiles_recolours_with_the_what_if_figures(
+    server_url, watched_page, demo_city, stored_district
+) -> None:  # noqa: ANN001
+    # The district's coverage is stored: grids, coverage and reference come as tiles.
+    page = watched_page.page
+    url = f"{server_url}/maps/scenario?circle={CIRCLE}&mode=euclidean&district={stored_district}"
+    response = page.goto(url)
+    assert response.ok and "/tiles/WebMercatorQuad/" in response.text()
+    assert page.evaluate(MAP_STATE)["polygons"] == 0
+    # A grid and type whose one facility gains residents there (the circle asks for all its
+    # types within reach, so where two are missing one gains nothing), asked of the API.
+    code, kind = gaining_addition(server_url, demo_city, stored_district)
+    assert click_recolours_with_the_what_if_figures(
+        server_url, watched_page, demo_city, stored_district, kind, code
+    )
+
+
+def gaining_addition(server_url: str, demo_city, district: str) -> tuple[str, str]:  # noqa: ANN001
+    """The least covered grid and type where adding one facility gains residents."""
+    query = f"circle={CIRCLE}&mode=euclidean&district={district}&limit=1000"
+    with urlopen(f"{server_url}/api/v1/coverage?{query}") as response:  # noqa: S310
+        rows = json.loads(response.read())["rows"]
+    rows = [row for row in rows if row["coverage"] is not None and row["residents"] > 100]
+    outlines = demo_city.grids.set_index("code").to_crs(4326).geometry
+    for row in sorted(rows, key=lambda row: row["coverage"])[:10]:
+        point = outlines[row["code"]].representative_point()
+        for kind in load_circles()[CIRCLE].facility_types:
+            add = [{"type_code": kind, "lon": point.x, "lat": point.y}]
+            body = {"circle": CIRCLE, "mode": "euclidean", "district": district, "add": add}
+            if post(f"{server_url}/api/v1/coverage/what-if", body)["residents_gained"] > 0:
+                return row["code"], kind
+    raise AssertionError(f"no single facility gains residents in the least covered of {district}")
+
+
+def click_recolours_with_the_what_if_figures(
+    server_url: str,
+    watched_page,  # noqa: ANN001
+    demo_city,  # noqa: ANN001
+    district: str,
+    kind: str = "shop_market",
+    code: str | None = None,
+) -> bool:
+    """Add a facility by a click, check the map against the what-if API; whether tiled."""
     page = watched_page.page
     url = f"{server_url}/maps/scenario?circle={CIRCLE}&mode=euclidean&district={district}"
     page.goto(url, wait_until="load")
     page.wait_for_function(f"() => ({MAP_STATE})() && window.gridsvcScenario", timeout=90_000)
-    code = worst_grid(server_url, district)
+    code = code or worst_grid(server_url, district)
     inside = demo_city.grids.set_index("code").to_crs(4326).geometry[code].representative_point()
-    page.locator(".scenario-type").select_option("shop_market")
+    page.locator(".scenario-type").select_option(kind)
     page.locator(".scenario-add").click()
     x, y = page.evaluate(
         """([lat, lon]) => { const map = Object.values(window).find((v) => v instanceof L.Map);
@@ -62,7 +112,7 @@ def test_a_click_adds_a_facility_and_recolours_with_the_what_if_figures(
     page.wait_for_function("() => window.gridsvcScenario.last !== null", timeout=120_000)
     shown = page.evaluate("() => window.gridsvcScenario.last")
     state = page.evaluate("() => window.gridsvcScenario.state")
-    assert len(state["add"]) == 1 and state["add"][0]["type_code"] == "shop_market"
+    assert len(state["add"]) == 1 and state["add"][0]["type_code"] == kind
     body = {"circle": CIRCLE, "mode": "euclidean", "district": district, "add": state["add"]}
     asked = post(f"{server_url}/api/v1/coverage/what-if", body)
     for key in ("residents_gained", "coverage_before", "coverage_after", "covered_after"):
@@ -93,6 +143,7 @@ def test_a_click_adds_a_facility_and_recolours_with_the_what_if_figures(
         page.evaluate("() => window.gridsvcScenario.last.residents_gained")
         == asked["residents_gained"]
     )
+    page.wait_for_function("() => !window.gridsvcScenario.shaping", timeout=60_000)
     page.locator(".scenario-export").click()
     exported = json.loads(page.evaluate("() => window.gridsvcScenario.exported"))
     changes = [f for f in exported["features"] if f["properties"].get("change") == "add"]
@@ -100,6 +151,14 @@ def test_a_click_adds_a_facility_and_recolours_with_the_what_if_figures(
         len(changes) == 1
         and exported["scenario"]["result"]["residents_gained"] == asked["residents_gained"]
     )
+    # The affected grids go out with their outlines (from the page, or /ogc when tiled).
+    outlines = demo_city.grids.set_index("code").to_crs(4326).geometry
+    exported_grids = [f for f in exported["features"] if "code" in f["properties"]]
+    assert {f["properties"]["code"] for f in exported_grids} == {r["code"] for r in asked["grids"]}
+    for feature in exported_grids:
+        expected = outlines[feature["properties"]["code"]]
+        difference = shapely.geometry.shape(feature["geometry"]).symmetric_difference(expected)
+        assert difference.area < 0.05 * expected.area
     # Suggest k sites: drawn with each site's residents gained and names.
     page.locator(".scenario-k").fill("2")
     page.locator(".scenario-suggest").click()
@@ -108,8 +167,10 @@ def test_a_click_adds_a_facility_and_recolours_with_the_what_if_figures(
     assert len(siting["sites"]) == 2
     labels = page.locator(".leaflet-tooltip", has_text="居民 residents")
     assert labels.count() >= 2
-    watched_page.screenshot(f"map-scenario-{district}-suggested")
+    tiled = page.evaluate("() => window.gridsvcScenario.tiled")
+    watched_page.screenshot(f"map-scenario-{district}-suggested" + ("-tiles" if tiled else ""))
     watched_page.assert_clean()
+    return tiled
 
 
 def test_siting_names_each_site_and_says_optimal_only_over_every_candidate(

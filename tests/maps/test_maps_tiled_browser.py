@@ -7,61 +7,10 @@ an independent query of the stored coverage and the grids in the view.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from tests.maps.helpers import MAP_STATE
-
-CIRCLE = "living_10min"
-MODE = "euclidean"
-DRAWN = """() => {
-    const map = Object.values(window).find((value) => value instanceof L.Map);
-    if (!map) { return null; }
-    let tiles = null;
-    map.eachLayer((layer) => { if (layer.gridsvcFigures) { tiles = layer; } });
-    if (!tiles || tiles.isLoading() || !Object.keys(tiles._tiles).length) { return null; }
-    const codes = new Set(), figures = {};
-    Object.keys(tiles._tiles).forEach((key) => {
-        const renderer = tiles._vectorTiles[key];
-        Object.values((renderer && renderer._features) || {}).forEach((entry) => {
-            const p = entry.feature.properties;
-            codes.add(p.code);
-            figures[p.code] = tiles.gridsvcFigures(p);
-        });
-    });
-    const b = map.getBounds();
-    return {codes: [...codes], figures, zoom: map.getZoom(),
-            bounds: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()],
-            marked: document.querySelector('[data-grid-tiles-loaded]') !== null};
-}"""
-
-
-@pytest.fixture(scope="module")
-def stored_district(engine, loaded_demo_city) -> str:  # noqa: ANN001
-    """A district's stored coverage of CIRCLE, committed for the server; removed after."""
-    from gridsvc.coverage import refresh
-
-    code = loaded_demo_city.districts["code"].iloc[3]
-    with Session(engine) as session, session.begin():
-        refresh.refresh(session, district=code, circle_codes=[CIRCLE])
-    yield code
-    with Session(engine) as session, session.begin():
-        session.execute(
-            text("DELETE FROM grid_coverage WHERE circle = :c AND district_code = :d"),
-            {"c": CIRCLE, "d": code},
-        )
-
-
-def drawn(page) -> dict:  # noqa: ANN001
-    page.wait_for_timeout(300)
-    deadline = time.monotonic() + 60
-    while (state := page.evaluate(DRAWN)) is None and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
-    assert state is not None, "the coverage tiles did not load within 60 s"
-    return state
+from tests.maps.helpers import CIRCLE, MAP_STATE, MODE, drawn
 
 
 def test_city_coverage_tiles_match_the_database(

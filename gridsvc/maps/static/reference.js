@@ -5,7 +5,8 @@
  * district, street and community outlines over it (they tint nothing), and the names of
  * the tiles' label points as text (VectorGrid draws no text: each tile's points become
  * divIcons, removed with their tile). VectorGrid draws one SVG per tile.
- * Needs Leaflet and Leaflet.VectorGrid. window.GridsvcReference.add(map, {ogc}) -> handle.
+ * Needs Leaflet and Leaflet.VectorGrid. window.GridsvcReference.add(map, {ogc, under, over,
+ * underVersion, overVersion}) -> handle (the layers' collections and data versions).
  */
 (function () {
   "use strict";
@@ -45,7 +46,8 @@
   }
 
   function add(map, options) {
-    var ogc = (options && options.ogc) || "/ogc";
+    options = options || {};
+    var ogc = options.ogc || "/ogc";
     var under = pane(map, "reference", 350);  // under the data (overlayPane is 400)
     var over = pane(map, "referenceOutlines", 450);
     var text = pane(map, "referenceLabels", 640);  // names above everything drawn
@@ -85,15 +87,23 @@
           return { layers: {} };  // offline (the residents' outbox page): an empty tile
         });
       },
+      _isValidTile: function (coords) {
+        return coords.z >= this.options.fromZoom && L.VectorGrid.Protobuf.prototype._isValidTile.call(this, coords);
+      },
     });
-    function tiles(LayerClass, collections, paneName) {
-      return new LayerClass(ogc + "/tiles/WebMercatorQuad/{z}/{y}/{x}?collections=" + collections, {
-        pane: paneName, interactive: false, maxNativeZoom: 18, maxZoom: 19, vectorTileLayerStyles: STYLES,
+    // A URL with the tiles' data version is cached by the browser for good (see tile_views).
+    function tiles(LayerClass, collections, paneName, version, fromZoom) {
+      var url = ogc + "/tiles/WebMercatorQuad/{z}/{y}/{x}?collections=" + collections;
+      return new LayerClass(url + (version ? "&v=" + version : ""), {
+        pane: paneName, fromZoom: fromZoom || 0, interactive: false, maxNativeZoom: 18, maxZoom: 19, vectorTileLayerStyles: STYLES,
       });
     }
     // The streets under the data; the outlines (they tint nothing) and names over it.
-    var streets = tiles(Layer, UNDER, under).addTo(map);
-    grid = tiles(Layer, OVER, over);
+    // The network's tiles are empty below its min_zoom (13): not asked for there.
+    // (Not Leaflet's minZoom, which would stop the whole map zooming out past it.)
+    var streets = tiles(Layer, options.under || UNDER, under, options.underVersion,
+      options.underMinZoom).addTo(map);
+    grid = tiles(Layer, options.over || OVER, over, options.overVersion);
     grid.on("tileunload", function (event) {
       var c = event.coords, key = c.x + ":" + c.y + ":" + c.z;
       (byTile[key] || []).forEach(function (id) {
