@@ -77,6 +77,16 @@ def test_static_assets_are_served(client) -> None:  # noqa: ANN001
     assert client.get("/static/leaflet/nothing.js").status_code == 404
 
 
+def test_static_assets_go_gzipped_to_clients_that_accept_it(client, settings) -> None:  # noqa: ANN001
+    original = (settings.assets_dir / "leaflet" / "dist" / "leaflet.js").read_bytes()
+    plain = client.get("/static/leaflet/leaflet.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == original
+    packed = client.get("/static/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == original  # httpx undoes the gzip: the same file
+    assert packed.num_bytes_downloaded < len(original) / 2  # bytes on the wire
+
+
 def test_docs_reference_no_external_url(client) -> None:  # noqa: ANN001
     html = client.get("/docs").text
     assert "/static/swagger-ui/swagger-ui-bundle.js" in html
