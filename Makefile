@@ -22,7 +22,7 @@ demo: system-packages $(VENV)/.installed node_modules/.installed ## Start PostGI
 	$(GRIDSVC) db migrate
 	$(GRIDSVC) demo build
 	$(GRIDSVC) coverage refresh --if-stale
-	$(GRIDSVC) maps render
+	$(GRIDSVC) maps render --if-stale
 	$(GRIDSVC) serve
 
 test: system-packages $(VENV)/.installed node_modules/.installed ## Run the tests against a real PostGIS (own database)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,6 +12,11 @@ from gridsvc.cluster.home import ClusterError
 from gridsvc.common.cli import fail
 from gridsvc.common.errors import GridsvcError
 from gridsvc.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from gridsvc.maps.basemap import RenderOptions
 
 app = typer.Typer(help="Planners' maps as offline HTML files.", no_args_is_help=True)
 
@@ -40,6 +46,29 @@ def write_map(target: Path, name: str, page: str, assets_dir: Path) -> None:
     typer.echo(f"wrote {path} ({len(page.encode()) / 1e6:.1f} MB)")
 
 
+def _render_all(session: Session, target: Path, options: RenderOptions, request: dict) -> None:
+    """Write every map ``request`` asks for into ``target``."""
+    from gridsvc.maps import service
+
+    assets_dir = get_settings().assets_dir
+    district = request["district"]
+    places = list(district) if district else [None, *service.district_codes(session)]
+    for code in places:
+        page = service.grids_map_html(session, options, code, request["measure"])
+        write_map(target, f"grids-{code}.html" if code else "grids.html", page, assets_dir)
+    circles = (request["circle"] or service.circle_codes()) if request["coverage"] else []
+    mode = request["mode"]
+    for name in circles:
+        for code in list(district) if district else [None]:
+            page = service.coverage_map_html(session, options, name, mode, code)
+            file = f"coverage-{name}-{mode}" + (f"-{code}" if code else "") + ".html"
+            write_map(target, file, page, assets_dir)
+    for code in (list(district) if district else [None]) if request["issues"] else []:
+        # The command runs as the administrator: a supervisor's view of the city.
+        page = service.issues_map_html(session, options, service.CITY_SUPERVISOR, None, code)
+        write_map(target, f"issues-{code}.html" if code else "issues.html", page, assets_dir)
+
+
 @app.command("render")
 def render_maps(
     district: list[str] = typer.Option(
@@ -59,46 +88,35 @@ def render_maps(
         True, help="Also render the issues map (every issue, as a city supervisor sees them)."
     ),
     out: Path | None = typer.Option(None, help="Folder to write into [default: GRIDSVC_MAPS_DIR]."),
+    if_stale: bool = typer.Option(
+        False, "--if-stale", help="Do nothing when the maps there were drawn from the same data."
+    ),
 ) -> None:
     """Render the grids, coverage and issues maps into maps/ with an index.html listing them."""
     from gridsvc.db import session_factory
-    from gridsvc.maps import assets, service
+    from gridsvc.maps import assets, service, stamp
     from gridsvc.maps.index import index_html, written_maps
 
     settings = get_settings()
     target = out or settings.maps_dir
+    request = {"district": district, "measure": measure, "circle": circle, "mode": mode}
+    request |= {"coverage": coverage, "issues": issues}
     try:
         assets.check_installed(settings.assets_dir)
         options = service.render_options(settings, static_url=STATIC_FOLDER, ogc_url=None)
         service.check_measure(measure)
-        target.mkdir(parents=True, exist_ok=True)
         with session_factory()() as session:
-            places = list(district) if district else [None, *service.district_codes(session)]
-            for code in places:
-                page = service.grids_map_html(session, options, code, measure)
-                write_map(
-                    target,
-                    f"grids-{code}.html" if code else "grids.html",
-                    page,
-                    settings.assets_dir,
-                )
-            circles = (circle or service.circle_codes()) if coverage else []
-            for name in circles:
-                for code in list(district) if district else [None]:
-                    page = service.coverage_map_html(session, options, name, mode, code)
-                    file = f"coverage-{name}-{mode}" + (f"-{code}" if code else "") + ".html"
-                    write_map(target, file, page, settings.assets_dir)
-            for code in (list(district) if district else [None]) if issues else []:
-                # The command runs as the administrator: a supervisor's view of the city.
-                page = service.issues_map_html(
-                    session, options, service.CITY_SUPERVISOR, None, code
-                )
-                file = f"issues-{code}.html" if code else "issues.html"
-                write_map(target, file, page, settings.assets_dir)
+            drawn = stamp.render_stamp(session, f"{sorted(request.items())!r} {options!r}")
+            if if_stale and stamp.is_current(target, drawn):
+                typer.echo(f"The maps in {target} are current: nothing to render.")
+                return
+            target.mkdir(parents=True, exist_ok=True)
+            _render_all(session, target, options, request)
     except (GridsvcError, ClusterError, ValueError) as error:
         raise fail(str(getattr(error, "message", error))) from None
     index = target / "index.html"
     index.write_text(index_html(written_maps(target)), encoding="utf-8")
+    stamp.write_stamp(target, drawn)
     typer.echo(f"wrote {index}")
 
 

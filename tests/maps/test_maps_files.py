@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from gridsvc.cli import app
@@ -57,6 +58,32 @@ def test_render_writes_maps_an_index_and_their_assets(
     assert watched_page.page.evaluate(MAP_STATE)["polygons"] == grids
     watched_page.screenshot(f"file-grids-{code}")
     watched_page.assert_clean()
+
+
+def test_render_if_stale_skips_maps_drawn_from_the_same_data(
+    test_database_settings,
+    loaded_demo_city,
+    engine,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    code = loaded_demo_city.districts["code"].iloc[-1]
+    arguments = ["maps", "render", "-d", code, "--circle", "living_10min", "--no-issues"]
+    arguments += ["--out", str(tmp_path), "--if-stale"]
+    first = runner.invoke(app, arguments)
+    assert first.exit_code == 0, first.output
+    written = {path: path.stat().st_mtime_ns for path in tmp_path.glob("*.html")}
+    assert len(written) >= 3  # grids, coverage, index
+    again = runner.invoke(app, arguments)
+    assert again.exit_code == 0 and "current: nothing to render" in again.output
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.glob("*.html")} == written
+    # Another option is another set of maps.
+    other = runner.invoke(app, [*arguments[:-1], "--mode", "euclidean", "--if-stale"])
+    assert other.exit_code == 0 and "nothing to render" not in other.output
+    # A write to a table the maps read (the same values, new row versions) draws them anew.
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE districts SET name = name WHERE code = :c"), {"c": code})
+    changed = runner.invoke(app, arguments)
+    assert changed.exit_code == 0 and "nothing to render" not in changed.output
 
 
 @pytest.mark.parametrize(
