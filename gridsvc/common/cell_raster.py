@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+
 @dataclass(frozen=True)
 class Edges:
     """Every ring edge of the polygons, ordered by polygon; ``start`` indexes them (CSR)."""
