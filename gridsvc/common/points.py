@@ -23,11 +23,16 @@ INDEX_POINTS_PER_POLYGON = 30
 
 def containing_index(polygons: np.ndarray, points: np.ndarray, nearest: bool = False) -> np.ndarray:
     """Return the index of the polygon holding each of ``points`` (shapely), lowest first."""
+    return containing_index_xy(polygons, point_xy(points), nearest)
+
+
+def point_xy(points: np.ndarray) -> np.ndarray:
+    """Coordinates of shapely points, shape (n, 2); NaN for a missing or empty point."""
     points = np.asarray(points, dtype=object)
     xy = np.full((len(points), 2), np.nan)
     placed = ~(shapely.is_missing(points) | shapely.is_empty(points))
     xy[placed] = shapely.get_coordinates(points[placed])
-    return containing_index_xy(polygons, xy, nearest)
+    return xy
 
 
 def containing_index_xy(

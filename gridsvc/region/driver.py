@@ -2,8 +2,9 @@
 
 Coverage is one task per city (the walking part needs the city's whole network); the
 point join is dask-geopandas on spatially partitioned frames: points shuffled by Hilbert
-order, grids one partition per city (cities do not overlap, so a point meets the grids of
-one city only and ties on shared edges resolve inside one partition).
+order, each partition located in the cell index (:mod:`gridsvc.common.cell_index`) of the
+cities its hull meets, one index per city built once on the workers; a point is then
+answered in one task, ties on shared edges and between cities included.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 import dask.dataframe as dd
 import dask_geopandas
 import geopandas as gpd
+import numpy as np
+import shapely
 from dask import delayed
 from distributed import Client, LocalCluster, as_completed
 from tqdm import tqdm
@@ -30,6 +33,7 @@ from gridsvc.region import layout, partition
 from gridsvc.region.synthetic import city_code, synthetic_city
 
 WGS84 = "EPSG:4326"
+GRID_COLUMNS = ["code", "district_code", "geometry"]
 
 
 @contextmanager
@@ -195,29 +199,14 @@ def region_points(
     return sum(gather(futures, "points per city", progress))
 
 
-def _city_grids(root: str, city: str) -> gpd.GeoDataFrame:
-    grids = gpd.read_parquet(layout.layer_path(root, "grids", city))
-    frame = grids[["code", "district_code", "geometry"]].rename(columns={"code": "grid_code"})
-    return frame.assign(city=city).to_crs(WGS84)[["city", "grid_code", "district_code", "geometry"]]
+def _city_index(root: str, city: str) -> partition.CityGrids:
+    """Read a city's grids in EPSG:4326 and index them (runs on a worker, once per join)."""
+    grids = gpd.read_parquet(layout.layer_path(root, "grids", city), columns=GRID_COLUMNS)
+    return partition.city_grids(city, grids.to_crs(WGS84))
 
 
-def region_grids(root: str | Path, only: list[str] | None = None) -> dask_geopandas.GeoDataFrame:
-    """Return the region's grids in EPSG:4326, one partition per city, spatially partitioned."""
-    cities = [city.code for city in _cities(root, only)]
-    # The frame's types as this pandas reads them (text is "str" from pandas 3 on).
-    meta = _city_grids(str(root), cities[0]).iloc[:0]
-    parts = [delayed(_city_grids)(str(root), city) for city in cities]
-    grids = dd.from_delayed(parts, meta=meta)
-    if not isinstance(grids, dask_geopandas.GeoDataFrame):
-        grids = dask_geopandas.from_dask_dataframe(grids)
-    grids.calculate_spatial_partitions()
-    return grids
-
-
-def _overlapping(hulls: gpd.GeoSeries) -> bool:
-    """Whether any two cities' hulls meet (neighbouring real cities; never the lattice)."""
-    left, right = hulls.sindex.query(hulls.to_numpy(), predicate="intersects")
-    return bool((left != right).any())
+def _index_bounds(grids: partition.CityGrids) -> tuple[float, float, float, float]:
+    return grids.index.bounds
 
 
 def join_points(
@@ -232,8 +221,8 @@ def join_points(
     """Join points (GeoParquet, EPSG:4326, with ``point_id``) to the region's grids.
 
     Writes ``point_id``, ``city``, ``grid_code`` and ``district_code`` of every point inside
-    a grid to ``out/joined`` (Parquet); a point on an edge shared by grids (or in cities
-    that overlap) goes to the lowest city and grid code. Returns the counts.
+    a grid to ``out/joined`` (Parquet); a point on an edge shared by grids (or where cities
+    meet) goes to the lowest city and grid code. Returns the counts.
     """
     started = time.perf_counter()
     frame = dask_geopandas.read_parquet(str(points))
@@ -245,15 +234,22 @@ def join_points(
         .persist()
     )
     shuffled.calculate_spatial_partitions()
-    grids = region_grids(root, only)
-    joined = dask_geopandas.sjoin(shuffled, grids, predicate="intersects")
-    columns = ["point_id", "city", "grid_code", "district_code"]
-    kept = joined[columns].map_partitions(partition.first_grid)
-    if _overlapping(grids.spatial_partitions):
-        # A point may then meet grids of two partitions: one more pass, by point.
-        kept = kept.shuffle(on="point_id").map_partitions(partition.first_grid)
+    cities = [city.code for city in _cities(root, only)]
+    # One index per city, built on the workers and kept there for every partition.
+    indexes = client.compute([delayed(_city_index)(str(root), city) for city in cities])
+    boxes = shapely.box(*np.array(client.gather(client.map(_index_bounds, indexes))).T)
+    hulls = shuffled.spatial_partitions.to_numpy()
+    parts = [
+        delayed(partition.locate_points)(
+            part, [indexes[k] for k in np.flatnonzero(shapely.intersects(boxes, hull))]
+        )
+        for part, hull in zip(shuffled.to_delayed(), hulls, strict=True)
+    ]
+    meta = partition.locate_points(
+        gpd.GeoDataFrame({"point_id": np.zeros(0, np.int64)}, geometry=[], crs=WGS84), []
+    )
     target = Path(out) / "joined"
-    task = kept.to_parquet(str(target), compute=False)
+    task = dd.from_delayed(parts, meta=meta).to_parquet(str(target), compute=False)
     future = client.compute(task)
     gather([future], "joining points", progress)
     matched = int(dd.read_parquet(str(target), columns=["point_id"]).shape[0].compute())
