@@ -24,6 +24,7 @@ from gridsvc.common.cell_raster import (
     Frame,
     LevelCells,
     classify,
+    distinct,
     polygon_edges,
     ranges,
     touched_cells,
@@ -181,12 +182,12 @@ def _refine(
         blocks = Blocks(every.rows[cells], every.cols[cells], side, rank)
         fine_frame = Frame(frame.x0, frame.y0, frame.size / side, frame.pad, frame.columns * side)
         in_blocks = rank.ravel()[edge_cell] >= 0
-        chosen_edges = np.unique(touched[2][in_blocks])
+        chosen_edges = distinct(touched[2][in_blocks])
         level_cells = classify(
             edges,
             fine_frame,
             blocks,
-            np.unique(coarse.candidates[lists]).astype(np.int64),
+            distinct(coarse.candidates[lists]).astype(np.int64),
             touched_cells(edges, chosen_edges, fine_frame),
         )
         code[cells] = -2 - (done_blocks + np.arange(len(cells)))

@@ -85,6 +85,14 @@ def touched_cells(edges: Edges, chosen: np.ndarray, frame: Frame) -> tuple[np.nd
     return np.concatenate(rows), np.concatenate(columns), chosen[piece[np.concatenate(pieces)]]
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (by sorting: numpy's hashing unique is slower on these)."""
+    ordered = np.sort(values)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
 def _cell(value: np.ndarray, origin: float, size: float) -> np.ndarray:
     return np.floor((value - origin) / size).astype(np.int64)
 
@@ -222,12 +230,13 @@ def classify(
     first[1:] = cell[1:] != cell[:-1]
     code[cell[first]] = owner[first]
     count = np.int64(edges.start.size)
-    pairs = np.unique(
+    pairs = distinct(
         np.concatenate([touch_cell, hold_cell[~inner]]) * count
         + np.concatenate([touch_polygon, hold_polygon[~inner]])
     )
     pair_cell, candidates = pairs // count, pairs % count
-    listed, list_start = np.unique(pair_cell, return_index=True)
+    list_start = np.flatnonzero(np.diff(pair_cell, prepend=-1))
+    listed = pair_cell[list_start]
     code[listed] = -2 - np.arange(len(listed))
     list_start = np.append(list_start, len(pairs)).astype(np.int64)
     return LevelCells(code, list_start, candidates.astype(np.int32))
