@@ -1,10 +1,11 @@
 """Run region work on Dask: a local cluster, or an existing scheduler given its address.
 
 Coverage is one task per city (the walking part needs the city's whole network); the
-point join is dask-geopandas on spatially partitioned frames: points shuffled by Hilbert
-order, each partition located in the cell index (:mod:`gridsvc.common.cell_index`) of the
-cities its hull meets, one index per city built once on the workers; a point is then
-answered in one task, ties on shared edges and between cities included.
+point join is dask-geopandas on spatially partitioned frames: points grouped by place
+(shuffled by Hilbert order unless each partition already meets one city only), each
+partition located in the cell index (:mod:`gridsvc.common.cell_index`) of the cities its
+bounds meet, one index per city built once on the workers; a point is then answered in
+one task, ties on shared edges and between cities included.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import dask.dataframe as dd
 import dask_geopandas
 import geopandas as gpd
 import numpy as np
+import pyarrow.parquet as pq
 import shapely
 from dask import delayed
 from distributed import Client, LocalCluster, as_completed
@@ -209,6 +211,37 @@ def _index_bounds(grids: partition.CityGrids) -> tuple[float, float, float, floa
     return grids.index.bounds
 
 
+def _extent(points: gpd.GeoDataFrame) -> tuple[int, float, float, float, float]:
+    """Rows and bounds of one partition of points (NaN bounds when empty)."""
+    if len(points) == 0:
+        return (0, np.nan, np.nan, np.nan, np.nan)
+    return (len(points), *(float(v) for v in points.total_bounds))
+
+
+def _placed_points(client: Client, frame, partitions: int, boxes: np.ndarray):  # noqa: ANN001, ANN202
+    """Hold the points in memory, in partitions that each meet as few cities as they can.
+
+    Points already grouped by place (one city to a partition, as ``region points`` writes
+    them) are only split; otherwise they are shuffled by Hilbert order first. Returns the
+    frame and, per partition, its rows and bounds.
+    """
+    frame = frame.persist()
+    extents = np.array(
+        client.gather(client.compute([delayed(_extent)(p) for p in frame.to_delayed()]))
+    )
+    meets = shapely.intersects(shapely.box(*extents[:, 1:].T)[:, None], boxes[None, :])
+    if (meets.sum(axis=1) > 1).any():
+        frame = frame.spatial_shuffle(
+            by="hilbert", npartitions=partitions, calculate_partitions=False
+        ).persist()
+    elif partitions > frame.npartitions:
+        frame = frame.repartition(npartitions=partitions).persist()
+    else:
+        return frame, extents
+    extents = client.gather(client.compute([delayed(_extent)(p) for p in frame.to_delayed()]))
+    return frame, np.array(extents)
+
+
 def join_points(
     client: Client,
     root: str | Path,
@@ -225,35 +258,28 @@ def join_points(
     meet) goes to the lowest city and grid code. Returns the counts.
     """
     started = time.perf_counter()
-    frame = dask_geopandas.read_parquet(str(points))
-    partitions = partitions or max(1, frame.npartitions)
-    # Shuffled once and kept on the workers: the join reads the partitions again.
-    shuffled = (
-        frame[["point_id", "geometry"]]
-        .spatial_shuffle(by="hilbert", npartitions=partitions, calculate_partitions=False)
-        .persist()
-    )
-    shuffled.calculate_spatial_partitions()
+    frame = dask_geopandas.read_parquet(str(points), columns=["point_id", "geometry"])
     cities = [city.code for city in _cities(root, only)]
     # One index per city, built on the workers and kept there for every partition.
     indexes = client.compute([delayed(_city_index)(str(root), city) for city in cities])
     boxes = shapely.box(*np.array(client.gather(client.map(_index_bounds, indexes))).T)
-    hulls = shuffled.spatial_partitions.to_numpy()
+    wanted = partitions or max(len(client.scheduler_info(n_workers=-1)["workers"]), 1)
+    frame, extents = _placed_points(client, frame, wanted, boxes)
+    hulls = shapely.box(*extents[:, 1:].T)
     parts = [
         delayed(partition.locate_points)(
             part, [indexes[k] for k in np.flatnonzero(shapely.intersects(boxes, hull))]
         )
-        for part, hull in zip(shuffled.to_delayed(), hulls, strict=True)
+        for part, hull in zip(frame.to_delayed(), hulls, strict=True)
     ]
     meta = partition.locate_points(
         gpd.GeoDataFrame({"point_id": np.zeros(0, np.int64)}, geometry=[], crs=WGS84), []
     )
     target = Path(out) / "joined"
     task = dd.from_delayed(parts, meta=meta).to_parquet(str(target), compute=False)
-    future = client.compute(task)
-    gather([future], "joining points", progress)
-    matched = int(dd.read_parquet(str(target), columns=["point_id"]).shape[0].compute())
-    total = int(frame.shape[0].compute())
+    gather([client.compute(task)], "joining points", progress)
+    matched = pq.ParquetDataset(str(target)).read(columns=["point_id"]).num_rows
+    total = int(extents[:, 0].sum())
     return {
         "points": total,
         "in_grids": matched,
