@@ -21,6 +21,7 @@ import shapely
 
 from gridsvc.common.cell_raster import (
     Blocks,
+    Edges,
     Frame,
     LevelCells,
     classify,
@@ -159,42 +160,36 @@ def _block_levels(polygons: np.ndarray, coarse: LevelCells, size: float) -> np.n
 
 
 def _refine(
-    edges,  # noqa: ANN001
+    edges: Edges,
     frame: Frame,
     every: Blocks,
     coarse: LevelCells,
     levels: np.ndarray,
     touched: tuple[np.ndarray, ...],
 ) -> tuple[np.ndarray, ...]:
-    """Classify the fine cells of every boundary coarse cell, level by level."""
+    """Classify the fine cells of every boundary coarse cell, level by level.
+
+    Returns the coarse codes, then per block its level and offset, the fine codes, the
+    candidate lists' starts and the candidates (the fields of :class:`CellIndex`).
+    """
     listed = np.flatnonzero(coarse.code <= -2)  # coarse cells in list order
     code = coarse.code.copy()
     edge_cell = every.position(touched[0], touched[1])
-    blocks_levels, offsets, fine, starts, candidates = [], [], [], [np.zeros(1, np.int64)], []
+    block_levels, offsets, fine, starts, candidates = [], [], [], [np.zeros(1, np.int64)], []
     done_cells = done_lists = done_blocks = done_candidates = 0
     for level in np.unique(levels):
         chosen = np.flatnonzero(levels == level)
-        cells = listed[chosen]
-        lists = ranges(coarse.list_start[chosen], coarse.list_start[chosen + 1])
-        side = 1 << int(level)
-        rank = np.full(every.rank.shape, -1, dtype=np.int64)
-        rank.flat[cells] = np.arange(len(cells))
-        blocks = Blocks(every.rows[cells], every.cols[cells], side, rank)
-        fine_frame = Frame(frame.x0, frame.y0, frame.size / side, frame.pad, frame.columns * side)
-        in_blocks = rank.ravel()[edge_cell] >= 0
-        chosen_edges = distinct(touched[2][in_blocks])
-        level_cells = classify(
-            edges,
-            fine_frame,
-            blocks,
-            distinct(coarse.candidates[lists]).astype(np.int64),
-            touched_cells(edges, chosen_edges, fine_frame),
+        cells, side = listed[chosen], 1 << int(level)
+        level_cells = _level_cells(
+            edges, frame, every, coarse, chosen, cells, side, touched, edge_cell
         )
         code[cells] = -2 - (done_blocks + np.arange(len(cells)))
-        blocks_levels.append(np.full(len(cells), level, dtype=np.int8))
+        block_levels.append(np.full(len(cells), level, dtype=np.int8))
         offsets.append(done_cells + np.arange(len(cells), dtype=np.int64) * side * side)
-        shifted = np.where(level_cells.code <= -2, level_cells.code - done_lists, level_cells.code)
-        fine.append(shifted.astype(np.int32))
+        lists = level_cells.code <= -2
+        fine.append(
+            np.where(lists, level_cells.code - done_lists, level_cells.code).astype(np.int32)
+        )
         starts.append(level_cells.list_start[1:] + done_candidates)
         candidates.append(level_cells.candidates)
         done_candidates += len(level_cells.candidates)
@@ -203,9 +198,40 @@ def _refine(
         done_blocks += len(cells)
     return (
         code.reshape(every.rank.shape).astype(np.int32),
-        np.concatenate(blocks_levels or [np.zeros(0, np.int8)]),
+        np.concatenate(block_levels or [np.zeros(0, np.int8)]),
         np.concatenate(offsets or [np.zeros(0, np.int64)]),
         np.concatenate(fine or [np.zeros(0, np.int32)]),
         np.concatenate(starts),
         np.concatenate(candidates or [np.zeros(0, np.int32)]),
+    )
+
+
+def _level_cells(
+    edges: Edges,
+    frame: Frame,
+    every: Blocks,
+    coarse: LevelCells,
+    chosen: np.ndarray,
+    cells: np.ndarray,
+    side: int,
+    touched: tuple[np.ndarray, ...],
+    edge_cell: np.ndarray,
+) -> LevelCells:
+    """Classify the ``side`` × ``side`` cells of coarse ``cells`` (candidate lists ``chosen``).
+
+    Only the candidates of those cells can meet them, and only the edges that marked them.
+    """
+    rank = np.full(every.rank.shape, -1, dtype=np.int64)
+    rank.flat[cells] = np.arange(len(cells))
+    blocks = Blocks(every.rows[cells], every.cols[cells], side, rank)
+    fine_frame = Frame(frame.x0, frame.y0, frame.size / side, frame.pad, frame.columns * side)
+    meets = (edge_cell >= 0) & (rank.ravel()[edge_cell] >= 0)
+    chosen_edges = distinct(touched[2][meets])
+    lists = ranges(coarse.list_start[chosen], coarse.list_start[chosen + 1])
+    return classify(
+        edges,
+        fine_frame,
+        blocks,
+        distinct(coarse.candidates[lists]).astype(np.int64),
+        touched_cells(edges, chosen_edges, fine_frame),
     )
