@@ -258,7 +258,10 @@ def join_points(
     meet) goes to the lowest city and grid code. Returns the counts.
     """
     started = time.perf_counter()
-    frame = dask_geopandas.read_parquet(str(points), columns=["point_id", "geometry"])
+    # A partition per row group (pyarrow writes a million rows to one): read in parallel.
+    frame = dask_geopandas.read_parquet(
+        str(points), columns=["point_id", "geometry"], split_row_groups=True
+    )
     cities = [city.code for city in _cities(root, only)]
     # One index per city, built on the workers and kept there for every partition.
     indexes = client.compute([delayed(_city_index)(str(root), city) for city in cities])
