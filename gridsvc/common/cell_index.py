@@ -223,15 +223,19 @@ def _level_cells(
     """
     rank = np.full(every.rank.shape, -1, dtype=np.int64)
     rank.flat[cells] = np.arange(len(cells))
-    blocks = Blocks(every.rows[cells], every.cols[cells], side, rank)
+    lists = ranges(coarse.list_start[chosen], coarse.list_start[chosen + 1])
+    candidates = coarse.candidates[lists].astype(np.int64)
+    # A polygon's spans are wanted only on the rows of the blocks it is a candidate of.
+    count = coarse.list_start[chosen + 1] - coarse.list_start[chosen]
+    polygon_rows = distinct(candidates * every.rank.shape[0] + np.repeat(every.rows[cells], count))
+    blocks = Blocks(every.rows[cells], every.cols[cells], side, rank, polygon_rows)
     fine_frame = Frame(frame.x0, frame.y0, frame.size / side, frame.pad, frame.columns * side)
     meets = (edge_cell >= 0) & (rank.ravel()[edge_cell] >= 0)
     chosen_edges = distinct(touched[2][meets])
-    lists = ranges(coarse.list_start[chosen], coarse.list_start[chosen + 1])
     return classify(
         edges,
         fine_frame,
         blocks,
-        distinct(coarse.candidates[lists]).astype(np.int64),
+        distinct(candidates),
         touched_cells(edges, chosen_edges, fine_frame),
     )

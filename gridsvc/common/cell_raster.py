@@ -98,7 +98,7 @@ def _cell(value: np.ndarray, origin: float, size: float) -> np.ndarray:
 
 
 def row_spans(
-    edges: Edges, polygons: np.ndarray, frame: Frame, wanted_rows: np.ndarray
+    edges: Edges, polygons: np.ndarray, frame: Frame, blocks: Blocks
 ) -> tuple[np.ndarray, ...]:
     """Spans of cell centres inside each polygon, row by row: row, first, last column, polygon.
 
@@ -112,8 +112,7 @@ def row_spans(
     low, count = np.minimum(rank_a, rank_b), np.abs(rank_a - rank_b)
     edge = np.repeat(np.arange(len(chosen)), count)
     row = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - low, count)
-    keep = (row >= 0) & (row < len(wanted_rows))
-    keep[keep] = wanted_rows[row[keep]]
+    keep = blocks.wants(edges.polygon[chosen[edge]], row)
     edge, row = edge[keep], row[keep]
     centre = frame.y0 + (row + 0.5) * frame.size
     x = ax[edge] + (centre - ay[edge]) * (bx[edge] - ax[edge]) / (by[edge] - ay[edge])
@@ -166,6 +165,8 @@ class Blocks:
     cols: np.ndarray
     side: int
     rank: np.ndarray  # coarse (rows, columns) -> rank of the block there, -1 for none
+    # Sorted polygon * coarse rows + coarse row of each block's candidates; None: all.
+    polygon_rows: np.ndarray | None = None
 
     def cells(self) -> tuple[np.ndarray, np.ndarray]:
         """Row and column (at this level) of every cell, block by block, row-major inside."""
@@ -186,11 +187,16 @@ class Blocks:
         local = (rows % self.side) * self.side + cols % self.side
         return np.where(rank >= 0, rank * self.side * self.side + local, -1)
 
-    def wanted_rows(self) -> np.ndarray:
-        """Which rows of this level cross a block."""
-        wanted = np.zeros(self.rank.shape[0] * self.side, dtype=bool)
-        wanted[(self.rows[:, None] * self.side + np.arange(self.side)).ravel()] = True
-        return wanted
+    def wants(self, polygon: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """Whether ``polygon`` is a candidate of a block in the coarse row of each ``row``."""
+        height = self.rank.shape[0]
+        coarse_row = row // self.side
+        inside = (row >= 0) & (coarse_row < height)
+        if self.polygon_rows is None:
+            return inside
+        key = polygon * height + np.clip(coarse_row, 0, height - 1)
+        at = np.minimum(np.searchsorted(self.polygon_rows, key), len(self.polygon_rows) - 1)
+        return inside & (self.polygon_rows[at] == key)
 
 
 @dataclass(frozen=True)
@@ -218,7 +224,7 @@ def classify(
     place = blocks.position(touched[0], touched[1])
     keep = place >= 0
     touch_cell, touch_polygon = place[keep], edges.polygon[touched[2][keep]]
-    spans = row_spans(edges, polygons, frame, blocks.wanted_rows())
+    spans = row_spans(edges, polygons, frame, blocks)
     hold_cell, hold_polygon = holding_centres(spans, frame.columns, rows, cols)
     boundary = np.zeros(len(rows), dtype=bool)
     boundary[touch_cell] = True
