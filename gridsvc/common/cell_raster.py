@@ -75,9 +75,11 @@ def touched_cells(edges: Edges, chosen: np.ndarray, frame: Frame) -> tuple[np.nd
     low_row = _cell(np.minimum(y_a, y_b) - frame.pad, frame.y0, frame.size)
     high_row = _cell(np.maximum(y_a, y_b) + frame.pad, frame.y0, frame.size)
     rows, columns, pieces = [], [], []
-    # A piece is no longer than a cell, so its padded box spans at most 3 cells each way.
-    for up in range(3):
-        for right in range(3):
+    # A piece is no longer than a cell, so its padded box spans 3 cells each way at most
+    # (more only if the pad outgrew a cell: coordinates far from 0 and cells near rounding).
+    reach = int(max((high_row - low_row).max(initial=0), (high_col - low_col).max(initial=0)))
+    for up in range(reach + 1):
+        for right in range(reach + 1):
             keep = np.flatnonzero((low_row + up <= high_row) & (low_col + right <= high_col))
             rows.append(low_row[keep] + up)
             columns.append(low_col[keep] + right)
