@@ -17,9 +17,9 @@ import shapely
 from gridsvc.common.cell_index import CellIndex
 
 # Building the cell index costs what the STRtree spends on about 5-70 points per polygon
-# (measured on demo cities of 400-6,702 grids, bench/bench_point_index.py); below, the
-# tree is cheaper. Residents run at over 300 per grid.
-INDEX_POINTS_PER_POLYGON = 30
+# (measured on demo cities of 400-6,702 grids: 5, 30, 45-67); below, the
+# tree is cheaper or as fast.
+INDEX_POINTS_PER_POLYGON = 50
 
 
 def containing_index(polygons: np.ndarray, points: np.ndarray, nearest: bool = False) -> np.ndarray:
