@@ -143,7 +143,7 @@ def main() -> None:
             )
     for size in join_sizes:
         codes = [c.code for c in cities[:size]]
-        points = arguments.scratch / f"points-{size}"
+        points = arguments.scratch / f"points-{size}-{arguments.points}"
         if not points.exists():
             with driver.region_client(workers=2) as client:
                 driver.region_points(

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import shapely
 
-from gridsvc.common.points import containing_index
+from gridsvc.common.points import containing_index_xy
 from gridsvc.coverage.analysis import CityInputs
 from gridsvc.coverage.network import build_network
 
 
 def assign_points(grid_geometries: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Return the grid row of each point (the lowest row on a shared edge), -1 for none."""
-    return containing_index(grid_geometries, shapely.points(xy))
+    return containing_index_xy(grid_geometries, xy)
 
 
 def city_inputs(

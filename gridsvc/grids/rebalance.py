@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from gridsvc.common.points import containing_index
+from gridsvc.common.points import containing_index_xy
 from gridsvc.grids.codes import reading_order
 
 #: Cells that share less boundary than this (metres) are not neighbours (a corner).
@@ -323,7 +323,7 @@ def smooth(
 
 def grid_of_points(grids: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Index of the grid holding each point: the lowest on a shared edge, else the nearest."""
-    return containing_index(grids, shapely.points(xy), nearest=True)
+    return containing_index_xy(grids, xy, nearest=True)
 
 
 def fit_to_outline(grids: np.ndarray, outline: BaseGeometry, tolerance: float) -> np.ndarray:

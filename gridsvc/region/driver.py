@@ -1,9 +1,11 @@
 """Run region work on Dask: a local cluster, or an existing scheduler given its address.
 
 Coverage is one task per city (the walking part needs the city's whole network); the
-point join is dask-geopandas on spatially partitioned frames: points shuffled by Hilbert
-order, grids one partition per city (cities do not overlap, so a point meets the grids of
-one city only and ties on shared edges resolve inside one partition).
+point join is dask-geopandas on spatially partitioned frames: points grouped by place
+(shuffled by Hilbert order unless each partition already meets one city only), each
+partition located in the cell index (:mod:`gridsvc.common.cell_index`) of the cities its
+bounds meet, one index per city built once on the workers; a point is then answered in
+one task, ties on shared edges and between cities included.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from typing import Any
 import dask.dataframe as dd
 import dask_geopandas
 import geopandas as gpd
+import numpy as np
+import pyarrow.parquet as pq
+import shapely
 from dask import delayed
 from distributed import Client, LocalCluster, as_completed
 from tqdm import tqdm
@@ -30,6 +35,7 @@ from gridsvc.region import layout, partition
 from gridsvc.region.synthetic import city_code, synthetic_city
 
 WGS84 = "EPSG:4326"
+GRID_COLUMNS = ["code", "district_code", "geometry"]
 
 
 @contextmanager
@@ -195,29 +201,45 @@ def region_points(
     return sum(gather(futures, "points per city", progress))
 
 
-def _city_grids(root: str, city: str) -> gpd.GeoDataFrame:
-    grids = gpd.read_parquet(layout.layer_path(root, "grids", city))
-    frame = grids[["code", "district_code", "geometry"]].rename(columns={"code": "grid_code"})
-    return frame.assign(city=city).to_crs(WGS84)[["city", "grid_code", "district_code", "geometry"]]
+def _city_index(root: str, city: str) -> partition.CityGrids:
+    """Read a city's grids in EPSG:4326 and index them (runs on a worker, once per join)."""
+    grids = gpd.read_parquet(layout.layer_path(root, "grids", city), columns=GRID_COLUMNS)
+    return partition.city_grids(city, grids.to_crs(WGS84))
 
 
-def region_grids(root: str | Path, only: list[str] | None = None) -> dask_geopandas.GeoDataFrame:
-    """Return the region's grids in EPSG:4326, one partition per city, spatially partitioned."""
-    cities = [city.code for city in _cities(root, only)]
-    # The frame's types as this pandas reads them (text is "str" from pandas 3 on).
-    meta = _city_grids(str(root), cities[0]).iloc[:0]
-    parts = [delayed(_city_grids)(str(root), city) for city in cities]
-    grids = dd.from_delayed(parts, meta=meta)
-    if not isinstance(grids, dask_geopandas.GeoDataFrame):
-        grids = dask_geopandas.from_dask_dataframe(grids)
-    grids.calculate_spatial_partitions()
-    return grids
+def _index_bounds(grids: partition.CityGrids) -> tuple[float, float, float, float]:
+    return grids.index.bounds
 
 
-def _overlapping(hulls: gpd.GeoSeries) -> bool:
-    """Whether any two cities' hulls meet (neighbouring real cities; never the lattice)."""
-    left, right = hulls.sindex.query(hulls.to_numpy(), predicate="intersects")
-    return bool((left != right).any())
+def _extent(points: gpd.GeoDataFrame) -> tuple[int, float, float, float, float]:
+    """Rows and bounds of one partition of points (NaN bounds when empty)."""
+    if len(points) == 0:
+        return (0, np.nan, np.nan, np.nan, np.nan)
+    return (len(points), *(float(v) for v in points.total_bounds))
+
+
+def _placed_points(client: Client, frame, partitions: int, boxes: np.ndarray):  # noqa: ANN001, ANN202
+    """Hold the points in memory, in partitions that each meet as few cities as they can.
+
+    Points already grouped by place (one city to a partition, as ``region points`` writes
+    them) are only split; otherwise they are shuffled by Hilbert order first. Returns the
+    frame and, per partition, its rows and bounds.
+    """
+    frame = frame.persist()
+    extents = np.array(
+        client.gather(client.compute([delayed(_extent)(p) for p in frame.to_delayed()]))
+    )
+    meets = shapely.intersects(shapely.box(*extents[:, 1:].T)[:, None], boxes[None, :])
+    if (meets.sum(axis=1) > 1).any():
+        frame = frame.spatial_shuffle(
+            by="hilbert", npartitions=partitions, calculate_partitions=False
+        ).persist()
+    elif partitions > frame.npartitions:
+        frame = frame.repartition(npartitions=partitions).persist()
+    else:
+        return frame, extents
+    extents = client.gather(client.compute([delayed(_extent)(p) for p in frame.to_delayed()]))
+    return frame, np.array(extents)
 
 
 def join_points(
@@ -232,32 +254,35 @@ def join_points(
     """Join points (GeoParquet, EPSG:4326, with ``point_id``) to the region's grids.
 
     Writes ``point_id``, ``city``, ``grid_code`` and ``district_code`` of every point inside
-    a grid to ``out/joined`` (Parquet); a point on an edge shared by grids (or in cities
-    that overlap) goes to the lowest city and grid code. Returns the counts.
+    a grid to ``out/joined`` (Parquet); a point on an edge shared by grids (or where cities
+    meet) goes to the lowest city and grid code. Returns the counts.
     """
     started = time.perf_counter()
-    frame = dask_geopandas.read_parquet(str(points))
-    partitions = partitions or max(1, frame.npartitions)
-    # Shuffled once and kept on the workers: the join reads the partitions again.
-    shuffled = (
-        frame[["point_id", "geometry"]]
-        .spatial_shuffle(by="hilbert", npartitions=partitions, calculate_partitions=False)
-        .persist()
+    # A partition per row group (pyarrow writes a million rows to one): read in parallel.
+    frame = dask_geopandas.read_parquet(
+        str(points), columns=["point_id", "geometry"], split_row_groups=True
     )
-    shuffled.calculate_spatial_partitions()
-    grids = region_grids(root, only)
-    joined = dask_geopandas.sjoin(shuffled, grids, predicate="intersects")
-    columns = ["point_id", "city", "grid_code", "district_code"]
-    kept = joined[columns].map_partitions(partition.first_grid)
-    if _overlapping(grids.spatial_partitions):
-        # A point may then meet grids of two partitions: one more pass, by point.
-        kept = kept.shuffle(on="point_id").map_partitions(partition.first_grid)
+    cities = [city.code for city in _cities(root, only)]
+    # One index per city, built on the workers and kept there for every partition.
+    indexes = client.compute([delayed(_city_index)(str(root), city) for city in cities])
+    boxes = shapely.box(*np.array(client.gather(client.map(_index_bounds, indexes))).T)
+    wanted = partitions or max(len(client.scheduler_info(n_workers=-1)["workers"]), 1)
+    frame, extents = _placed_points(client, frame, wanted, boxes)
+    hulls = shapely.box(*extents[:, 1:].T)
+    parts = [
+        delayed(partition.locate_points)(
+            part, [indexes[k] for k in np.flatnonzero(shapely.intersects(boxes, hull))]
+        )
+        for part, hull in zip(frame.to_delayed(), hulls, strict=True)
+    ]
+    meta = partition.locate_points(
+        gpd.GeoDataFrame({"point_id": np.zeros(0, np.int64)}, geometry=[], crs=WGS84), []
+    )
     target = Path(out) / "joined"
-    task = kept.to_parquet(str(target), compute=False)
-    future = client.compute(task)
-    gather([future], "joining points", progress)
-    matched = int(dd.read_parquet(str(target), columns=["point_id"]).shape[0].compute())
-    total = int(frame.shape[0].compute())
+    task = dd.from_delayed(parts, meta=meta).to_parquet(str(target), compute=False)
+    gather([client.compute(task)], "joining points", progress)
+    matched = pq.ParquetDataset(str(target)).read(columns=["point_id"]).num_rows
+    total = int(extents[:, 0].sum())
     return {
         "points": total,
         "in_grids": matched,

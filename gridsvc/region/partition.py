@@ -2,16 +2,22 @@
 
 Coverage is the coverage domain's own arithmetic (:func:`gridsvc.coverage.analysis.
 compute_coverage` on :func:`gridsvc.coverage.inputs.city_inputs`), called per city; this
-module only turns region layers into its inputs and its tables into result frames.
+module only turns region layers into its inputs and its tables into result frames. The
+point join is :class:`gridsvc.common.cell_index.CellIndex`, the one answer to "which grid
+holds each point", built once per city and asked per partition of points.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from gridsvc.common.cell_index import CellIndex
+from gridsvc.common.points import point_xy
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle
 from gridsvc.coverage.inputs import city_inputs
@@ -117,13 +123,58 @@ def city_coverage(
     return gpd.GeoDataFrame(result, geometry=list(gap), crs=crs)
 
 
-def first_grid(joined: pd.DataFrame) -> pd.DataFrame:
-    """Keep one grid per point: a point on a shared edge goes to the lowest grid code.
+@dataclass
+class CityGrids:
+    """A city's grid codes in code order (EPSG:4326) and the cell index of their polygons."""
 
-    ``joined`` holds ``point_id``, ``city`` and ``grid_code`` (NaN where no grid).
+    city: str
+    codes: np.ndarray
+    districts: np.ndarray
+    index: CellIndex
+
+
+def city_grids(city: str, grids: gpd.GeoDataFrame) -> CityGrids:
+    """Index a city's grids (``code``, ``district_code``, geometry in EPSG:4326)."""
+    ordered = grids.sort_values("code", ignore_index=True)
+    return CityGrids(
+        city,
+        ordered["code"].to_numpy(dtype=object),
+        ordered["district_code"].to_numpy(dtype=object),
+        CellIndex.build(ordered.geometry.to_numpy()),
+    )
+
+
+def locate_points(points: gpd.GeoDataFrame, cities: list[CityGrids]) -> pd.DataFrame:
+    """Return ``point_id``, ``city``, ``grid_code``, ``district_code`` of each point in a grid.
+
+    A point on an edge shared by grids goes to the lowest code, and where cities meet to
+    the lowest city: the rule of :func:`gridsvc.common.points.containing_index`.
     """
-    ordered = joined.sort_values(["point_id", "city", "grid_code"], na_position="last")
-    return ordered.drop_duplicates("point_id", keep="first")
+    xy = point_xy(points.geometry.to_numpy())
+    city_of = np.full(len(xy), -1, dtype=np.int64)
+    grid_of = np.full(len(xy), -1, dtype=np.int64)
+    ordered = sorted(cities, key=lambda city: city.city)
+    for number, city in enumerate(ordered):
+        waiting = np.flatnonzero(city_of < 0)
+        found = city.index.locate(xy[waiting, 0], xy[waiting, 1])
+        hit = found >= 0
+        city_of[waiting[hit]], grid_of[waiting[hit]] = number, found[hit]
+    inside = np.flatnonzero(city_of >= 0)
+    names = np.array([city.city for city in ordered] or [""], dtype=object)
+    codes = [city.codes for city in ordered]
+    districts = [city.districts for city in ordered]
+    first = np.cumsum([0] + [len(c) for c in codes])
+    at = first[city_of[inside]] + grid_of[inside]
+    every_code = np.concatenate(codes or [np.zeros(0, dtype=object)])
+    every_district = np.concatenate(districts or [np.zeros(0, dtype=object)])
+    return pd.DataFrame(
+        {
+            "point_id": points["point_id"].to_numpy(np.int64)[inside],
+            "city": pd.Series(names[city_of[inside]], dtype=str),
+            "grid_code": pd.Series(every_code[at], dtype=str),
+            "district_code": pd.Series(every_district[at], dtype=str),
+        }
+    )
 
 
 def sample_points(

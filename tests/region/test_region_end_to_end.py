@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 from distributed import Client
 
 from gridsvc.config import get_settings
@@ -41,3 +42,12 @@ def test_three_small_cities_end_to_end(local_client: Client, tmp_path: Path) -> 
         assert (result["covered_residents"].to_numpy() == expected["covered_residents"]).all()
     assert_join_matches(root, points_dir, out)
     assert counts["in_grids"] + counts["outside"] == 30000
+    # Points not grouped by place (every file holds every city): shuffled by Hilbert order.
+    mixed = gpd.read_parquet(points_dir).sample(frac=1.0, random_state=3)
+    mixed_dir, mixed_out = tmp_path / "mixed", tmp_path / "mixed-out"
+    mixed_dir.mkdir()
+    for number, rows in enumerate(np.array_split(np.arange(len(mixed)), 2)):
+        mixed.iloc[rows].to_parquet(mixed_dir / f"part.{number}.parquet", index=False)
+    again = driver.join_points(local_client, root, mixed_dir, mixed_out, 3, progress=False)
+    assert again["in_grids"] == counts["in_grids"]
+    assert_join_matches(root, mixed_dir, mixed_out)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -67,16 +66,35 @@ def test_city_coverage_has_every_grid_circle_and_mode(tiny_layers) -> None:  # n
     assert inside.all()
 
 
-def test_first_grid_keeps_the_lowest_code_for_a_point_on_a_shared_edge() -> None:
-    joined = pd.DataFrame(
-        {
-            "point_id": [2, 1, 1, 3, 2],
-            "city": ["c00", "c00", "c00", "c01", "c00"],
-            "grid_code": ["b", "z", "a", "q", "a"],
-        }
+def test_located_points_equal_brute_force_across_two_cities(tiny_layers) -> None:  # noqa: ANN001
+    # The tiny city's grids dealt to two cities that meet along many shared edges.
+    grids = tiny_layers[0].grids.to_crs(4326)
+    halves = {"c00": grids.iloc[1::2], "c01": grids.iloc[::2]}
+    cities = [partition.city_grids(code, half) for code, half in halves.items()]
+    vertices = shapely.get_coordinates(grids.geometry.to_numpy())
+    rng = np.random.default_rng(2)
+    xmin, ymin, xmax, ymax = grids.total_bounds
+    xy = np.vstack(
+        [vertices[::7], rng.uniform([xmin - 0.01, ymin - 0.01], [xmax, ymax], (3000, 2))]
     )
-    kept = partition.first_grid(joined).sort_values("point_id")
-    assert kept[["point_id", "grid_code"]].values.tolist() == [[1, "a"], [2, "a"], [3, "q"]]
+    points = gpd.GeoDataFrame(
+        {"point_id": np.arange(len(xy)) + 100}, geometry=shapely.points(xy), crs=4326
+    )
+    located = partition.locate_points(points, cities).set_index("point_id")
+    expected = {}
+    for code, half in sorted(halves.items(), reverse=True):
+        for grid, district, polygon in zip(
+            half["code"], half["district_code"], half.geometry, strict=True
+        ):
+            for point_id in points["point_id"][shapely.covers(polygon, points.geometry)]:
+                if (code, grid) < expected.get(point_id, ("~", "", ""))[:2]:
+                    expected[point_id] = (code, grid, district)
+    assert sorted(located.index) == sorted(expected)
+    assert all(tuple(located.loc[p]) == expected[p] for p in expected)
+    on_both = [
+        p for p in expected if shapely.covers(grids.geometry, points.geometry[p - 100]).sum() > 1
+    ]
+    assert len(on_both) > 20
 
 
 def test_sampled_points_follow_the_residents() -> None:
