@@ -45,7 +45,7 @@ def test_city_coverage_tiles_match_the_database(
     expected = {row.grid_code: row for row in rows}
     # Every grid in the view is drawn; tiles carry a margin, so a few beyond may be too.
     assert set(expected) <= set(state["codes"])
-    assert len(expected) > 10
+    assert len(expected) >= 5  # a town's centre: enough grids to compare
     for code, row in expected.items():
         figures = state["figures"][code]
         assert figures["population"] == row.residents
