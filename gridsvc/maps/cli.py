@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,7 +107,9 @@ def render_maps(
         options = service.render_options(settings, static_url=STATIC_FOLDER, ogc_url=None)
         service.check_measure(measure)
         with session_factory()() as session:
-            drawn = stamp.render_stamp(session, f"{sorted(request.items())!r} {options!r}")
+            # The note's "data as of" is the time of drawing: the same data, the same maps.
+            drawn_with = replace(options, note="")
+            drawn = stamp.render_stamp(session, f"{sorted(request.items())!r} {drawn_with!r}")
             if if_stale and stamp.is_current(target, drawn):
                 typer.echo(f"The maps in {target} are current: nothing to render.")
                 return
