@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from gridsvc.cli import app
 from gridsvc.config import get_settings
 from gridsvc.maps import render
+from gridsvc.maps import service as map_service
 from gridsvc.maps.basemap import RenderOptions, to_html
 from gridsvc.maps.cli import copy_assets
 from tests.maps.helpers import MAP_STATE, make_coverage, make_issues
@@ -64,6 +66,7 @@ def test_render_if_stale_skips_maps_drawn_from_the_same_data(
     test_database_settings,
     loaded_demo_city,
     engine,
+    monkeypatch,
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
     code = loaded_demo_city.districts["code"].iloc[-1]
@@ -73,6 +76,13 @@ def test_render_if_stale_skips_maps_drawn_from_the_same_data(
     assert first.exit_code == 0, first.output
     written = {path: path.stat().st_mtime_ns for path in tmp_path.glob("*.html")}
     assert len(written) >= 3  # grids, coverage, index
+
+    class Later(datetime):  # a minute on: the pages' "data as of" note would differ
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:
+            return datetime.now(tz) + timedelta(minutes=5)
+
+    monkeypatch.setattr(map_service, "datetime", Later)
     again = runner.invoke(app, arguments)
     assert again.exit_code == 0 and "current: nothing to render" in again.output
     assert {path: path.stat().st_mtime_ns for path in tmp_path.glob("*.html")} == written
