@@ -18,12 +18,7 @@ import shapely
 from shapely.geometry import MultiPolygon
 
 from gridsvc.common.points import containing_index
-
-
-def _as_multipolygon(geometry: shapely.Geometry) -> MultiPolygon:
-    if isinstance(geometry, MultiPolygon):
-        return geometry
-    return MultiPolygon([geometry])
+from gridsvc.geodata.demo.geography import as_multipolygon
 
 
 def _union(pieces: np.ndarray) -> shapely.Geometry:
@@ -45,7 +40,7 @@ def dissolve(pieces: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
     order = np.argsort(owner, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(owner[order]) != 0])
     for group in np.split(order, starts[1:]):
-        result[owner[group[0]]] = _as_multipolygon(_union(pieces[group]))
+        result[owner[group[0]]] = as_multipolygon(_union(pieces[group]))
     return result
 
 
