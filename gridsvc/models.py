@@ -1,5 +1,6 @@
 """Every mapped table, imported in one place for Alembic's autogenerate comparison."""
 
+from gridsvc.common.data_versions import DataVersion
 from gridsvc.common.ratelimit import RateLimitHit
 from gridsvc.coverage.models import (
     CoverageRefresh,
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "Community",
     "CoverageRefresh",
+    "DataVersion",
     "District",
     "Facility",
     "FacilityType",

@@ -39,6 +39,7 @@ TABLES = {
     "coverage_refreshes",
     "rate_limits",
     "issued_bulletins",
+    "data_versions",
 }
 
 # Issue tables without a geometry (issues itself has one, with its GiST index).
@@ -112,6 +113,6 @@ def test_every_geometry_has_a_gist_index(empty_database_url: str) -> None:
     assert (
         gist_indexed_tables(empty_database_url)
         == TABLES
-        - {"facility_types", "coverage_refreshes", "rate_limits"}
+        - {"facility_types", "coverage_refreshes", "rate_limits", "data_versions"}
         - ISSUE_TABLES_WITHOUT_GEOMETRY
     )

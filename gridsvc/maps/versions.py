@@ -3,8 +3,8 @@
 A tile asked with the current data version of its tables (``?v=``) is sent ``immutable``
 (:mod:`gridsvc.ogc.tile_views`), so a reload takes every tile from the browser's cache.
 When the data change, the versions change, the page is drawn again with new URLs, and the
-browser asks for the new tiles. All versions of a page come from one query of the tables'
-row counts and newest transaction ids.
+browser asks for the new tiles. All versions of a page come from one lookup of the tables' data
+versions.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from gridsvc.common.data_versions import table_states
 from gridsvc.maps.basemap import RenderOptions
 from gridsvc.maps.reference import REFERENCE_LAYERS
 from gridsvc.ogc.collections import tile_collections
-from gridsvc.ogc.tiles import collections_tables, table_states, version_of
+from gridsvc.ogc.tiles import collections_tables, version_of
 
 #: The version of a whole page is under this name, beside its tile layers'.
 PAGE = "page"

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridsvc.common.data_versions import table_states
 from gridsvc.common.errors import NotFoundError
 from gridsvc.ogc.collections import INTEGER, Collection
 
@@ -101,17 +102,6 @@ def render_tile(
     return bytes(tile or b"")
 
 
-def table_states(session: Session, tables: Iterable[str]) -> dict[str, str]:
-    """Row count and newest transaction id of each of ``tables``, in one query."""
-    names = sorted(set(tables))
-    parts = ", ".join(
-        f"(SELECT count(*) || '/' || coalesce(max(xmin::text::bigint), 0) FROM {name})"
-        for name in names
-    )
-    row = session.execute(text(f"SELECT {parts}")).one()
-    return dict(zip(names, row, strict=True))
-
-
 def version_of(states: dict[str, str], tables: Iterable[str]) -> str:
     """Digest the states (see :func:`table_states`) of ``tables`` into a data version."""
     names = sorted(set(tables))
@@ -120,7 +110,7 @@ def version_of(states: dict[str, str], tables: Iterable[str]) -> str:
 
 
 def data_version(session: Session, tables: Iterable[str]) -> str:
-    """Digest the rows of ``tables``: count and newest transaction id of each."""
+    """Digest the data versions of ``tables`` (see :func:`table_states`) into one."""
     names = sorted(set(tables))
     return version_of(table_states(session, names), names)
 
