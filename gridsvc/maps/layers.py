@@ -239,7 +239,11 @@ def clustered_points(
 
 
 class FacilityCluster(FastMarkerCluster):
-    """A FastMarkerCluster that honours ``show``: folium's adds itself to the map always."""
+    """A FastMarkerCluster that honours ``show`` and makes its markers when first shown.
+
+    folium's adds itself to the map always and makes every marker as the page opens; a
+    layer that waits in the layer control costs nothing until the planner switches it on.
+    """
 
     _template = Template(
         """
@@ -249,7 +253,9 @@ class FacilityCluster(FastMarkerCluster):
                 var data = {{ this.data|tojson }};
                 var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
                 cluster.options.iconCreateFunction = {{ this.icon_create_function.strip() }};
-                for (var i = 0; i < data.length; i++) { callback(data[i]).addTo(cluster); }
+                cluster.once('add', function() {
+                    cluster.addLayers(data.map(function(row) { return callback(row); }));
+                });
                 return cluster;
             })();
         {% endmacro %}"""
