@@ -66,6 +66,11 @@ class WhatIfRequest(CircleChoice):
     add: list[AddFacility] = Field(default_factory=list)
     move: list[MoveFacility] = Field(default_factory=list)
     remove: list[int] = Field(default_factory=list, description="Ids of facilities to remove.")
+    format: Literal["json", "geojson"] = Field(
+        "json",
+        description="json, or geojson: the changed facilities and the affected grids with "
+        "their outlines and figures, in WGS-84 whatever crs the places came in.",
+    )
 
 
 class SitingRequest(CircleChoice):

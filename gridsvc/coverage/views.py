@@ -19,6 +19,7 @@ from gridsvc.coverage.schemas import (
     Weight,
     WhatIfRequest,
 )
+from gridsvc.coverage.what_if_geojson import what_if_geojson
 from gridsvc.db import SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["coverage"])
@@ -119,9 +120,12 @@ def service_areas(
     return GeoJSONResponse(feature_collection(features, matched, links))
 
 
-@router.post("/coverage/what-if")
+@router.post(
+    "/coverage/what-if",
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
 @heavy
-def what_if(session: SessionDep, body: WhatIfRequest) -> dict[str, Any]:
+def what_if(session: SessionDep, body: WhatIfRequest) -> Any:
     """Change in coverage per grid and in total if facilities were added, moved or removed."""
     chosen = service.resolve_circle(session, body.circle, body.types, body.threshold_m, "body")
     change = planning.Change(
@@ -129,7 +133,10 @@ def what_if(session: SessionDep, body: WhatIfRequest) -> dict[str, Any]:
         move=[(m.id, planning.Place(m.lon, m.lat, m.crs)) for m in body.move],
         remove=body.remove,
     )
-    return planning.what_if(session, chosen, body.mode, body.weight, body.district, change)
+    answer = planning.what_if(session, chosen, body.mode, body.weight, body.district, change)
+    if body.format == "geojson":
+        return GeoJSONResponse(what_if_geojson(session, answer, change))
+    return answer
 
 
 @router.post(

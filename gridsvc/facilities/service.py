@@ -110,11 +110,15 @@ def list_facilities(
     )
 
 
-def facility_points(session: Session, *, district: str | None = None) -> list[Row]:
-    """Every facility (of one district) for a map: type, its name, name, lon and lat."""
+def facility_points(
+    session: Session, *, district: str | None = None, ids: list[int] | None = None
+) -> list[Row]:
+    """Every facility (of one district, or with these ids): type, its name, name, lon and lat."""
     conditions: list[ColumnElement[bool]] = []
     if district is not None:
         conditions.append(grids_service.in_current_district(Facility.geom, district))
+    if ids is not None:
+        conditions.append(Facility.id.in_(ids))
     return list(
         session.execute(
             select(

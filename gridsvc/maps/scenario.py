@@ -8,9 +8,9 @@ shares it, and it exports as GeoJSON. Nothing is stored.
 
 The grids are either GeoJSON layers in the page or the features of the coverage tiles
 (:mod:`gridsvc.maps.tiled`): there each affected grid is restyled by its code
-(``setFeatureStyle``), and its outline for the export is asked from ``/ogc``. Sites come
-in the base map's coordinate system (the siting API shifts them, ``crs``), so on a GCJ-02
-base map they sit on the right street.
+(``setFeatureStyle``). Sites come in the base map's coordinate system (the siting API
+shifts them, ``crs``), so on a GCJ-02 base map they sit on the right street; the export is
+the what-if API's GeoJSON, in WGS-84 as GeoJSON must be.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SCENARIO_JS = """
     var map = {{ this._parent.get_name() }}, cfg = {{ this.config }};
     var state = {add: [], move: [], remove: []}, last = null, mode = null, moving = null;
     var drawn = L.layerGroup().addTo(map), sites = L.layerGroup().addTo(map);
-    var grids = {}, tiles = null, shapes = {};
+    var grids = {}, tiles = null;
     map.eachLayer(function(layer) {
         if (layer.gridsvcFigures) { tiles = layer; }
         if (!(layer instanceof L.GeoJSON)) { return; }
@@ -45,7 +45,6 @@ SCENARIO_JS = """
             tiles.setFeatureStyle(code, Object.assign({fill: true, opacity: 1}, style));
         };
         grid.reset = function() { grid.options = {}; tiles.resetFeatureStyle(code); };
-        grid.toGeoJSON = function() { return {type: "Feature", geometry: shapes[code] || null}; };
         return grid;
     };
     var gridLayer = function(code) {
@@ -56,28 +55,17 @@ SCENARIO_JS = """
         grid.scenario = null;
         if (grid.reset) { grid.reset(); } else { grid.gridsvcGroup.resetStyle(grid); }
     };
-    // The affected grids' outlines for the export, when the grids are tiles.
-    var fetchShapes = function(answer) {
-        var codes = answer.grids.map(function(row) { return row.code; })
-            .filter(function(code) { return !(code in shapes); }).slice(0, 200);
-        if (!tiles || !codes.length) { return; }
-        var filter = "code IN (" + codes.map(function(code) {
-            return "'" + code + "'"; }).join(",") + ")";
-        window.gridsvcScenario.shaping = true;
-        fetch(cfg.ogc + "/collections/grids/items?limit=" + codes.length + "&filter=" +
-                encodeURIComponent(filter), {headers: {Accept: "application/geo+json"}})
-            .then(function(response) { return response.ok ? response.json() : {features: []}; })
-            .then(function(found) { found.features.forEach(function(feature) {
-                shapes[feature.properties.code] = feature.geometry; }); })
-            .catch(function() {})
-            .finally(function() { window.gridsvcScenario.shaping = false; });
-    };
+    // Facilities by id, from the clusters' markers; a cluster makes them when first shown.
     var facilities = {};
-    map.eachLayer(function(layer) {
-        if (!(layer instanceof L.MarkerClusterGroup)) { return; }
+    var collect = function(layer) {
         layer.getLayers().forEach(function(m) {
             if (m.facility && m.facility.id !== null) { facilities[m.facility.id] = m; }
         });
+    };
+    map.eachLayer(function(layer) {
+        if (!(layer instanceof L.MarkerClusterGroup)) { return; }
+        collect(layer);
+        layer.on("add", function() { collect(layer); if (state.remove.length) { redraw(); } });
         layer.on("click", function(event) { facilityMenu(event.layer); });
     });
     var panel = L.control({position: "bottomleft"});
@@ -163,7 +151,6 @@ SCENARIO_JS = """
     var show = function(answer) {
         last = answer; window.gridsvcScenario.last = answer;
         restyle(answer);
-        fetchShapes(answer);
         var rows = answer.grids.slice().sort(function(a, b) {
             return b.residents_gained - a.residents_gained; }).slice(0, 8);
         result.innerHTML = '<div class="scenario-figures">覆盖 coverage ' +
@@ -248,29 +235,28 @@ SCENARIO_JS = """
             '<input class="scenario-url" readonly size="30"></div>');
         $(".scenario-url").value = location.href;
     };
+    // The export is the what-if API's GeoJSON: WGS-84 whatever the base map, grids outlined.
     $(".scenario-export").onclick = function() {
-        var features = state.add.map(function(item) { return {type: "Feature",
-            geometry: {type: "Point", coordinates: [item.lon, item.lat]},
-            properties: {change: "add", type_code: item.type_code}}; })
-        .concat(state.move.map(function(item) { return {type: "Feature",
-            geometry: {type: "Point", coordinates: [item.lon, item.lat]},
-            properties: {change: "move", id: item.id, type_code: item.type_code}}; }))
-        .concat(state.remove.map(function(id) { var old = facilities[id]; return {
-            type: "Feature", geometry: old ? {type: "Point", coordinates:
-                [old.getLatLng().lng, old.getLatLng().lat]} : null,
-            properties: {change: "remove", id: id}}; }))
-        .concat((last ? last.grids : []).map(function(row) {
-            var shape = grids[row.code] ? grids[row.code].toGeoJSON().geometry : null;
-            return {type: "Feature", geometry: shape, properties: row}; }));
-        var summary = last ? Object.assign({}, last) : {};
-        delete summary.grids;
-        var text = JSON.stringify({type: "FeatureCollection", features: features,
-                                   scenario: Object.assign(body(), {result: summary})});
-        var link = document.createElement("a");
-        link.href = URL.createObjectURL(new Blob([text], {type: "application/geo+json"}));
-        link.download = "scenario-" + cfg.circle + ".geojson";
-        document.body.appendChild(link); link.click(); link.remove();
-        window.gridsvcScenario.exported = text;
+        window.gridsvcScenario.exported = null;
+        fetch("/api/v1/coverage/what-if", {method: "POST", credentials: "same-origin",
+                headers: {"Content-Type": "application/json"},
+                body: JSON.stringify(Object.assign(body(), {format: "geojson"}))})
+            .then(function(response) {
+                return response.text().then(function(text) {
+                    if (!response.ok) {
+                        throw new Error(JSON.parse(text).detail || response.status);
+                    }
+                    return text;
+                });
+            })
+            .then(function(text) {
+                var link = document.createElement("a");
+                link.href = URL.createObjectURL(new Blob([text], {type: "application/geo+json"}));
+                link.download = "scenario-" + cfg.circle + ".geojson";
+                document.body.appendChild(link); link.click(); link.remove();
+                window.gridsvcScenario.exported = text;
+            })
+            .catch(function(error) { result.textContent = "错误 error: " + error.message; });
     };
     $(".scenario-suggest").onclick = function() {
         var k = Math.max(1, Math.min(50, parseInt($(".scenario-k").value, 10) || 3));
@@ -366,7 +352,6 @@ class Scenario(MacroElement):
             "colors": self.extra["colors"],
             "missing": self.extra["missing"],
             "crs": self.extra["crs"],
-            "ogc": self.extra.get("ogc", "/ogc"),
         }
         # Positions go to the APIs and come back in the base map's system (crs).
         self.config = js_array(data)

@@ -177,5 +177,4 @@ def scenario_control(
         colors=layers.COVERAGE_COLORS,
         missing=layers.MISSING_COLOR,
         crs=options.tiles.crs,
-        ogc=options.ogc_url or "/ogc",
     )

@@ -122,3 +122,10 @@ def drawn(page) -> dict:  # noqa: ANN001
         page.wait_for_timeout(200)
     assert state is not None, "the coverage tiles did not load within 60 s"
     return state
+
+
+def export(page) -> dict:  # noqa: ANN001
+    """Click the scenario's GeoJSON export and return the file it downloads."""
+    page.locator(".scenario-export").click()
+    page.wait_for_function("() => window.gridsvcScenario.exported", timeout=120_000)
+    return json.loads(page.evaluate("() => window.gridsvcScenario.exported"))

@@ -17,7 +17,7 @@ import pytest
 
 from gridsvc.common.coords import wgs84_to_gcj02
 from tests.maps.conftest import ARTIFACTS, serve_app
-from tests.maps.helpers import CIRCLE
+from tests.maps.helpers import CIRCLE, export
 
 SITES = """() => window.gridsvcScenario.sites.getLayers().map((marker) => [
     marker.getLatLng().lng, marker.getLatLng().lat, marker.gridsvcSite.rank])"""
@@ -74,6 +74,16 @@ def test_suggested_sites_are_shifted_onto_a_gcj02_base_map(
     # The page asked the API for GCJ-02, and the API says so.
     assert page.evaluate("() => window.gridsvcScenario.siting.crs") == "gcj02"
     watched_page.screenshot(f"map-scenario-{district}-gcj02-sites")
+    # Taken into the scenario and exported, the sites are WGS-84 again, as GeoJSON must be.
+    page.locator(".scenario-take").click()
+    page.wait_for_function("() => window.gridsvcScenario.last", timeout=120_000)
+    exported = export(page)
+    added = [
+        f["geometry"]["coordinates"]
+        for f in exported["features"]
+        if f["properties"].get("change") == "add"
+    ]
+    np.testing.assert_allclose(sorted(added), sorted(zip(lon, lat, strict=True)), atol=1e-6)
     watched_page.assert_clean()
 
 
