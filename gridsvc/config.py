@@ -6,8 +6,10 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gridsvc.common.utm import check_metric, utm_crs
 
 #: A rate setting: "10/hour" (at least one; units second, minute, hour, day).
 RATE_FORMAT = re.compile(r"[1-9][0-9]*/(second|minute|hour|day)")
@@ -70,8 +72,9 @@ class Settings(BaseSettings):
     # Where `npm ci` installs the JavaScript and CSS the service serves (Leaflet, Swagger UI).
     assets_dir: Path = project_root() / "node_modules"
 
-    # Metric CRS for the city's extent (UTM 49N for Ordos).
-    metric_crs: str = "EPSG:32649"
+    # Projected CRS in metres for distances and areas; auto: the UTM zone holding the
+    # centre of city_bbox (UTM 49N, EPSG:32649, for Ordos).
+    metric_crs: str = "auto"
 
     # Region scale (`gridsvc region`): a Dask scheduler to run on (tcp://HOST:PORT; empty: a
     # local cluster), the local cluster's workers (0: one per core) and each one's memory
@@ -188,6 +191,16 @@ class Settings(BaseSettings):
         if value < 0:
             raise ValueError(f"must be 0 or more, not {value}")
         return value
+
+    @model_validator(mode="after")
+    def choose_metric_crs(self) -> Settings:
+        """Resolve ``auto`` to the city's own UTM zone; refuse a CRS not in metres."""
+        if self.metric_crs.strip().lower() == "auto":
+            west, south, east, north = (float(v) for v in self.city_bbox.split(","))
+            self.metric_crs = utm_crs(west, south, east, north)
+        else:
+            self.metric_crs = check_metric(self.metric_crs.strip())
+        return self
 
     @field_validator("db_pool_size")
     @classmethod

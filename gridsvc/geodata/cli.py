@@ -231,6 +231,8 @@ def import_osm(
         f"({loaded.length_km:,.1f} km), {loaded.facilities:,} facilities "
         f"({', '.join(f'{t} {n}' for t, n in sorted(loaded.facility_types.items())) or 'none'})."
     )
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     if not no_refresh:
         refresh_coverage()
 

@@ -3,8 +3,10 @@
 The network keeps the ways whose ``highway`` is one of the mapping file's walking highways
 (footways, paths, pedestrian and residential streets, crossings...), split at junctions by
 pyrosm, and only its largest connected component, so every node reaches every other.
-Lengths are metres in the UTM zone of the extract. Facilities come from the tag rules of
-:mod:`gridsvc.geodata.tagmap`; areas (a park, a school yard) become a point inside them.
+Lengths are metres in the UTM zone of the extract; when that is not the zone the city's
+coverage is measured in (``GRIDSVC_METRIC_CRS``), the import says so. Facilities come from
+the tag rules of :mod:`gridsvc.geodata.tagmap`; areas (a park, a school yard) become a
+point inside them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import GridsvcError
 from gridsvc.common.geojson import BBox
+from gridsvc.common.utm import utm_crs
+from gridsvc.config import get_settings
 from gridsvc.geodata.loading import write_facilities
 from gridsvc.geodata.service import copy_rows, ewkb_hex
 from gridsvc.geodata.tagmap import TagMap, load_tag_map
@@ -40,6 +44,8 @@ class OsmLoad:
     length_km: float
     facilities: int
     facility_types: dict[str, int] = field(default_factory=dict)
+    #: Warnings for the person importing (the extract lying outside the city's UTM zone).
+    warnings: list[str] = field(default_factory=list)
 
 
 def open_extract(path: Path, bbox: BBox | None) -> Any:
@@ -186,6 +192,21 @@ def clear_earlier(session: Session, replace: bool) -> None:
     session.execute(text("DELETE FROM facilities WHERE source = :source"), {"source": OSM_SOURCE})
 
 
+def zone_warnings(edges: gpd.GeoDataFrame) -> list[str]:
+    """Say so when the extract's UTM zone is not the metric CRS coverage is measured in."""
+    if edges.empty:
+        return []
+    west, south, east, north = edges.total_bounds
+    own, used = utm_crs(west, south, east, north), get_settings().metric_crs
+    if own == used:
+        return []
+    return [
+        f"the extract lies in UTM zone {own}, but distances are measured in {used} "
+        "(GRIDSVC_METRIC_CRS, or the zone of GRIDSVC_CITY_BBOX when auto): set "
+        "GRIDSVC_CITY_BBOX to this city's box, or GRIDSVC_METRIC_CRS to " + own
+    ]
+
+
 def import_osm_file(
     session: Session, path: Path, bbox: BBox | None = None, replace: bool = False
 ) -> OsmLoad:
@@ -207,4 +228,5 @@ def import_osm_file(
         length_km=float(edges["length_m"].sum()) / 1000 if len(edges) else 0.0,
         facilities=len(facilities),
         facility_types=facilities["type_code"].value_counts().to_dict(),
+        warnings=zone_warnings(edges),
     )

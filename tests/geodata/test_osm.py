@@ -12,6 +12,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridsvc.common.errors import GridsvcError
+from gridsvc.config import get_settings
 from gridsvc.geodata.tagmap import DEFAULT_TAGS_FILE, TagRule, load_tag_map, parse_tag_map
 from tests.geodata.conftest import Cli
 
@@ -34,6 +35,8 @@ def components(edges: list[tuple[int, int]]) -> int:
 def test_walking_network_and_facilities(cli: Cli, extract: Path) -> None:
     result = cli.ok("import", "osm", extract)
     assert "walking nodes" in result.output
+    # The extract (Finland, UTM 35N) is not where the tests' city is (UTM 49N): said so.
+    assert "UTM zone EPSG:32635" in result.stderr and "EPSG:32649" in result.stderr
     nodes, edges = cli.count("network_nodes"), cli.count("network_edges")
     assert nodes > 500 and edges > 500
     pairs = cli.rows("SELECT source, target FROM network_edges")
@@ -100,3 +103,17 @@ def test_without_pyrosm_the_import_names_the_extra(
     monkeypatch.setitem(sys.modules, "pyrosm", None)  # import pyrosm now raises ImportError
     with pytest.raises(GridsvcError, match=r"gridsvc\[osm\]"):
         open_extract(tmp_path / "city.osm.pbf", None)
+
+
+def test_an_extract_in_the_citys_own_zone_imports_without_a_warning(
+    cli: Cli, extract: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDSVC_CITY_BBOX", "26.8,60.4,27.1,60.6")  # the extract's city
+    get_settings.cache_clear()
+    try:
+        assert get_settings().metric_crs == "EPSG:32635"
+        result = cli.ok("import", "osm", extract)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert "walking nodes" in result.output and "warning" not in result.stderr
