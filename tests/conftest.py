@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -132,13 +130,11 @@ def browser() -> Iterator[object]:
     One for the whole run, here at the root: Playwright's sync API allows one running
     instance per thread, so every browser test (maps, residents, bulletins) shares it.
     """
-    from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
+    from gridsvc.common.browser import chromium_path, launch_chromium
 
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    try:
+        chromium_path()
+    except ValueError:
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
