@@ -49,10 +49,11 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt: the versions CI passed with, so a fresh machine installs those.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,demo,osm,export]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,dev,demo,osm,export]'
 	touch $@
 
 # The JS/CSS the service serves itself (package-lock.json pins them); no install scripts run.
