@@ -78,6 +78,13 @@ def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:  # noqa: A
     yield from serve_app(settings, ARTIFACTS / "server.log")
 
 
+@pytest.fixture(scope="session")
+def full_city_server_url(full_city_database_url: str) -> Iterator[str]:
+    """Base URL of a gridsvc server over the full-size demo city (tests marked full_city)."""
+    settings = {"GRIDSVC_DATABASE_URL": full_city_database_url, "GRIDSVC_MAP_TILES": "none"}
+    yield from serve_app(settings, ARTIFACTS / "server-full-city.log")
+
+
 @dataclass
 class WatchedPage:
     """A page with what it asked for beyond the loopback and what its console reported."""
