@@ -1,4 +1,5 @@
-# The two commands of the README: `make demo` and `make test`. Each installs what is missing.
+# The two commands of the README: `make demo` and `make test` (`make test-fast` skips the
+# full-size demo city's tests). Each installs what is missing.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 BENCH_PACKAGES :=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench system-packages db clean-db
+.PHONY: demo test test-fast lint bench system-packages db clean-db
 
 demo: system-packages $(VENV)/.installed node_modules/.installed ## Start PostGIS, build the demo city, serve the API
 	$(GRIDSVC) db start
@@ -28,6 +29,10 @@ demo: system-packages $(VENV)/.installed node_modules/.installed ## Start PostGI
 test: system-packages $(VENV)/.installed node_modules/.installed ## Run the tests against a real PostGIS (own database)
 	$(GRIDSVC) db start
 	$(BIN)/python -m pytest
+
+test-fast: system-packages $(VENV)/.installed node_modules/.installed ## The tests without the full-size demo city's
+	$(GRIDSVC) db start
+	$(BIN)/python -m pytest -m "not full_city"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check gridsvc tests bench alembic
@@ -49,10 +54,11 @@ system-packages:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $$missing; \
 	fi
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt: the versions CI passed with, so a fresh machine installs those.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,demo,osm,export]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,dev,demo,osm,export]'
 	touch $@
 
 # The JS/CSS the service serves itself (package-lock.json pins them); no install scripts run.

@@ -33,18 +33,11 @@ from urllib.request import urlopen
 from common import database_version, free_port, print_machine
 
 from gridsvc.cluster.databases import database_url
+from gridsvc.common.browser import chromium_path, launch_chromium
 from gridsvc.config import get_settings
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Nothing off the loopback resolves: the guard below only counts such requests.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
+# Nothing off the loopback resolves: the guard below only counts such requests.
+LOOPBACK_ONLY = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 PAGES = (
     ("coverage, full city, network", "/maps/coverage?circle=living_10min&mode=network"),
     ("coverage, full city, euclidean", "/maps/coverage?circle=living_10min&mode=euclidean"),
@@ -173,8 +166,6 @@ def main() -> None:
         "--database", default="gridsvc", help="Database with a city and stored coverage."
     )
     arguments = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     print_machine("bench_maps: bytes and time to first paint in Chromium")
     url = database_url(get_settings(), arguments.database)
     tree = arguments.tree.resolve()
@@ -183,19 +174,15 @@ def main() -> None:
     ).stdout.strip()
     print(f"database: {arguments.database}, {database_version(url)}")
     print(f"code: {tree} at {commit[:72]}")
-    print(f"chromium: /usr/bin/chromium, 1280x800, headless; medians of {arguments.runs} runs")
+    print(f"chromium: {chromium_path()}, 1280x800, headless; medians of {arguments.runs} runs")
     process, base = start_server(url, tree)
     outside: list[str] = []
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+        with launch_chromium(LOOPBACK_ONLY) as browser:
             for name, path in PAGES:
                 cold, warm = measure(browser, base + path, arguments.runs, outside)
                 report(name, cold)
                 report("  warm reload", warm)
-            browser.close()
         print(f"requests off the loopback: {len(outside)}")
     finally:
         process.terminate()

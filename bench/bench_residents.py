@@ -27,8 +27,8 @@ from common import print_machine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gridsvc.cluster.databases import database_url  # noqa: E402
+from gridsvc.common.browser import launch_chromium  # noqa: E402
 from gridsvc.config import get_settings  # noqa: E402
-from tests.maps.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.residents.photos import camera_photo  # noqa: E402
 
 #: DevTools' presets: latency in ms, throughput in bytes/s.
@@ -113,18 +113,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="Cold loads per profile (median).")
     parser.add_argument("--database", default="gridsvc", help="Database with a city in it.")
     arguments = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     print_machine("bench_residents: /report on a phone")
     url = database_url(get_settings(), arguments.database)
     tree = Path(__file__).resolve().parent.parent
     process, base = start_server(url, tree)
     outside: list[str] = []
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+        with launch_chromium() as browser:
             raw, zipped, paths = page_weight(browser, base, outside)
             print(
                 f"page weight of /report: {zipped / 1024:.1f} KiB gzipped "
@@ -144,7 +139,6 @@ def main() -> None:
                 f"photo: a 12 MP camera JPEG of {original / 1e6:.2f} MB is sent as "
                 f"{sent / 1e3:.0f} kB ({pixels[0]}x{pixels[1]}), {original / sent:.0f}x less"
             )
-            browser.close()
         print(f"requests off the loopback: {len(outside)}")
     finally:
         process.terminate()

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -30,10 +28,6 @@ TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")
 # The tests' city spans the demo city (Ordos) and the lattice test city at 113.5°E 35.5°N,
 # so that points of both pass the "inside the city" checks.
 os.environ.setdefault("GRIDSVC_CITY_BBOX", "106.7,35.4,113.6,40.8")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: builds the full-size demo city")
 
 
 @pytest.fixture(scope="session")
@@ -103,26 +97,64 @@ def db_session(engine: Engine) -> Iterator[Session]:
             transaction.rollback()
 
 
-# The demo city the tests load once per run: full size, a fixed seed of their own.
+# The demo city the tests load once per run: a fixed seed of their own, and small (about
+# an eighth of the city) so that every test over it is quick. Tests of the full-size city's
+# own numbers are marked ``full_city`` and use the full_* fixtures below.
 TEST_DEMO_SEED = 7
+TEST_DEMO_GRIDS = 800
+FULL_CITY_DATABASE = f"{TEST_DATABASE}_full"
 
 
 @pytest.fixture(scope="session")
 def demo_city():  # noqa: ANN201 - DemoCity, imported lazily
     from gridsvc.geodata.demo.build import build_demo_city
 
-    return build_demo_city(seed=TEST_DEMO_SEED)
+    return build_demo_city(seed=TEST_DEMO_SEED, grids=TEST_DEMO_GRIDS)
 
 
 @pytest.fixture(scope="session")
 def loaded_demo_city(engine: Engine, demo_city):  # noqa: ANN001, ANN201
-    """The demo city, committed into the test database once for the whole run."""
+    """The small demo city, committed into the test database once for the whole run."""
+    load_committed(engine, demo_city)
+    return demo_city
+
+
+@pytest.fixture(scope="session")
+def full_demo_city():  # noqa: ANN201 - DemoCity, imported lazily
+    """The full-size demo city (6,702 grids): only for tests marked ``full_city``."""
+    from gridsvc.geodata.demo.build import build_demo_city
+
+    return build_demo_city(seed=TEST_DEMO_SEED)
+
+
+@pytest.fixture(scope="session")
+def full_city_database_url(settings: Settings, full_demo_city) -> str:  # noqa: ANN001
+    """A second migrated test database with the full-size demo city committed."""
+    cluster_service.start(settings)
+    cluster_service.drop_database(settings, FULL_CITY_DATABASE)
+    url = cluster_service.ensure_database(settings, FULL_CITY_DATABASE)
+    migrate(url)
+    engine = create_engine(url)
+    try:
+        load_committed(engine, full_demo_city)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def full_city_engine(full_city_database_url: str) -> Iterator[Engine]:
+    engine = create_engine(full_city_database_url)
+    yield engine
+    engine.dispose()
+
+
+def load_committed(engine: Engine, city) -> None:  # noqa: ANN001 - a DemoCity
     from gridsvc.geodata import service as geodata_service
 
     with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, demo_city):
+        for _ in geodata_service.load_city(session, city):
             pass
-    return demo_city
 
 
 @pytest.fixture(scope="session")
@@ -132,13 +164,11 @@ def browser() -> Iterator[object]:
     One for the whole run, here at the root: Playwright's sync API allows one running
     instance per thread, so every browser test (maps, residents, bulletins) shares it.
     """
-    from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
+    from gridsvc.common.browser import chromium_path, launch_chromium
 
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    try:
+        chromium_path()
+    except ValueError:
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()

@@ -7,11 +7,12 @@ panel; title, data date, legend, scale bar and north arrow stay).
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from gridsvc.common.browser import CHROMIUM_ARGS, chromium_path, launch_chromium
+
+# The bulletins' PDF printer runs the same chromium with the same flags.
+__all__ = ["CHROMIUM_ARGS", "chromium_path", "export_page"]
 # Every GeoJSON layer and marker cluster is drawn once the page's scripts have run; two
 # animation frames later it is on the screen.
 DRAWN = """async () => {
@@ -20,14 +21,6 @@ DRAWN = """async () => {
     }
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 }"""
-
-
-def chromium_path() -> str:
-    """Return Debian's chromium (or ``GRIDSVC_CHROMIUM``); raise if there is none."""
-    path = os.environ.get("GRIDSVC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        raise ValueError("no chromium to export with: install Debian's chromium (make test does)")
-    return path
 
 
 def export_page(page: Path, out: Path, width: int = 1600, height: int = 1000) -> Path:
@@ -41,37 +34,26 @@ def export_page(page: Path, out: Path, width: int = 1600, height: int = 1000) ->
     kind = out.suffix.lower()
     if kind not in (".png", ".pdf"):
         raise ValueError(f"export to .png or .pdf, not '{out.suffix or out.name}'")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise ValueError("exports need Playwright: pip install 'gridsvc[export]'") from None
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": width, "height": height})
-            tab = context.new_page()
-            tab.route(
-                "**/*",
-                lambda route, request: (
-                    route.continue_()
-                    if request.url.startswith(("file:", "data:"))
-                    else route.abort()
-                ),
+    with launch_chromium() as browser:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        tab = context.new_page()
+        tab.route(
+            "**/*",
+            lambda route, request: (
+                route.continue_() if request.url.startswith(("file:", "data:")) else route.abort()
+            ),
+        )
+        tab.emulate_media(media="print")
+        tab.goto(page.resolve().as_uri(), wait_until="load", timeout=300_000)
+        tab.evaluate(DRAWN)
+        if kind == ".png":
+            tab.screenshot(path=str(out))
+        else:
+            tab.pdf(
+                path=str(out),
+                width=f"{width}px",
+                height=f"{height}px",
+                print_background=True,
+                page_ranges="1",
             )
-            tab.emulate_media(media="print")
-            tab.goto(page.resolve().as_uri(), wait_until="load", timeout=300_000)
-            tab.evaluate(DRAWN)
-            if kind == ".png":
-                tab.screenshot(path=str(out))
-            else:
-                tab.pdf(
-                    path=str(out),
-                    width=f"{width}px",
-                    height=f"{height}px",
-                    print_background=True,
-                    page_ranges="1",
-                )
-        finally:
-            browser.close()
     return out

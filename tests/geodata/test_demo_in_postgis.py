@@ -31,9 +31,13 @@ ORDOS_DISTRICTS = {
 TOLERANCE_M2 = 1.0
 
 
+# The city report's own numbers: the full-size city, in a database of its own.
+pytestmark = pytest.mark.full_city
+
+
 @pytest.fixture(scope="module")
-def city_db(engine: Engine, loaded_demo_city) -> Engine:  # noqa: ANN001
-    return engine
+def city_db(full_city_engine: Engine) -> Engine:
+    return full_city_engine
 
 
 def scalar(engine: Engine, sql: str) -> object:

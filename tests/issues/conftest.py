@@ -32,3 +32,12 @@ def headers() -> Callable[..., dict[str, str]]:
 def server(engine: Engine) -> Iterator[str]:
     """The app on a real uvicorn server on loopback, committing into the test database."""
     yield from committing_server(engine)
+
+
+@pytest.fixture
+def cases(db_session, city):  # noqa: ANN001, ANN201
+    """The indicators' scenario (tests/issues/indicator_cases.py) in the test's session."""
+    from tests.issues.indicator_cases import scenario
+
+    scenario(db_session)
+    return db_session

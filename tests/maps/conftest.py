@@ -26,15 +26,6 @@ from sqlalchemy.orm import Session
 from tests.maps.helpers import CIRCLE
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM = os.environ.get("GRIDSVC_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -85,6 +76,13 @@ def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:  # noqa: A
     """Base URL of a gridsvc server serving the test database with the demo city."""
     settings = {"GRIDSVC_DATABASE_URL": database_url, "GRIDSVC_MAP_TILES": "none"}
     yield from serve_app(settings, ARTIFACTS / "server.log")
+
+
+@pytest.fixture(scope="session")
+def full_city_server_url(full_city_database_url: str) -> Iterator[str]:
+    """Base URL of a gridsvc server over the full-size demo city (tests marked full_city)."""
+    settings = {"GRIDSVC_DATABASE_URL": full_city_database_url, "GRIDSVC_MAP_TILES": "none"}
+    yield from serve_app(settings, ARTIFACTS / "server-full-city.log")
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import shapely
 
 from gridsvc.coverage.circles import load_circles
@@ -104,18 +105,19 @@ def test_district_grids_map(server_url, watched_page, demo_city) -> None:  # noq
     watched_page.assert_clean()
 
 
-def test_full_city_grids_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
-    state = open_map(watched_page, f"{server_url}/maps/grids")
-    assert state["polygons"] == len(demo_city.grids) == 6702
+@pytest.mark.full_city
+def test_full_city_grids_map(full_city_server_url, watched_page, full_demo_city) -> None:  # noqa: ANN001
+    state = open_map(watched_page, f"{full_city_server_url}/maps/grids")
+    assert state["polygons"] == len(full_demo_city.grids) == 6702
     assert state["markers"] == 0  # facility layers wait in the layer control
     show_all_overlays(watched_page)
     state = watched_page.page.evaluate(MAP_STATE)
-    assert state["markers"] == len(demo_city.facilities)
-    assert state["clusters"] == demo_city.facilities["type_code"].nunique()
+    assert state["markers"] == len(full_demo_city.facilities)
+    assert state["clusters"] == full_demo_city.facilities["type_code"].nunique()
     watched_page.screenshot("map-grids-city")
     hide_overlays_but_grids(watched_page)
-    grid = demo_city.grids.iloc[1234]
-    text = hover_grid(watched_page, demo_city, grid["code"], zoom=14)
+    grid = full_demo_city.grids.iloc[1234]
+    text = hover_grid(watched_page, full_demo_city, grid["code"], zoom=14)
     assert grid["code"] in text
     assert f"{int(grid['population']):,}" in text  # the tooltip localizes numbers
     watched_page.screenshot("map-grids-city-tooltip")

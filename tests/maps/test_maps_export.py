@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.maps.conftest import ARTIFACTS, CHROMIUM
+from gridsvc.common.browser import chromium_path
+from tests.maps.conftest import ARTIFACTS
 
 
 def export(database_url: str, out: Path, *arguments: str) -> subprocess.CompletedProcess:
@@ -21,7 +22,9 @@ def export(database_url: str, out: Path, *arguments: str) -> subprocess.Complete
 
 
 def test_export_png_and_pdf(database_url, loaded_demo_city, tmp_path: Path) -> None:  # noqa: ANN001
-    if not Path(CHROMIUM).exists():
+    try:
+        chromium_path()
+    except ValueError:
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     code = loaded_demo_city.districts["code"].iloc[1]
     arguments = ["--district", code, "--circle", "living_10min", "--mode", "euclidean"]

@@ -17,3 +17,12 @@ def ogc_server(engine: Engine, loaded_demo_city) -> Iterator[str]:  # noqa: ANN0
     base = next(serving)
     yield f"{base}/ogc"
     serving.close()
+
+
+@pytest.fixture(scope="module")
+def full_city_ogc_server(full_city_engine: Engine) -> Iterator[str]:
+    """Base URL of the service at /ogc over the full-size demo city (tests marked full_city)."""
+    serving = committing_server(full_city_engine)
+    base = next(serving)
+    yield f"{base}/ogc"
+    serving.close()

@@ -64,8 +64,9 @@ def test_ogrinfo_lists_grids_with_fields_and_count(ogc_server: str, engine: Engi
     assert "users" not in layers and "population_points" not in layers
 
 
+@pytest.mark.full_city  # thousands of grids: ogr2ogr pages through them
 def test_ogr2ogr_copies_every_grid_with_its_geometry(
-    ogc_server: str, engine: Engine, tmp_path: Path
+    full_city_ogc_server: str, full_city_engine: Engine, tmp_path: Path
 ) -> None:
     target = tmp_path / "grids.gpkg"
     run(
@@ -75,10 +76,10 @@ def test_ogr2ogr_copies_every_grid_with_its_geometry(
         "-f",
         "GPKG",
         str(target),
-        f"OAPIF:{ogc_server}",
+        f"OAPIF:{full_city_ogc_server}",
         "grids",
     )
-    database, copy = grids_in_sql(engine), copied(target)
+    database, copy = grids_in_sql(full_city_engine), copied(target)
     assert len(database) > 6000 and sorted(copy) == sorted(database)
     for code, geometry in database.items():
         assert shapely.equals_exact(copy[code], geometry, tolerance=1e-8), code

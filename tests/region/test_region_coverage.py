@@ -61,15 +61,15 @@ def test_a_synthetic_city_is_not_stored_into_a_database(
         store_city_coverage(small_city, tmp_path, entry, list(load_circles().values()))
 
 
-@pytest.mark.slow
+@pytest.mark.full_city
 def test_full_demo_city_on_dask_equals_stored_coverage(
     db_session: Session,
-    demo_city,  # noqa: ANN001
+    full_demo_city,  # noqa: ANN001
     local_client: Client,
     tmp_path: Path,
 ) -> None:
-    load_and_refresh(db_session, demo_city)
+    load_and_refresh(db_session, full_demo_city)
     out, _ = _dask_coverage(db_session, local_client, tmp_path)
     result = layout.read_coverage(out, "ordos")
-    assert result["grid_code"].nunique() == len(demo_city.grids) == 6702
+    assert result["grid_code"].nunique() == len(full_demo_city.grids) == 6702
     assert_same_coverage(result, stored_coverage(db_session))

@@ -347,7 +347,7 @@ def test_too_few_grids_is_refused() -> None:
         build_demo_city(grids=5)
 
 
-@pytest.mark.slow
+@pytest.mark.full_city
 def test_full_size_city_matches_the_report() -> None:
     city = build_demo_city()
     assert len(city.grids) == 6702
