@@ -44,9 +44,9 @@ from sqlalchemy import create_engine, text
 
 from gridsvc.cluster import databases as cluster_databases
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.common.coords import wgs84_to_gcj02
 from gridsvc.config import get_settings
-from gridsvc.db import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = ROOT / "bench" / "intake.lua"

@@ -42,9 +42,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.common.coords import wgs84_to_gcj02
 from gridsvc.config import Settings
-from gridsvc.db import migrate
 from gridsvc.geodata import service as geodata_service
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 from gridsvc.geodata.demo.build import build_demo_city

@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from gridsvc.cluster import service as cluster_service  # noqa: E402
+from gridsvc.cluster.migrations import migrate  # noqa: E402
 from gridsvc.config import get_settings  # noqa: E402
-from gridsvc.db import migrate  # noqa: E402
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 
 BENCH_DATABASE = "gridsvc_bench"

@@ -14,8 +14,9 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings, get_settings
-from gridsvc.db import get_session, migrate
+from gridsvc.db import get_session
 from gridsvc.main import create_app
 from tests.factories import LatticeCity, make_test_city
 

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings
-from gridsvc.db import migrate
 from tests.conftest import TEST_DATABASE, TEST_DEMO_SEED
 from tests.maps.conftest import ARTIFACTS, serve_app
 

@@ -34,7 +34,8 @@ LAYER_HELP = {
 def open_session():  # noqa: ANN201 - sqlalchemy Session, imported lazily
     """Open a session on the configured database, migrated to the newest schema first."""
     from gridsvc.cluster.home import ClusterError
-    from gridsvc.db import migrate, resolve_database_url, session_factory
+    from gridsvc.cluster.migrations import migrate
+    from gridsvc.db import resolve_database_url, session_factory
 
     try:
         migrate(resolve_database_url())
