@@ -29,7 +29,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.common.coords import wgs84_to_gcj02
-from gridsvc.geodata import service as geodata_service
+from gridsvc.geodata import city_loader
 from gridsvc.geodata.demo.build import build_demo_city
 from gridsvc.grids import placing as grid_placing
 
@@ -159,8 +159,8 @@ def main() -> None:
     city = build_demo_city(seed=20240601)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        if not geodata_service.city_is_loaded(session):
-            for _ in geodata_service.load_city(session, city):
+        if not city_loader.city_is_loaded(session):
+            for _ in city_loader.load_city(session, city):
                 pass
     engine.dispose()
     submissions(url, city, arguments)

@@ -45,7 +45,7 @@ from gridsvc.cluster import service as cluster_service
 from gridsvc.cluster.migrations import migrate
 from gridsvc.common.coords import wgs84_to_gcj02
 from gridsvc.config import Settings
-from gridsvc.geodata import service as geodata_service
+from gridsvc.geodata import city_loader
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 from gridsvc.geodata.demo.build import build_demo_city
 
@@ -115,7 +115,7 @@ def load_city(url: str, grids: int) -> np.ndarray:
     city = build_demo_city(seed=SEED, grids=grids)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, city):
+        for _ in city_loader.load_city(session, city):
             pass
     engine.dispose()
     people = city.population.geometry.sample(5000, random_state=5, replace=True)

@@ -20,13 +20,13 @@ from gridsvc.cluster.home import ClusterError
 from gridsvc.common.cli import fail
 from gridsvc.config import get_settings
 from gridsvc.coverage import cli as coverage_cli
-from gridsvc.facilities import cli as facilities_cli
 from gridsvc.geodata import cli as geodata_cli
+from gridsvc.geodata import sources_cli as facilities_cli
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
-from gridsvc.grids import cli as grids_cli
 from gridsvc.issues import cli as issues_cli
 from gridsvc.issues.workflow import Role
 from gridsvc.maps import cli as maps_cli
+from gridsvc.rebalancing import cli as rebalancing_cli
 from gridsvc.region import cli as region_cli
 
 
@@ -57,7 +57,7 @@ app.add_typer(coverage_cli.app, name="coverage")
 app.add_typer(geodata_cli.import_app, name="import")
 app.command("export")(geodata_cli.export)
 app.add_typer(facilities_cli.app, name="facilities")
-app.add_typer(grids_cli.app, name="grids")
+app.add_typer(rebalancing_cli.app, name="grids")
 app.add_typer(maps_cli.app, name="maps")
 app.add_typer(issues_cli.app, name="issues")
 app.add_typer(region_cli.app, name="region")
@@ -80,7 +80,7 @@ def demo_build(
     """Build the Ordos demo city into the database and write a GeoPackage copy."""
     from gridsvc.cluster.migrations import migrate
     from gridsvc.db import resolve_database_url, session_factory
-    from gridsvc.geodata import service as geodata_service
+    from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
     from gridsvc.geodata.demo.outlines import OutlinesMissing
     from gridsvc.geodata.gpkg import write_city_geopackage
@@ -90,7 +90,7 @@ def demo_build(
     except ClusterError as error:
         raise fail(str(error)) from None
     with session_factory()() as session:
-        if geodata_service.city_is_loaded(session) and not replace:
+        if city_loader.city_is_loaded(session) and not replace:
             typer.echo("A city is already in the database; use --replace to build it anew.")
             return
     started = time.perf_counter()
@@ -99,7 +99,7 @@ def demo_build(
     except OutlinesMissing as error:
         raise fail(error.message) from None
     with session_factory()() as session, session.begin():
-        for step in geodata_service.load_city(session, city):
+        for step in city_loader.load_city(session, city):
             typer.echo(f"loaded {step}", err=True)
     target = gpkg or get_settings().geodata_dir / "demo" / "ordos-demo.gpkg"
     write_city_geopackage(city, target)

@@ -34,7 +34,6 @@ from gridsvc.common.limits import BodyLimits
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
-from gridsvc.grids.rebalance_views import router as rebalance_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
 from gridsvc.issues.bulletin_views import router as bulletins_router
@@ -45,6 +44,7 @@ from gridsvc.issues.views import router as issues_router
 from gridsvc.maps import views as maps_views
 from gridsvc.ogc.tile_views import router as ogc_tiles_router
 from gridsvc.ogc.views import router as ogc_router
+from gridsvc.rebalancing.views import router as rebalance_router
 from gridsvc.residents.views import router as residents_router
 
 logger = logging.getLogger("gridsvc")

@@ -118,10 +118,10 @@ def demo_city():  # noqa: ANN201 - DemoCity, imported lazily
 @pytest.fixture(scope="session")
 def loaded_demo_city(engine: Engine, demo_city):  # noqa: ANN001, ANN201
     """The demo city, committed into the test database once for the whole run."""
-    from gridsvc.geodata import service as geodata_service
+    from gridsvc.geodata import city_loader
 
     with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, demo_city):
+        for _ in city_loader.load_city(session, demo_city):
             pass
     return demo_city
 

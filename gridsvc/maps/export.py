@@ -7,11 +7,10 @@ panel; title, data date, legend, scale bar and north arrow stay).
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from gridsvc.common.chromium import CHROMIUM_ARGS, chromium_path
+
 # Every GeoJSON layer and marker cluster is drawn once the page's scripts have run; two
 # animation frames later it is on the screen.
 DRAWN = """async () => {
@@ -20,14 +19,6 @@ DRAWN = """async () => {
     }
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
 }"""
-
-
-def chromium_path() -> str:
-    """Return Debian's chromium (or ``GRIDSVC_CHROMIUM``); raise if there is none."""
-    path = os.environ.get("GRIDSVC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        raise ValueError("no chromium to export with: install Debian's chromium (make test does)")
-    return path
 
 
 def export_page(page: Path, out: Path, width: int = 1600, height: int = 1000) -> Path:

@@ -65,7 +65,7 @@ def rebalance(
     """Propose grids each holding a load in the band; review on a map; apply with --apply ID."""
     from gridsvc.config import get_settings
     from gridsvc.geodata.cli import refresh_coverage
-    from gridsvc.grids import rebalance_service
+    from gridsvc.rebalancing import service as rebalance_service
 
     level, code = scope_of(district, street, community)
     try:
@@ -96,7 +96,8 @@ def rebalance(
 def in_session(request, apply: str | None = None):  # noqa: ANN001, ANN201
     """Propose (rolled back: nothing is written) or apply (committed) in one transaction."""
     from gridsvc.geodata.cli import open_session
-    from gridsvc.grids import rebalance_apply, rebalance_service
+    from gridsvc.rebalancing import apply as rebalance_apply
+    from gridsvc.rebalancing import service as rebalance_service
 
     try:
         session = open_session()

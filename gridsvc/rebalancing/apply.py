@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from gridsvc.common.errors import GridsvcError
 from gridsvc.geodata.importer import ImportRequest, import_file
 from gridsvc.geodata.problems import Problem
-from gridsvc.grids.rebalance_service import Proposal, RebalanceRequest, frame, propose
 from gridsvc.issues import relinking
+from gridsvc.rebalancing.service import Proposal, RebalanceRequest, frame, propose
 
 LAYER_COLUMNS = ["code", "name", "community_code", "population", "households", "grid_workers"]
 

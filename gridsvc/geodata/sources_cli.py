@@ -1,4 +1,8 @@
-"""``gridsvc facilities ...``: the sources facilities came from, and withdrawing one."""
+"""``gridsvc facilities ...``: the sources facilities were imported from, and withdrawing one.
+
+A source is where an import came from; withdrawing one deletes its facilities and then
+refreshes stored coverage, which is why these commands live with the imports.
+"""
 
 from __future__ import annotations
 
