@@ -79,7 +79,7 @@ def demo_build(
 ) -> None:
     """Build the Ordos demo city into the database and write a GeoPackage copy."""
     from gridsvc.cluster.migrations import migrate
-    from gridsvc.db import resolve_database_url, session_factory
+    from gridsvc.db import resolve_database_url, session_scope
     from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
     from gridsvc.geodata.demo.outlines import OutlinesMissing
@@ -89,7 +89,7 @@ def demo_build(
         migrate(resolve_database_url())  # a fresh database gets its schema first
     except ClusterError as error:
         raise fail(str(error)) from None
-    with session_factory()() as session:
+    with session_scope() as session:
         if city_loader.city_is_loaded(session) and not replace:
             typer.echo("A city is already in the database; use --replace to build it anew.")
             return
@@ -98,7 +98,7 @@ def demo_build(
         city = build_demo_city(seed=seed, grids=grids, progress=True)
     except OutlinesMissing as error:
         raise fail(error.message) from None
-    with session_factory()() as session, session.begin():
+    with session_scope() as session:
         for step in city_loader.load_city(session, city):
             typer.echo(f"loaded {step}", err=True)
     target = gpkg or get_settings().geodata_dir / "demo" / "ordos-demo.gpkg"
@@ -158,12 +158,12 @@ def check_scope_exists(principal: Principal) -> None:
     if not (principal.grids or principal.department or principal.district):
         return
     from gridsvc.common.errors import NotFoundError
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.grids import placing as grid_placing
     from gridsvc.grids import service as grids_service
     from gridsvc.issues import service as issues_service
 
-    with session_factory()() as session:
+    with session_scope() as session:
         problems = []
         if principal.department and issues_service.unknown_departments(
             session, [principal.department]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated
 
@@ -56,6 +57,12 @@ def transaction_per_request(factory: sessionmaker[Session]) -> Iterator[Session]
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction per command, as per request: commit on success, roll back on error."""
+    yield from transaction_per_request(session_factory())
 
 
 def get_session() -> Iterator[Session]:

@@ -31,17 +31,17 @@ LAYER_HELP = {
 }
 
 
-def open_session():  # noqa: ANN201 - sqlalchemy Session, imported lazily
-    """Open a session on the configured database, migrated to the newest schema first."""
+def migrated_session():  # noqa: ANN201 - a context manager of a session, imported lazily
+    """Return :func:`gridsvc.db.session_scope` on the configured database, migrated first."""
     from gridsvc.cluster.home import ClusterError
     from gridsvc.cluster.migrations import migrate
-    from gridsvc.db import resolve_database_url, session_factory
+    from gridsvc.db import resolve_database_url, session_scope
 
     try:
         migrate(resolve_database_url())
     except ClusterError as error:
         raise GridsvcError(str(error)) from None
-    return session_factory()()
+    return session_scope()
 
 
 def summary(problems: list[Problem]) -> str:
@@ -86,10 +86,10 @@ def refresh_coverage() -> None:
     a refresh succeeds.
     """
     from gridsvc.coverage import service as coverage_service
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
 
     try:
-        with session_factory()() as session, session.begin():
+        with session_scope() as session:
             done = coverage_service.refresh_after_change(session, progress=True)
     except Exception as error:  # noqa: BLE001 - whatever failed, the import is kept
         raise fail(
@@ -115,20 +115,12 @@ def run_import(request, refresh: bool = True) -> None:  # noqa: ANN001 - importe
     from gridsvc.geodata.importer import import_file
 
     try:
-        session = open_session()
+        with migrated_session() as session:
+            result = import_file(session, request, progress=True)
+            if result.errors:
+                session.rollback()  # loads nothing; the scope then commits no rows
     except GridsvcError as error:
         raise fail(error.message) from None
-    try:
-        result = import_file(session, request, progress=True)
-        if result.errors:
-            session.rollback()
-        else:
-            session.commit()
-    except GridsvcError as error:
-        session.rollback()
-        raise fail(error.message) from None
-    finally:
-        session.close()
     report(result)
     if refresh and request.layer in COVERAGE_LAYERS:
         refresh_coverage()
@@ -216,17 +208,10 @@ def import_osm(
 
     try:
         box = None if bbox is None else parse_bbox(bbox, "--bbox")
-        session = open_session()
+        with migrated_session() as session:
+            loaded = import_osm_file(session, file, box, replace=replace)
     except GridsvcError as error:
         raise fail(error.message) from None
-    try:
-        loaded = import_osm_file(session, file, box, replace=replace)
-        session.commit()
-    except GridsvcError as error:
-        session.rollback()
-        raise fail(error.message) from None
-    finally:
-        session.close()
     typer.echo(
         f"Loaded from {file.name}: {loaded.nodes:,} walking nodes, {loaded.edges:,} edges "
         f"({loaded.length_km:,.1f} km), {loaded.facilities:,} facilities "
@@ -255,13 +240,8 @@ def export(
         file = named_for(file, crs)
         if file.exists() and not overwrite:
             raise GridsvcError(f"{file} exists: give --overwrite to replace it")
-        session = open_session()
+        with migrated_session() as session:
+            count = export_to_file(session, layer, file, crs, district, overwrite=overwrite)
     except (GridsvcError, ValueError) as error:
         raise fail(getattr(error, "message", str(error))) from None
-    try:
-        count = export_to_file(session, layer, file, crs, district, overwrite=overwrite)
-    except (GridsvcError, ValueError) as error:
-        raise fail(getattr(error, "message", str(error))) from None
-    finally:
-        session.close()
     typer.echo(f"Wrote {count:,} {layer} to {file}.")

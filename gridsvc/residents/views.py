@@ -12,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from gridsvc.common.coords import CoordinateSystem
+from gridsvc.common.errors import NotFoundError
 from gridsvc.config import get_settings
 from gridsvc.maps.basemap import base_tiles
 
@@ -39,7 +40,7 @@ def static_file(name: str) -> FileResponse:
     """Return one file of the package's static folder, or a 404 for any other name."""
     path = STATIC / name
     if "/" in name or name.startswith(".") or path.suffix not in MEDIA_TYPES or not path.is_file():
-        raise HTTPException(404, f"no residents' file '{name}'")
+        raise NotFoundError(f"no residents' file '{name}'")
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=NO_CACHE)
 
 
