@@ -10,13 +10,16 @@ import re
 from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: A rate setting: "10/hour" (at least one; units second, minute, hour, day).
 RATE_FORMAT = re.compile(r"[1-9][0-9]*/(second|minute|hour|day)")
+#: A box in degrees: west, south, east, north (GRIDSVC_CITY_BBOX=west,south,east,north).
+Box = tuple[float, float, float, float]
 
 
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -167,7 +170,7 @@ class Settings(BaseSettings):
     # every district must lie (other layers are checked against the current districts, or
     # this box while there are none), and how far outside a feature may lie before it is
     # reported as misplaced.
-    city_bbox: str = "106.7,37.6,111.5,40.8"
+    city_bbox: Annotated[Box, NoDecode] = (106.7, 37.6, 111.5, 40.8)
     import_extent_margin_km: float = 50.0
     # Grids may overlap each other, leave gaps in their community or stick out of it by
     # this many square metres before an import reports it (floating point leaves slivers).
@@ -245,6 +248,26 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least 1, not {value}")
         return value
 
+    @field_validator("city_bbox", mode="before")
+    @classmethod
+    def read_box(cls, value: object) -> object:
+        """Read ``west,south,east,north`` once, so that callers get four numbers."""
+        if not isinstance(value, str):
+            return value
+        parts = value.split(",")
+        if len(parts) != 4:
+            raise ValueError(f"west,south,east,north in degrees, not '{value}'")
+        return tuple(float(part) for part in parts)
+
+    @field_validator("city_bbox")
+    @classmethod
+    def check_box(cls, value: Box) -> Box:
+        """Accept a box whose west and south edges are not past its east and north ones."""
+        west, south, east, north = value
+        if west > east or south > north:
+            raise ValueError(f"west <= east and south <= north, not {value}")
+        return value
+
     @field_validator("escalate_schedule", "bulletin_schedule")
     @classmethod
     def check_schedule(cls, value: str) -> str:
@@ -288,6 +311,11 @@ class Settings(BaseSettings):
         if not RATE_FORMAT.fullmatch(value.strip()):
             raise ValueError(f"a rate is COUNT/UNIT such as 10/hour, not '{value}'")
         return value.strip()
+
+
+def box_text(box: Box) -> str:
+    """Write ``box`` as the setting is written: ``west,south,east,north``."""
+    return ",".join(f"{value:g}" for value in box)
 
 
 @lru_cache

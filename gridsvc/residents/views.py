@@ -85,7 +85,6 @@ def page_config() -> dict[str, Any]:
     """Tell the pages the base tiles (if any), the city's extent, windows."""
     settings = get_settings()
     tiles = base_tiles(settings.map_tiles, settings.map_tiles_crs, settings.map_tiles_attribution)
-    west, south, east, north = (float(part) for part in settings.city_bbox.split(","))
     # The pages draw WGS-84 positions: tiles in another system would put the pin off the
     # street, so they are left out and the reference layers alone are drawn.
     usable = tiles.url is not None and tiles.crs == CoordinateSystem.WGS84.value
@@ -95,7 +94,7 @@ def page_config() -> dict[str, Any]:
             if usable
             else None
         ),
-        "city_bbox": [west, south, east, north],
+        "city_bbox": list(settings.city_bbox),
         "reopen_window_days": settings.reopen_window_days,
     }
 
