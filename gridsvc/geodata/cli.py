@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -126,40 +127,62 @@ def run_import(request, refresh: bool = True) -> None:  # noqa: ANN001 - importe
         refresh_coverage()
 
 
+# The options of every ``gridsvc import LAYER`` command.
+FileArgument = Annotated[
+    Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV.")
+]
+FileLayerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--layer", help="Layer inside the file (default: the only one, or the one named LAYER)."
+    ),
+]
+CrsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Coordinates of the file: wgs84, gcj02, bd09 or EPSG:n "
+        "(default: the file's own CRS, else wgs84)."
+    ),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="TARGET=COLUMN: read field TARGET from the file's COLUMN."),
+]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="TARGET=VALUE: the same VALUE for every row.")
+]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        help="Boundaries: the file becomes the new generation and the current one is "
+        "closed. Facilities: drop earlier ones of the same source (an empty file with "
+        "--set source=X drops that source's). Population: drop all."
+    ),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Text encoding of the file, e.g. gbk (default: UTF-8 for CSV, what the file "
+        "declares otherwise, e.g. a Shapefile's .cpg)."
+    ),
+]
+RepairOption = Annotated[bool, typer.Option(help="Repair invalid geometries with make_valid.")]
+NoRefreshOption = Annotated[bool, typer.Option("--no-refresh", help=NO_REFRESH_HELP)]
+
+
 def import_command(layer: str) -> Callable[..., None]:
     """Build the ``gridsvc import LAYER`` command."""
 
     def command(
-        file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV."),
-        layer_name: str | None = typer.Option(
-            None,
-            "--layer",
-            help="Layer inside the file (default: the only one, or the one named LAYER).",
-        ),
-        crs: str | None = typer.Option(
-            None,
-            help="Coordinates of the file: wgs84, gcj02, bd09 or EPSG:n "
-            "(default: the file's own CRS, else wgs84).",
-        ),
-        mapping: list[str] | None = typer.Option(
-            None, "--map", help="TARGET=COLUMN: read field TARGET from the file's COLUMN."
-        ),
-        constants: list[str] | None = typer.Option(
-            None, "--set", help="TARGET=VALUE: the same VALUE for every row."
-        ),
-        replace: bool = typer.Option(
-            False,
-            help="Boundaries: the file becomes the new generation and the current one is "
-            "closed. Facilities: drop earlier ones of the same source (an empty file with "
-            "--set source=X drops that source's). Population: drop all.",
-        ),
-        encoding: str | None = typer.Option(
-            None,
-            help="Text encoding of the file, e.g. gbk (default: UTF-8 for CSV, what the file "
-            "declares otherwise, e.g. a Shapefile's .cpg).",
-        ),
-        repair: bool = typer.Option(False, help="Repair invalid geometries with make_valid."),
-        no_refresh: bool = typer.Option(False, "--no-refresh", help=NO_REFRESH_HELP),
+        file: FileArgument,
+        layer_name: FileLayerOption = None,
+        crs: CrsOption = None,
+        mapping: MapOption = None,
+        constants: SetOption = None,
+        replace: ReplaceOption = False,
+        encoding: EncodingOption = None,
+        repair: RepairOption = False,
+        no_refresh: NoRefreshOption = False,
     ) -> None:
         from gridsvc.geodata.importer import ImportRequest
         from gridsvc.geodata.readers import parse_assignments
