@@ -66,14 +66,6 @@ KNOWN_LONG_FUNCTIONS = {
     "gridsvc/issues/bulletin_service.py:bulletin_figures",
     "gridsvc/issues/hotspot_service.py:repeated_locations",
     "gridsvc/issues/whistle_stats.py:whistle_rows",
-    # Split into named steps next on this branch.
-    "gridsvc/common/geojson.py:parse_bbox",
-    "gridsvc/geodata/cli.py:import_command",
-    "gridsvc/geodata/demo/build.py:build_demo_city",
-    "gridsvc/geodata/demo/facilities.py:place_facilities",
-    "gridsvc/maps/render.py:coverage_map",
-    "gridsvc/maps/render.py:issues_map",
-    "gridsvc/ogc/collections.py:coverage_collections",
 }
 
 
