@@ -27,8 +27,12 @@ def options() -> dict[str, Any]:
     except ImportError:  # a tree from before gridsvc.common.serving
         from gridsvc.common.access_log import log_config
 
-        return {"log_level": "info", "log_config": log_config(), "server_header": False,
-                "timeout_keep_alive": settings.keepalive_timeout_s}  # fmt: skip
+        return {
+            "log_level": "info",
+            "log_config": log_config(),
+            "server_header": False,
+            "timeout_keep_alive": settings.keepalive_timeout_s,
+        }
     found = serving.uvicorn_options(settings)
     found.pop("workers", None)
     return found
@@ -40,9 +44,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     arguments = parser.parse_args()
     uvicorn.run(
-        "bare_app:app", host="127.0.0.1", port=arguments.port, workers=arguments.workers,
-        app_dir=str(BENCH), **options(),
-    )  # fmt: skip
+        "bare_app:app",
+        host="127.0.0.1",
+        port=arguments.port,
+        workers=arguments.workers,
+        app_dir=str(BENCH),
+        **options(),
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,12 @@ BENCH_DATABASE = "gridsvc_bench_bounds"
 ROOT = Path(__file__).resolve().parent.parent
 BIG = 50 * 1024 * 1024
 SITING = {"circle": "culture_5min", "k": 3}
-REPORT = {"lon": 109.78, "lat": 39.61, "category": "public_facility_damage",
-          "description": "bench: 井盖缺失"}  # fmt: skip
+REPORT = {
+    "lon": 109.78,
+    "lat": 39.61,
+    "category": "public_facility_damage",
+    "description": "bench: 井盖缺失",
+}
 
 
 def free_port() -> int:
@@ -43,11 +47,24 @@ def free_port() -> int:
 
 def start_server(database_url: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {**os.environ, "GRIDSVC_DATABASE_URL": database_url,
-           # One client address sends every report here: the per-address limit is not measured.
-           "GRIDSVC_RATE_LIMIT_PER_ADDRESS": "1000000/hour"}  # fmt: skip
-    command = [sys.executable, "-m", "uvicorn", "gridsvc.main:app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    env = {
+        **os.environ,
+        "GRIDSVC_DATABASE_URL": database_url,
+        # One client address sends every report here: the per-address limit is not measured.
+        "GRIDSVC_RATE_LIMIT_PER_ADDRESS": "1000000/hour",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "gridsvc.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -116,8 +133,10 @@ def bench_reports_beside_siting(port: int, siting_calls: int, reports: int) -> N
         http.post("/api/v1/coverage/siting", json=SITING)  # warm the city's caches
         alone = report_latencies(http, reports)
         with ThreadPoolExecutor(siting_calls) as pool:
-            calls = [pool.submit(http.post, "/api/v1/coverage/siting", json=SITING)
-                     for _ in range(siting_calls)]  # fmt: skip
+            calls = [
+                pool.submit(http.post, "/api/v1/coverage/siting", json=SITING)
+                for _ in range(siting_calls)
+            ]
             time.sleep(1.0)  # let them all arrive
             loaded = report_latencies(http, reports)
             pending = sum(not call.done() for call in calls)

@@ -19,7 +19,7 @@ from common import (
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from gridsvc.geodata import service as geodata_service
+from gridsvc.geodata import city_loader
 from gridsvc.geodata.demo.build import build_demo_city
 from gridsvc.geodata.gpkg import write_city_geopackage
 
@@ -33,7 +33,7 @@ def main() -> None:
     memory_after_build = peak_memory_mib()
     engine = create_engine(url)
     with timed() as load, Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, city):
+        for _ in city_loader.load_city(session, city):
             pass
     engine.dispose()
     with tempfile.TemporaryDirectory() as folder, timed() as gpkg:

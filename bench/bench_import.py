@@ -26,10 +26,10 @@ from common import (  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from gridsvc.geodata.city_loader import clear_city  # noqa: E402
 from gridsvc.geodata.demo.build import build_demo_city  # noqa: E402
 from gridsvc.geodata.gpkg import write_city_geopackage  # noqa: E402
 from gridsvc.geodata.importer import ImportRequest, import_file  # noqa: E402
-from gridsvc.geodata.service import clear_city  # noqa: E402
 
 POPULATION_POINTS = 1_000_000
 

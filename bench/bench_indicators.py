@@ -79,10 +79,14 @@ def events_statement(action: str, before: str | None, after: str, hours: int, wh
         if action == "rate"
         else "NULL"
     )
-    deadline = "NULL" if after == "closed" else (
-        f"created_at + interval '{hours} hours' + "
-        "CASE WHEN id % 6 = 5 THEN interval '10 minutes' ELSE interval '2 hours' END"
-    )  # fmt: skip
+    deadline = (
+        "NULL"
+        if after == "closed"
+        else (
+            f"created_at + interval '{hours} hours' + "
+            "CASE WHEN id % 6 = 5 THEN interval '10 minutes' ELSE interval '2 hours' END"
+        )
+    )
     return f"""
 INSERT INTO issue_events (issue_id, action, from_status, to_status, actor_role, actor,
     details, deadline_at, created_at)
@@ -136,8 +140,11 @@ def measure(url: str, explain: bool) -> None:
                 statement = indicator_service.indicator_statement(
                     ADMIN, start, end, by, period, now
                 )
-                sql = str(statement.compile(dialect=postgresql.dialect(),
-                                            compile_kwargs={"literal_binds": True}))  # fmt: skip
+                sql = str(
+                    statement.compile(
+                        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+                    )
+                )
                 plan = session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).scalars()
                 print("\n".join(f"    {line}" for line in plan))
     engine.dispose()

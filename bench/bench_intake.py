@@ -44,9 +44,9 @@ from sqlalchemy import create_engine, text
 
 from gridsvc.cluster import databases as cluster_databases
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.common.coords import wgs84_to_gcj02
 from gridsvc.config import get_settings
-from gridsvc.db import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_SCRIPT = ROOT / "bench" / "intake.lua"
@@ -137,9 +137,13 @@ def serving(command: list[str], tree: Path, env: dict[str, str], log: Path):  # 
     port = free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
-            [*command, "--port", str(port)], cwd=tree, env=env, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [*command, "--port", str(port)],
+            cwd=tree,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_serving(process, base)
@@ -157,8 +161,19 @@ def worker_count(process: subprocess.Popen) -> int:
 
 def wrk(base: str, arguments: list[str], points: Path, tag: str, interval: float) -> dict:
     """Run wrk with intake.lua; return its summary (the run's figures)."""
-    command = ["wrk", *arguments, "--timeout", "10s", "-s", str(LUA_SCRIPT), base, "--",
-               str(points), tag, f"{interval:.6f}"]  # fmt: skip
+    command = [
+        "wrk",
+        *arguments,
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA_SCRIPT),
+        base,
+        "--",
+        str(points),
+        tag,
+        f"{interval:.6f}",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     summary = re.search(r"^intake-summary (.*)$", done.stdout, re.MULTILINE)
     if done.returncode != 0 or summary is None:
@@ -195,18 +210,26 @@ def load_average() -> str:
 
 
 def report(name: str, result: dict) -> None:
-    print(f"{name:44s} {result['rate']:8,.0f} req/s  p50 {result['p50_us'] / 1000:6.1f} ms  "
-          f"p90 {result['p90_us'] / 1000:6.1f} ms  p99 {result['p99_us'] / 1000:6.1f} ms  "
-          f"max {result['max_us'] / 1000:6.1f} ms  ({result['requests']:,} answers, all 2xx; "
-          f"{load_average()})")  # fmt: skip
+    print(
+        f"{name:44s} {result['rate']:8,.0f} req/s  p50 {result['p50_us'] / 1000:6.1f} ms  "
+        f"p90 {result['p90_us'] / 1000:6.1f} ms  p99 {result['p99_us'] / 1000:6.1f} ms  "
+        f"max {result['max_us'] / 1000:6.1f} ms  ({result['requests']:,} answers, all 2xx; "
+        f"{load_average()})"
+    )
 
 
 def measure(servers: dict[str, str], url: str, points: Path, arguments: argparse.Namespace):  # noqa: ANN201
     """Throughput, then the fixed rate, on each server; refuse any run with errors."""
     duration = f"{arguments.duration}s"
     flat_out = ["-t", str(arguments.threads), "-c", str(arguments.connections), "-d", duration]
-    paced = ["-t", str(arguments.rate_connections), "-c", str(arguments.rate_connections),
-             "-d", duration]  # fmt: skip
+    paced = [
+        "-t",
+        str(arguments.rate_connections),
+        "-c",
+        str(arguments.rate_connections),
+        "-d",
+        duration,
+    ]
     interval = arguments.rate_connections / arguments.rate
     results: dict[tuple[str, str], dict] = {}
     for base in servers.values():
@@ -220,8 +243,10 @@ def measure(servers: dict[str, str], url: str, points: Path, arguments: argparse
             if name == "gridsvc":
                 result["stored"] = stored_reports(url, tag)
                 if result["stored"] < result["requests"]:
-                    raise SystemExit(f"{title}: {result['requests']:,} acknowledged, only "
-                                     f"{result['stored']:,} stored")  # fmt: skip
+                    raise SystemExit(
+                        f"{title}: {result['requests']:,} acknowledged, only "
+                        f"{result['stored']:,} stored"
+                    )
             report(title, result)
             results[(name, mode)] = result
     return results
@@ -232,13 +257,19 @@ def conclude(results: dict, arguments: argparse.Namespace) -> None:
     paced = results[("gridsvc", "rate")]
     p99 = paced["p99_us"] / 1000
     held = paced["rate"] >= 0.97 * arguments.rate
-    print(f"gridsvc / bare throughput: {ratio:.2f} (target >= 0.50: "
-          f"{'met' if ratio >= 0.5 else 'NOT met'})")  # fmt: skip
-    print(f"gridsvc at {arguments.rate:g}/s: {paced['rate']:.0f} req/s achieved "
-          f"({'held' if held else 'NOT held'}), p99 {p99:.1f} ms (target < 100 ms: "
-          f"{'met' if held and p99 < 100 else 'NOT met'})")  # fmt: skip
-    print(f"stored: every acknowledged report ({paced['stored']:,} at the fixed rate, "
-          f"{results[('gridsvc', 'throughput')]['stored']:,} flat out)")  # fmt: skip
+    print(
+        f"gridsvc / bare throughput: {ratio:.2f} (target >= 0.50: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'})"
+    )
+    print(
+        f"gridsvc at {arguments.rate:g}/s: {paced['rate']:.0f} req/s achieved "
+        f"({'held' if held else 'NOT held'}), p99 {p99:.1f} ms (target < 100 ms: "
+        f"{'met' if held and p99 < 100 else 'NOT met'})"
+    )
+    print(
+        f"stored: every acknowledged report ({paced['stored']:,} at the fixed rate, "
+        f"{results[('gridsvc', 'throughput')]['stored']:,} flat out)"
+    )
 
 
 def print_log_on_error(log: Path) -> None:
@@ -273,18 +304,28 @@ def main() -> None:
         bare_base, _ = stack.enter_context(
             serving(bare_command, arguments.tree, env, folder / "bare.log")
         )
-        print(f"served: `gridsvc serve` from {arguments.tree} with its defaults: "
-              f"{workers} worker(s); bare_app under the same uvicorn settings, "
-              f"{workers} worker(s)")  # fmt: skip
-        print(f"wrk: throughput -t {arguments.threads} -c {arguments.connections}; fixed rate "
-              f"-t {arguments.rate_connections} -c {arguments.rate_connections}, one request per "
-              f"{arguments.rate_connections / arguments.rate * 1000:.0f} ms per connection "
-              f"(intake.lua's delay()); {arguments.duration} s each, after a "
-              f"{WARM_UP_SECONDS} s warm-up")  # fmt: skip
+        print(
+            f"served: `gridsvc serve` from {arguments.tree} with its defaults: "
+            f"{workers} worker(s); bare_app under the same uvicorn settings, "
+            f"{workers} worker(s)"
+        )
+        print(
+            f"wrk: throughput -t {arguments.threads} -c {arguments.connections}; fixed rate "
+            f"-t {arguments.rate_connections} -c {arguments.rate_connections}, one request per "
+            f"{arguments.rate_connections / arguments.rate * 1000:.0f} ms per connection "
+            f"(intake.lua's delay()); {arguments.duration} s each, after a "
+            f"{WARM_UP_SECONDS} s warm-up"
+        )
         results = measure({"bare": bare_base, "gridsvc": base}, url, points, arguments)
         if arguments.profile:
-            flat_out = ["-t", str(arguments.threads), "-c", str(arguments.connections),
-                        "-d", f"{arguments.duration}s"]  # fmt: skip
+            flat_out = [
+                "-t",
+                str(arguments.threads),
+                "-c",
+                str(arguments.connections),
+                "-d",
+                f"{arguments.duration}s",
+            ]
             intake_profile.profile(
                 process.pid, arguments.duration, lambda: wrk(base, flat_out, points, "profile", 0)
             )

@@ -58,9 +58,14 @@ def load(url: str, count: int) -> None:
             make_test_city(session)
         session.execute(
             text(GENERATE),
-            {"count": count, "lon0": ORIGIN[0], "lat0": ORIGIN[1],
-             "width": 6 * STEP_LON, "height": 5 * STEP_LAT},
-        )  # fmt: skip
+            {
+                "count": count,
+                "lon0": ORIGIN[0],
+                "lat0": ORIGIN[1],
+                "width": 6 * STEP_LON,
+                "height": 5 * STEP_LAT,
+            },
+        )
         session.execute(
             text(
                 "INSERT INTO issue_events (issue_id, action, to_status, actor_role, actor, "

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.common.coords import wgs84_to_gcj02
-from gridsvc.geodata import service as geodata_service
+from gridsvc.geodata import city_loader
 from gridsvc.geodata.demo.build import build_demo_city
 from gridsvc.grids import placing as grid_placing
 
@@ -40,8 +40,20 @@ CHUNK = 100_000
 
 def start_server(app: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level",
-               "warning", "--workers", str(workers), "--app-dir", str(ROOT / "bench")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--workers",
+        str(workers),
+        "--app-dir",
+        str(ROOT / "bench"),
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -77,8 +89,9 @@ def load(url: str, bodies: list[dict], clients: int) -> tuple[float, np.ndarray]
 def report_line(name: str, seconds: float, latencies: np.ndarray) -> float:
     rate = len(latencies) / seconds
     p50, p95, p99 = np.percentile(latencies * 1000, [50, 95, 99])
-    print(f"{name:34s} {rate:8,.0f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   "
-          f"p99 {p99:6.1f} ms")  # fmt: skip
+    print(
+        f"{name:34s} {rate:8,.0f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   p99 {p99:6.1f} ms"
+    )
     return rate
 
 
@@ -88,14 +101,22 @@ def submissions(url: str, city, arguments: argparse.Namespace) -> None:  # noqa:
     lon, lat = wgs84_to_gcj02(people.x.to_numpy(), people.y.to_numpy())
     categories = ["road_damage", "environmental_sanitation", "illegal_parking", "greenery"]
     bodies = [
-        {"lon": float(x), "lat": float(y), "crs": "gcj02", "accuracy_m": 10.0,
-         "category": categories[int(rng.integers(4))], "description": "bench 路面破损"}
+        {
+            "lon": float(x),
+            "lat": float(y),
+            "crs": "gcj02",
+            "accuracy_m": 10.0,
+            "category": categories[int(rng.integers(4))],
+            "description": "bench 路面破损",
+        }
         for x, y in zip(lon, lat, strict=True)
-    ]  # fmt: skip
+    ]
     workers = arguments.workers
     env = {"GRIDSVC_DATABASE_URL": url}
-    print(f"HTTP: {len(bodies):,} submissions, {arguments.clients} clients, "
-          f"uvicorn --workers {workers}, loopback")  # fmt: skip
+    print(
+        f"HTTP: {len(bodies):,} submissions, {arguments.clients} clients, "
+        f"uvicorn --workers {workers}, loopback"
+    )
     gridsvc_server, gridsvc_url = start_server("gridsvc.main:app", env, workers)
     bare_server, bare_url = start_server("bare_app:app", {}, workers)
     try:
@@ -138,12 +159,18 @@ def bulk_routing(url: str, city, count: int) -> None:  # noqa: ANN001
     tree_seconds = t[0]
     assert list(codes) == found, "PostGIS and the STRtree disagree"
     inside = sum(code is not None for code in found)
-    print(f"bulk routing: {count:,} points ({inside:,} inside a grid), "
-          f"{len(grids):,} grids; both agree on every point")  # fmt: skip
-    print(f"{'PostGIS (100k-point temp tables)':34s} {count / postgis_seconds:12,.0f} points/s "
-          f"({postgis_seconds:.2f} s)")  # fmt: skip
-    print(f"{'in-process shapely STRtree':34s} {count / tree_seconds:12,.0f} points/s "
-          f"({tree_seconds:.2f} s, + {build_seconds:.2f} s to build the index)")  # fmt: skip
+    print(
+        f"bulk routing: {count:,} points ({inside:,} inside a grid), "
+        f"{len(grids):,} grids; both agree on every point"
+    )
+    print(
+        f"{'PostGIS (100k-point temp tables)':34s} {count / postgis_seconds:12,.0f} points/s "
+        f"({postgis_seconds:.2f} s)"
+    )
+    print(
+        f"{'in-process shapely STRtree':34s} {count / tree_seconds:12,.0f} points/s "
+        f"({tree_seconds:.2f} s, + {build_seconds:.2f} s to build the index)"
+    )
 
 
 def main() -> None:
@@ -159,8 +186,8 @@ def main() -> None:
     city = build_demo_city(seed=20240601)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        if not geodata_service.city_is_loaded(session):
-            for _ in geodata_service.load_city(session, city):
+        if not city_loader.city_is_loaded(session):
+            for _ in city_loader.load_city(session, city):
                 pass
     engine.dispose()
     submissions(url, city, arguments)

@@ -66,8 +66,18 @@ def sample_points(url: str) -> list[tuple[float, float]]:
 
 def start_server() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "gridsvc.main:app", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "gridsvc.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -117,8 +127,11 @@ def wrk_cached(base: str, paths: list[str], seconds: int) -> str:
     )
     done = subprocess.run(
         ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(script), base],
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
     found = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", done.stdout, re.M))
     rate = re.search(r"Requests/sec:\s+(\S+)", done.stdout)
     return f"p50 {found.get('50')}  p99 {found.get('99')}  {rate.group(1) if rate else '?'} req/s"

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.common import database_version, peak_memory_mib, print_machine, timed  # noqa: E402
 from gridsvc.db import resolve_database_url  # noqa: E402
-from gridsvc.grids import rebalance, rebalance_service  # noqa: E402
+from gridsvc.grids import rebalance  # noqa: E402
+from gridsvc.rebalancing import service as rebalance_service  # noqa: E402
 
 
 def district_codes(session: Session) -> list[str]:

@@ -42,10 +42,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.common.coords import wgs84_to_gcj02
 from gridsvc.config import Settings
-from gridsvc.db import migrate
-from gridsvc.geodata import service as geodata_service
+from gridsvc.geodata import city_loader
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 from gridsvc.geodata.demo.build import build_demo_city
 
@@ -115,7 +115,7 @@ def load_city(url: str, grids: int) -> np.ndarray:
     city = build_demo_city(seed=SEED, grids=grids)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, city):
+        for _ in city_loader.load_city(session, city):
             pass
     engine.dispose()
     people = city.population.geometry.sample(5000, random_state=5, replace=True)
@@ -133,8 +133,13 @@ def write_points(points: np.ndarray, path: Path) -> None:
 def warm_up(base: str, points: Path) -> None:
     """POST a few reports (not counted) so that every worker has imported and connected."""
     lon, lat, category = points.read_text().splitlines()[0].split()
-    body = {"lon": float(lon), "lat": float(lat), "crs": "gcj02", "category": category,
-            "description": "soak warm-up"}  # fmt: skip
+    body = {
+        "lon": float(lon),
+        "lat": float(lat),
+        "crs": "gcj02",
+        "category": category,
+        "description": "soak warm-up",
+    }
 
     def post(_: int) -> httpx.Response:
         headers = {"Idempotency-Key": uuid.uuid4().hex}
@@ -151,11 +156,25 @@ def run_wrk(base: str, arguments: argparse.Namespace, folder: Path, tag: str) ->
     answers = folder / "answers"
     answers.mkdir()
     connections = arguments.connections
-    command = ["wrk", "-t", str(connections), "-c", str(connections),
-               "-d", f"{max(1, round(arguments.duration))}s",
-               "--timeout", f"{max(1, round(arguments.timeout))}s",
-               "-s", str(LUA_SCRIPT), base, "--", str(folder / "points.txt"), str(answers), tag,
-               str(connections / arguments.rate)]  # fmt: skip
+    command = [
+        "wrk",
+        "-t",
+        str(connections),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(arguments.duration))}s",
+        "--timeout",
+        f"{max(1, round(arguments.timeout))}s",
+        "-s",
+        str(LUA_SCRIPT),
+        base,
+        "--",
+        str(folder / "points.txt"),
+        str(answers),
+        tag,
+        str(connections / arguments.rate),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         output, _ = process.communicate(timeout=arguments.duration + arguments.timeout + 60)
@@ -218,9 +237,11 @@ def statuses(codes: np.ndarray) -> str:
 
 def print_phases(run: Run, duration: float) -> None:
     """Answers by status and latency (of every answer) in each phase, by when it was sent."""
-    print(f"{'phase (by when a request was sent)':34s} {'from s':>7s} {'answers':>8s} "
-          f"{'per s':>6s} {'2xx':>7s} {'p50 ms':>8s} {'p99 ms':>8s}  "
-          "5xx; other non-2xx")  # fmt: skip
+    print(
+        f"{'phase (by when a request was sent)':34s} {'from s':>7s} {'answers':>8s} "
+        f"{'per s':>6s} {'2xx':>7s} {'p50 ms':>8s} {'p99 ms':>8s}  "
+        "5xx; other non-2xx"
+    )
     starts = [0.0] + [run.times[name] - run.started for name in PHASES[1:]]
     ends = starts[1:] + [duration]
     for index, name in enumerate(PHASES):
@@ -229,12 +250,16 @@ def print_phases(run: Run, duration: float) -> None:
         ok = int(((codes >= 200) & (codes < 300)).sum())
         p50, p99 = np.percentile(latency, [50, 99]) if len(latency) else (np.nan, np.nan)
         per_second = len(codes) / max(ends[index] - starts[index], 1e-9)
-        print(f"{PHASE_TITLES[name]:34s} {starts[index]:7.1f} {len(codes):8,} {per_second:6.0f} "
-              f"{ok:7,} {p50:8.1f} {p99:8.1f}  {statuses(codes[codes >= 500])}; "
-              f"{statuses(codes[(codes < 200) | ((codes >= 300) & (codes < 500))])}")  # fmt: skip
+        print(
+            f"{PHASE_TITLES[name]:34s} {starts[index]:7.1f} {len(codes):8,} {per_second:6.0f} "
+            f"{ok:7,} {p50:8.1f} {p99:8.1f}  {statuses(codes[codes >= 500])}; "
+            f"{statuses(codes[(codes < 200) | ((codes >= 300) & (codes < 500))])}"
+        )
     if run.times["after"] - run.started >= duration:
-        print("note: the cluster came back only after wrk had stopped; a longer --duration "
-              "shows the recovery")  # fmt: skip
+        print(
+            "note: the cluster came back only after wrk had stopped; a longer --duration "
+            "shows the recovery"
+        )
     for name in ("between", "after"):
         later = (run.sent >= run.times[name]) & (run.status >= 200) & (run.status < 300)
         first = f"+{run.sent[later].min() - run.times[name]:.2f} s" if later.any() else "none"
@@ -248,23 +273,31 @@ def print_totals(run: Run, connections: int) -> int:
     stored_ids = set(stored.values())
     missing_ids = [i for i in run.acknowledged.values() if i not in stored_ids]
     unacknowledged = [marker for marker in stored if marker not in run.acknowledged]
-    print(f"acknowledged (2xx): {len(run.acknowledged):,}   stored: {len(stored):,}   "
-          f"LOST (acknowledged, not stored): {len(lost):,}   acknowledged ids not in issues: "
-          f"{len(missing_ids):,}   stored, not acknowledged: {len(unacknowledged):,}")  # fmt: skip
+    print(
+        f"acknowledged (2xx): {len(run.acknowledged):,}   stored: {len(stored):,}   "
+        f"LOST (acknowledged, not stored): {len(lost):,}   acknowledged ids not in issues: "
+        f"{len(missing_ids):,}   stored, not acknowledged: {len(unacknowledged):,}"
+    )
     if lost:
         print(f"lost, for example: {', '.join(lost[:5])}")
     for detail, count in run.details.most_common(3):
         print(f"error answer ×{count:,}: {detail}")
     counters = run.counters
-    print(f"connections closed without an answer (wrk socket errors): connect "
-          f"{counters['connect']:,}, read {counters['read']:,}, write {counters['write']:,}; "
-          f"answered after --timeout: {counters['timeout']:,}")  # fmt: skip
+    print(
+        f"connections closed without an answer (wrk socket errors): connect "
+        f"{counters['connect']:,}, read {counters['read']:,}, write {counters['write']:,}; "
+        f"answered after --timeout: {counters['timeout']:,}"
+    )
     # request() runs once more than requests are sent: wrk checks the script's first request.
     unanswered = counters["made"] - 1 - counters["answered"]
-    print(f"requests without an answer: {unanswered:,} (up to {connections} of them in flight "
-          f"when wrk stopped)")  # fmt: skip
-    print(f"server: peak RSS {run.peak_rss / 2**20:,.0f} MiB (uvicorn and its workers, sampled "
-          f"every 0.2 s); {run.tracebacks:,} tracebacks in its log")  # fmt: skip
+    print(
+        f"requests without an answer: {unanswered:,} (up to {connections} of them in flight "
+        f"when wrk stopped)"
+    )
+    print(
+        f"server: peak RSS {run.peak_rss / 2**20:,.0f} MiB (uvicorn and its workers, sampled "
+        f"every 0.2 s); {run.tracebacks:,} tracebacks in its log"
+    )
     return len(lost)
 
 
@@ -304,11 +337,13 @@ def print_plan(arguments: argparse.Namespace) -> None:
     duration, outage = arguments.duration, arguments.outage
     version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     print(f"load generator: {version.stdout.splitlines()[0].split(' Copyright')[0]}")
-    print(f"load: {arguments.rate:g} requests/s for {duration:g} s, wrk -t "
-          f"{arguments.connections} -c {arguments.connections} (rate held by soak.lua's delay()); "
-          f"uvicorn --workers {arguments.workers} on 127.0.0.1; a demo city of {arguments.grids} "
-          f"grids; outages of {outage:g} s from {0.25 * duration:g} s (pg_ctl stop -m fast) and "
-          f"{0.6 * duration:g} s (kill -9 of the postmaster)")  # fmt: skip
+    print(
+        f"load: {arguments.rate:g} requests/s for {duration:g} s, wrk -t "
+        f"{arguments.connections} -c {arguments.connections} (rate held by soak.lua's delay()); "
+        f"uvicorn --workers {arguments.workers} on 127.0.0.1; a demo city of {arguments.grids} "
+        f"grids; outages of {outage:g} s from {0.25 * duration:g} s (pg_ctl stop -m fast) and "
+        f"{0.6 * duration:g} s (kill -9 of the postmaster)"
+    )
 
 
 def main() -> int:

@@ -21,8 +21,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from gridsvc.cluster import service as cluster_service  # noqa: E402
+from gridsvc.cluster.migrations import migrate  # noqa: E402
 from gridsvc.config import get_settings  # noqa: E402
-from gridsvc.db import migrate  # noqa: E402
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 
 BENCH_DATABASE = "gridsvc_bench"
@@ -93,13 +93,13 @@ def database_version(url: str) -> str:
 
 def ensure_demo_city(url: str, seed: int = BENCH_SEED):  # noqa: ANN201 - DemoCity
     """Build the default demo city and load it into the benchmark database."""
-    from gridsvc.geodata import service as geodata_service
+    from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
 
     city = build_demo_city(seed=seed)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, city):
+        for _ in city_loader.load_city(session, city):
             pass
     engine.dispose()
     return city

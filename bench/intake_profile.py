@@ -23,13 +23,15 @@ import psutil
 STAGES = (
     ("rate-limit counter", ("hit",)),
     ("coordinates (GCJ-02 -> WGS-84)", ("to_wgs84",)),
-    ("routing lookups (category, grid, department, deadline)",
-     ("route", "place_point", "get_category", "department_for", "stage_deadline")),
+    (
+        "routing lookups (category, grid, department, deadline)",
+        ("route", "place_point", "get_category", "department_for", "stage_deadline"),
+    ),
     ("insert issue and event", ("insert_report", "Session.flush", "record_event")),
     ("answer body (duplicates, department name)", ("created_body",)),
     ("idempotency key, first statement's connection and BEGIN", ("once",)),
     ("session commit and close", ("transaction_per_request",)),
-)  # fmt: skip
+)
 
 
 def stage_of(functions: list[str]) -> str:
@@ -74,9 +76,22 @@ def profile(pid: int, seconds: int, run_load: Callable[[], dict]) -> None:
         raise SystemExit("py-spy not found: pip install py-spy (in the dev extras)")
     with tempfile.TemporaryDirectory(prefix="gridsvc-profile-") as folder:
         raw = Path(folder) / "samples.txt"
-        command = [spy, "record", "--gil", "--subprocesses", "--rate", "100",
-                   "--duration", str(seconds + 1), "--format", "raw", "--output", str(raw),
-                   "--pid", str(pid)]  # fmt: skip
+        command = [
+            spy,
+            "record",
+            "--gil",
+            "--subprocesses",
+            "--rate",
+            "100",
+            "--duration",
+            str(seconds + 1),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--pid",
+            str(pid),
+        ]
         sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         before = cpu_seconds(pid)
         result = run_load()
@@ -86,9 +101,11 @@ def profile(pid: int, seconds: int, run_load: Callable[[], dict]) -> None:
             raise SystemExit(f"py-spy wrote nothing: {sampler.stderr.read().decode()[:500]}")
         stages, innermost = summarise(raw)
     total = sum(stages.values()) or 1
-    print(f"profile: py-spy --gil on the server's workers during {result['requests']:,} "
-          f"reports ({result['rate']:.0f} req/s under the sampler); workers' CPU "
-          f"{used / max(result['requests'], 1) * 1000:.1f} ms per report")  # fmt: skip
+    print(
+        f"profile: py-spy --gil on the server's workers during {result['requests']:,} "
+        f"reports ({result['rate']:.0f} req/s under the sampler); workers' CPU "
+        f"{used / max(result['requests'], 1) * 1000:.1f} ms per report"
+    )
     for stage, count in stages.most_common():
         print(f"  {100 * count / total:5.1f} %  {stage}")
     print("  innermost functions:")

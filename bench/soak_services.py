@@ -36,9 +36,11 @@ def own_cluster() -> Iterator[tuple[Settings, Path]]:
     folder = Path(tempfile.mkdtemp(prefix="gridsvc-soak-"))
     # Explicit values: the caller's GRIDSVC_HOME or GRIDSVC_DATABASE_URL must not be used.
     settings = Settings(
-        home=folder / "cluster", database_url=None, database_name="gridsvc_soak",
+        home=folder / "cluster",
+        database_url=None,
+        database_name="gridsvc_soak",
         photos_dir=folder / "photos",
-    )  # fmt: skip
+    )
     try:
         cluster_service.start(settings)
         yield settings, folder
@@ -75,18 +77,35 @@ def api_server(url: str, settings: Settings, workers: int, log: Path) -> Iterato
     """``uvicorn gridsvc.main:app`` on the soak's database; yields its base URL and PID."""
     port = free_port()
     environment = {
-        **os.environ, "GRIDSVC_DATABASE_URL": url, "GRIDSVC_HOME": str(settings.home),
+        **os.environ,
+        "GRIDSVC_DATABASE_URL": url,
+        "GRIDSVC_HOME": str(settings.home),
         "GRIDSVC_PHOTOS_DIR": str(settings.photos_dir),
-    }  # fmt: skip
-    command = [sys.executable, "-m", "uvicorn", "gridsvc.main:app", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers),
-               "--log-level", "warning"]  # fmt: skip
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "gridsvc.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
     with log.open("w") as output:
         # A session of its own: a Ctrl-C reaches this script, which stops the server itself.
         process = subprocess.Popen(
-            command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
+            command,
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_serving(process, base)

@@ -1,9 +1,10 @@
-"""The ``gridsvc`` command: database, demo city and API server."""
+"""The ``gridsvc`` command: database, demo city, tokens and API server."""
 
 from __future__ import annotations
 
 import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +13,20 @@ import typer
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from gridsvc.auth import cli as auth_cli
+from gridsvc.auth.tokens import Principal, issue_token, signing_secret
 from gridsvc.cluster import cli as cluster_cli
+from gridsvc.cluster.databases import is_unreachable, unreachable_message
 from gridsvc.cluster.home import ClusterError
-from gridsvc.common.cli import fail, is_unreachable, unreachable_message
+from gridsvc.common.cli import fail
 from gridsvc.config import get_settings
 from gridsvc.coverage import cli as coverage_cli
-from gridsvc.facilities import cli as facilities_cli
 from gridsvc.geodata import cli as geodata_cli
+from gridsvc.geodata import sources_cli as facilities_cli
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
-from gridsvc.grids import cli as grids_cli
 from gridsvc.issues import cli as issues_cli
+from gridsvc.issues.workflow import Role
 from gridsvc.maps import cli as maps_cli
+from gridsvc.rebalancing import cli as rebalancing_cli
 from gridsvc.region import cli as region_cli
 
 
@@ -54,11 +57,10 @@ app.add_typer(coverage_cli.app, name="coverage")
 app.add_typer(geodata_cli.import_app, name="import")
 app.command("export")(geodata_cli.export)
 app.add_typer(facilities_cli.app, name="facilities")
-app.add_typer(grids_cli.app, name="grids")
+app.add_typer(rebalancing_cli.app, name="grids")
 app.add_typer(maps_cli.app, name="maps")
 app.add_typer(issues_cli.app, name="issues")
 app.add_typer(region_cli.app, name="region")
-app.command("token")(auth_cli.token)
 app.command("bulletin")(issues_cli.bulletin_command)
 
 DEFAULT_DEMO_GRIDS = 6702
@@ -76,8 +78,9 @@ def demo_build(
     ),
 ) -> None:
     """Build the Ordos demo city into the database and write a GeoPackage copy."""
-    from gridsvc.db import migrate, resolve_database_url, session_factory
-    from gridsvc.geodata import service as geodata_service
+    from gridsvc.cluster.migrations import migrate
+    from gridsvc.db import resolve_database_url, session_scope
+    from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
     from gridsvc.geodata.demo.outlines import OutlinesMissing
     from gridsvc.geodata.gpkg import write_city_geopackage
@@ -86,8 +89,8 @@ def demo_build(
         migrate(resolve_database_url())  # a fresh database gets its schema first
     except ClusterError as error:
         raise fail(str(error)) from None
-    with session_factory()() as session:
-        if geodata_service.city_is_loaded(session) and not replace:
+    with session_scope() as session:
+        if city_loader.city_is_loaded(session) and not replace:
             typer.echo("A city is already in the database; use --replace to build it anew.")
             return
     started = time.perf_counter()
@@ -95,8 +98,8 @@ def demo_build(
         city = build_demo_city(seed=seed, grids=grids, progress=True)
     except OutlinesMissing as error:
         raise fail(error.message) from None
-    with session_factory()() as session, session.begin():
-        for step in geodata_service.load_city(session, city):
+    with session_scope() as session:
+        for step in city_loader.load_city(session, city):
             typer.echo(f"loaded {step}", err=True)
     target = gpkg or get_settings().geodata_dir / "demo" / "ordos-demo.gpkg"
     write_city_geopackage(city, target)
@@ -107,6 +110,74 @@ def demo_build(
         f"{len(city.network_edges)} walking edges; {time.perf_counter() - started:.1f} s. "
         f"GeoPackage: {target}"
     )
+
+
+#: The roles a token can be issued for (the system role is the scheduler's own).
+ROLES = [role.value for role in Role if role is not Role.SYSTEM]
+
+
+@app.command("token")
+def token(
+    role: str = typer.Option(..., help=f"One of: {', '.join(ROLES)}."),
+    grid: list[str] = typer.Option(  # noqa: B008 - typer's repeated option
+        [], help="A grid worker's grid code (15 digits); repeat for several grids."
+    ),
+    department: str | None = typer.Option(None, help="Department staff's department code."),
+    district: str | None = typer.Option(
+        None, help="A supervisor's district code (6 digits); none: the whole city."
+    ),
+    subject: str | None = typer.Option(None, help="Who the token is for (default: the role)."),
+    hours: float | None = typer.Option(
+        None, min=0.01, help="Validity in hours (default: GRIDSVC_TOKEN_TTL_HOURS)."
+    ),
+) -> None:
+    """Print a signed bearer token for ROLE with its scope."""
+    settings = get_settings()
+    if role not in ROLES:
+        typer.secho(f"unknown role '{role}'; one of: {', '.join(ROLES)}", fg="red", err=True)
+        raise typer.Exit(1)
+    try:
+        principal = Principal(
+            role=Role(role),
+            subject=subject or role,
+            grids=tuple(grid),
+            department=department,
+            district=district,
+        )
+        ttl = timedelta(hours=hours or settings.token_ttl_hours)
+        token_text = issue_token(principal, signing_secret(settings), ttl)
+        check_scope_exists(principal)
+        typer.echo(token_text)
+    except ValueError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+def check_scope_exists(principal: Principal) -> None:
+    """Raise ValueError if the token's department, grids or district do not exist (now)."""
+    if not (principal.grids or principal.department or principal.district):
+        return
+    from gridsvc.common.errors import NotFoundError
+    from gridsvc.db import session_scope
+    from gridsvc.grids import placing as grid_placing
+    from gridsvc.grids import service as grids_service
+    from gridsvc.issues import service as issues_service
+
+    with session_scope() as session:
+        problems = []
+        if principal.department and issues_service.unknown_departments(
+            session, [principal.department]
+        ):
+            problems.append(f"no department '{principal.department}'")
+        missing = [g for g in principal.grids if grid_placing.placement_of_grid(session, g) is None]
+        problems += [f"no current grid '{code}'" for code in missing]
+        if principal.district:
+            try:
+                grids_service.get_district_name(session, principal.district)
+            except NotFoundError:
+                problems.append(f"no current district '{principal.district}'")
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def port_in_use(host: str, port: int) -> bool:

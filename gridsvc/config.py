@@ -1,18 +1,69 @@
-"""Settings, read from ``GRIDSVC_*`` environment variables, each with a working default."""
+"""Settings, read from ``GRIDSVC_*`` environment variables, each with a working default.
+
+The settings parse their own values (crontab lines as cron reads them, as APScheduler
+triggers), so that a typo fails at start.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import tzinfo
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gridsvc.common.utm import check_metric, utm_crs
 
 #: A rate setting: "10/hour" (at least one; units second, minute, hour, day).
 RATE_FORMAT = re.compile(r"[1-9][0-9]*/(second|minute|hour|day)")
+#: A box in degrees: west, south, east, north (GRIDSVC_CITY_BBOX=west,south,east,north).
+Box = tuple[float, float, float, float]
+
+
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def crontab_days(field: str) -> str:
+    """Return crontab's day-of-week field (0 or 7 Sunday, 1 Monday) in day names.
+
+    APScheduler counts the days of the week from Monday = 0, so ``0 8 * * 1`` would run on
+    Tuesdays: numbers, ranges and steps become the names both read alike.
+    """
+    if field == "*" or not any(char.isdigit() for char in field):
+        return field
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            first, last = (int(bound) for bound in span.split("-", 1))
+        else:
+            first = last = int(span)
+        if not (0 <= first <= 7 and 0 <= last <= 7 and first <= last) or step == "0":
+            raise ValueError(f"'{part}' is not a day of the week (0-7, Sunday 0 or 7)")
+        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
+    return ",".join(DAY_NAMES[day] for day in sorted(days))
+
+
+def crontab_trigger(line: str, timezone: tzinfo | str) -> CronTrigger:
+    """Return the trigger of a five-field crontab line, read as cron does, in ``timezone``."""
+    fields = line.split()
+    if len(fields) != 5:
+        raise ValueError(f"a crontab line has 5 fields, not {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_days(weekday),
+        timezone=timezone,
+    )
 
 
 def project_root() -> Path:
@@ -122,7 +173,7 @@ class Settings(BaseSettings):
     # every district must lie (other layers are checked against the current districts, or
     # this box while there are none), and how far outside a feature may lie before it is
     # reported as misplaced.
-    city_bbox: str = "106.7,37.6,111.5,40.8"
+    city_bbox: Annotated[Box, NoDecode] = (106.7, 37.6, 111.5, 40.8)
     import_extent_margin_km: float = 50.0
     # Grids may overlap each other, leave gaps in their community or stick out of it by
     # this many square metres before an import reports it (floating point leaves slivers).
@@ -196,8 +247,7 @@ class Settings(BaseSettings):
     def choose_metric_crs(self) -> Settings:
         """Resolve ``auto`` to the city's own UTM zone; refuse a CRS not in metres."""
         if self.metric_crs.strip().lower() == "auto":
-            west, south, east, north = (float(v) for v in self.city_bbox.split(","))
-            self.metric_crs = utm_crs(west, south, east, north)
+            self.metric_crs = utm_crs(*self.city_bbox)
         else:
             self.metric_crs = check_metric(self.metric_crs.strip())
         return self
@@ -210,12 +260,30 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least 1, not {value}")
         return value
 
+    @field_validator("city_bbox", mode="before")
+    @classmethod
+    def read_box(cls, value: object) -> object:
+        """Read ``west,south,east,north`` once, so that callers get four numbers."""
+        if not isinstance(value, str):
+            return value
+        parts = value.split(",")
+        if len(parts) != 4:
+            raise ValueError(f"west,south,east,north in degrees, not '{value}'")
+        return tuple(float(part) for part in parts)
+
+    @field_validator("city_bbox")
+    @classmethod
+    def check_box(cls, value: Box) -> Box:
+        """Accept a box whose west and south edges are not past its east and north ones."""
+        west, south, east, north = value
+        if west > east or south > north:
+            raise ValueError(f"west <= east and south <= north, not {value}")
+        return value
+
     @field_validator("escalate_schedule", "bulletin_schedule")
     @classmethod
     def check_schedule(cls, value: str) -> str:
         """Accept a five-field crontab line only, so that a typo fails at start."""
-        from gridsvc.common.crontab import crontab_trigger
-
         try:
             crontab_trigger(value.strip(), "Asia/Shanghai")
         except ValueError as error:
@@ -255,6 +323,11 @@ class Settings(BaseSettings):
         if not RATE_FORMAT.fullmatch(value.strip()):
             raise ValueError(f"a rate is COUNT/UNIT such as 10/hour, not '{value}'")
         return value.strip()
+
+
+def box_text(box: Box) -> str:
+    """Write ``box`` as the setting is written: ``west,south,east,north``."""
+    return ",".join(f"{value:g}" for value in box)
 
 
 @lru_cache

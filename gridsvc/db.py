@@ -1,8 +1,9 @@
-"""Engine, sessions, the declarative Base, the request's session dependency, and migrations."""
+"""Engine, sessions, the declarative Base, and the request's session dependency."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Annotated
 
@@ -10,7 +11,8 @@ from fastapi import Depends
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from gridsvc.config import get_settings, project_root
+from gridsvc.cluster.databases import database_url
+from gridsvc.config import get_settings
 
 
 class Base(DeclarativeBase):
@@ -19,9 +21,7 @@ class Base(DeclarativeBase):
 
 def resolve_database_url() -> str:
     """Return the configured server's URL, or the embedded cluster's (which must be running)."""
-    from gridsvc.cluster import service as cluster_service
-
-    return cluster_service.database_url(get_settings())
+    return database_url(get_settings())
 
 
 @lru_cache
@@ -59,6 +59,12 @@ def transaction_per_request(factory: sessionmaker[Session]) -> Iterator[Session]
         session.close()
 
 
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction per command, as per request: commit on success, roll back on error."""
+    yield from transaction_per_request(session_factory())
+
+
 def get_session() -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on error."""
     yield from transaction_per_request(session_factory())
@@ -68,36 +74,3 @@ def get_session() -> Iterator[Session]:
 # so a 2xx is only ever sent for committed work and a failed commit becomes an error
 # answer. (FastAPI's default "request" scope runs the exit after the response is sent.)
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-
-
-def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported lazily
-    """Return an Alembic configuration pointing at the project's ``alembic/`` folder and ``url``."""
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(project_root() / "alembic"))
-    # ConfigParser interpolation would choke on '%' in passwords.
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return config
-
-
-def migrate(url: str, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` to ``revision``."""
-    from alembic import command
-
-    command.upgrade(alembic_config(url), revision)
-
-
-def downgrade(url: str, revision: str, force: bool = False) -> None:
-    """Downgrade the database at ``url`` to ``revision`` (``base`` drops every table).
-
-    A step that would drop tables holding rows refuses (alembic's CommandError) unless
-    ``force``, which passes ``-x force=true`` as the alembic command line would.
-    """
-    from argparse import Namespace
-
-    from alembic import command
-
-    config = alembic_config(url)
-    config.cmd_opts = Namespace(x=["force=true"] if force else [])
-    command.downgrade(config, revision)

@@ -25,8 +25,8 @@ from gridsvc.common.errors import (
     DatabaseUnavailableError,
     GridsvcError,
     InvalidParameterError,
-    NotFoundError,
     field_name,
+    status_of,
     where,
 )
 from gridsvc.common.headers import SecurityHeaders
@@ -34,7 +34,6 @@ from gridsvc.common.limits import BodyLimits
 from gridsvc.coverage.views import router as coverage_router
 from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
-from gridsvc.grids.rebalance_views import router as rebalance_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
 from gridsvc.issues.bulletin_views import router as bulletins_router
@@ -45,6 +44,7 @@ from gridsvc.issues.views import router as issues_router
 from gridsvc.maps import views as maps_views
 from gridsvc.ogc.tile_views import router as ogc_tiles_router
 from gridsvc.ogc.views import router as ogc_router
+from gridsvc.rebalancing.views import router as rebalance_router
 from gridsvc.residents.views import router as residents_router
 
 logger = logging.getLogger("gridsvc")
@@ -71,17 +71,6 @@ async def validation_failed(request: Request, error: RequestValidationError) -> 
     problems = jsonable_encoder(error.errors(), exclude={"input", "url"})
     detail = "; ".join(describe(problem) for problem in problems)
     return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
-
-
-async def invalid_parameter(request: Request, error: InvalidParameterError) -> JSONResponse:
-    """422 in the same shape as FastAPI's own validation errors."""
-    problem = {"loc": error.loc, "msg": error.reason, "type": "value_error"}
-    return JSONResponse({"detail": error.message, "errors": [problem]}, status_code=422)
-
-
-async def not_found(request: Request, error: NotFoundError) -> JSONResponse:
-    """404 with the service's message."""
-    return JSONResponse({"detail": error.message}, status_code=404)
 
 
 #: Seconds a client is asked to wait before retrying while the database is away.
@@ -113,10 +102,16 @@ async def database_refused(request: Request, error: DBAPIError) -> JSONResponse:
 
 
 async def domain_error(request: Request, error: GridsvcError) -> JSONResponse:
-    """400 for any other domain error a service raises, unless it names its own status."""
-    status_code = getattr(error, "status_code", 400)
+    """Any domain error, with the status of its kind (``common.errors.STATUS_CODES``).
+
+    A bad parameter also lists itself in ``errors``, in the shape of FastAPI's own 422s.
+    """
+    status_code = status_of(error)
+    body: dict[str, Any] = {"detail": error.message}
+    if isinstance(error, InvalidParameterError):
+        body["errors"] = [{"loc": error.loc, "msg": error.reason, "type": "value_error"}]
     headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
-    return JSONResponse({"detail": error.message}, status_code=status_code, headers=headers)
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 @asynccontextmanager
@@ -155,8 +150,6 @@ def create_app() -> FastAPI:
     # Outermost: a 413 or 408 from the body limits carries the headers too.
     app.add_middleware(SecurityHeaders, image_sources=maps_views.tile_sources())
     app.add_exception_handler(RequestValidationError, validation_failed)
-    app.add_exception_handler(InvalidParameterError, invalid_parameter)
-    app.add_exception_handler(NotFoundError, not_found)
     app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)

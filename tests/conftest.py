@@ -12,8 +12,9 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings, get_settings
-from gridsvc.db import get_session, migrate
+from gridsvc.db import get_session
 from gridsvc.main import create_app
 from tests.factories import LatticeCity, make_test_city
 
@@ -150,10 +151,10 @@ def full_city_engine(full_city_database_url: str) -> Iterator[Engine]:
 
 
 def load_committed(engine: Engine, city) -> None:  # noqa: ANN001 - a DemoCity
-    from gridsvc.geodata import service as geodata_service
+    from gridsvc.geodata import city_loader
 
     with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, city):
+        for _ in city_loader.load_city(session, city):
             pass
 
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from gridsvc.auth.tokens import ANONYMOUS
 from gridsvc.cli import app
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import downgrade, migrate
 from gridsvc.config import Settings, get_settings
-from gridsvc.db import downgrade, migrate
 from gridsvc.issues import service as issues_service
 from tests.conftest import TEST_DATABASE
 from tests.factories import make_test_city

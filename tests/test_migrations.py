@@ -12,8 +12,9 @@ from sqlalchemy import create_engine, inspect, text
 
 import gridsvc.models  # noqa: F401 - registers the tables
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import downgrade, migrate
 from gridsvc.config import Settings
-from gridsvc.db import Base, downgrade, migrate
+from gridsvc.db import Base
 
 MIGRATIONS_DATABASE = "gridsvc_test_migrations"
 TABLES = {

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings
-from gridsvc.db import migrate
 from tests.conftest import TEST_DATABASE, TEST_DEMO_SEED
 from tests.maps.conftest import ARTIFACTS, serve_app
 
@@ -56,7 +56,7 @@ def readme_commands() -> list[str]:
 def readme_server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
     """A server over a 400-grid demo city with stored coverage, in a database of its own."""
     from gridsvc.coverage import refresh
-    from gridsvc.geodata import service as geodata_service
+    from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
 
     cluster_service.drop_database(settings, README_DATABASE)
@@ -64,7 +64,7 @@ def readme_server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
     migrate(url)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        for _ in geodata_service.load_city(session, build_demo_city(TEST_DEMO_SEED, grids=400)):
+        for _ in city_loader.load_city(session, build_demo_city(TEST_DEMO_SEED, grids=400)):
             pass
         refresh.refresh(session)
     engine.dispose()

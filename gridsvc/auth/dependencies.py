@@ -16,6 +16,7 @@ from gridsvc.auth.tokens import (
     read_token,
     signing_secret,
 )
+from gridsvc.common.headers import TOKEN_COOKIE
 from gridsvc.config import get_settings
 from gridsvc.issues.workflow import Role
 
@@ -57,8 +58,6 @@ SupervisorDep = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR, Role
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
-#: The cookie a browser keeps its token in, once a page was opened with ``?token=``.
-TOKEN_COOKIE = "gridsvc_token"
 BROWSER_TOKEN_HELP = (
     "this page needs a token: send 'Authorization: Bearer TOKEN', or open it once with "
     "?token=TOKEN (from 'gridsvc token --role supervisor'); the browser then keeps it"

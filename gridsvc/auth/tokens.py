@@ -17,7 +17,7 @@ from typing import Any
 
 import jwt
 
-from gridsvc.common.errors import GridsvcError
+from gridsvc.common.errors import PermissionDeniedError, UnauthenticatedError
 from gridsvc.config import Settings
 from gridsvc.issues.workflow import Role
 
@@ -26,16 +26,12 @@ SECRET_FILE = "token-secret"
 ISSUER = "gridsvc"
 
 
-class InvalidTokenError(GridsvcError):
+class InvalidTokenError(UnauthenticatedError):
     """The bearer token is missing, malformed, expired or badly signed."""
 
-    status_code = 401
 
-
-class ForbiddenError(GridsvcError):
+class ForbiddenError(PermissionDeniedError):
     """The principal's role may not use this endpoint at all."""
-
-    status_code = 403
 
 
 @dataclass(frozen=True)

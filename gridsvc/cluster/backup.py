@@ -55,9 +55,14 @@ def run_client(settings: Settings, name: str, url: str, args: list[str]) -> None
     parsed = make_url(url)
     # A URL without its password (rendering it would write "***" in the password's place).
     conninfo = URL.create(
-        "postgresql", parsed.username, None, parsed.host, parsed.port, parsed.database,
+        "postgresql",
+        parsed.username,
+        None,
+        parsed.host,
+        parsed.port,
+        parsed.database,
         parsed.query,
-    ).render_as_string(hide_password=False)  # fmt: skip
+    ).render_as_string(hide_password=False)
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
     if parsed.password:
         environment["PGPASSWORD"] = str(parsed.password)

@@ -10,9 +10,9 @@ import typer
 from sqlalchemy.engine import make_url
 
 from gridsvc.cluster import service
+from gridsvc.cluster.databases import is_unreachable
 from gridsvc.cluster.home import ClusterError
 from gridsvc.cluster.service import ClusterStatus
-from gridsvc.common.cli import is_unreachable
 from gridsvc.config import get_settings
 
 # pg_ctl's exit code for "no server running".
@@ -104,12 +104,12 @@ def migrate(
     from alembic.util import CommandError
     from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-    from gridsvc import db
+    from gridsvc.cluster import migrations
 
     database_url = project_database_url()
     shown = make_url(database_url).render_as_string(hide_password=True)
     try:
-        db.migrate(database_url, revision)
+        migrations.migrate(database_url, revision)
     except (CommandError, SQLAlchemyError) as error:
         if isinstance(error, OperationalError) and is_unreachable(error):
             raise  # the top command says it in one line
@@ -129,12 +129,12 @@ def downgrade(
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from gridsvc import db
+    from gridsvc.cluster import migrations
 
     database_url = project_database_url()
     shown = make_url(database_url).render_as_string(hide_password=True)
     try:
-        db.downgrade(database_url, revision, force=force)
+        migrations.downgrade(database_url, revision, force=force)
     except (CommandError, SQLAlchemyError) as error:
         typer.secho(f"Downgrading {shown} failed: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None

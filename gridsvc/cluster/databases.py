@@ -1,4 +1,4 @@
-"""Databases on the server in use: their URLs, creating them with PostGIS, dropping them."""
+"""Databases on the server in use: their URLs, whether it answers, creating and dropping them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from gridsvc.cluster.home import (
@@ -19,7 +19,7 @@ from gridsvc.cluster.home import (
     read_password,
     remembered_port,
 )
-from gridsvc.config import Settings
+from gridsvc.config import Settings, get_settings
 
 EXTENSIONS = ("postgis", "pgrouting")
 PROTECTED_DATABASES = {"postgres", "template0", "template1"}
@@ -98,3 +98,42 @@ def drop_database(settings: Settings, name: str) -> None:
     with autocommit_connection(database_url(settings, "postgres")) as connection:
         quoted = connection.dialect.identifier_preparer.quote(name)
         connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+
+
+# SQLSTATEs of a server that is there but not accepting work: shutting down, starting up.
+_UNAVAILABLE_STATES = {"57P01", "57P02", "57P03"}
+
+
+def is_unreachable(error: OperationalError) -> bool:
+    """Whether ``error`` means the database cannot be reached, not that a statement failed.
+
+    A failed connection has no SQLSTATE (the client gave up) or one of class 08; a server
+    shutting down or starting answers 57P01-57P03. Deadlocks and timeouts, also
+    OperationalErrors, are the statement's business and keep their traceback.
+    """
+    state = getattr(error.orig, "sqlstate", None)
+    return (
+        error.connection_invalidated
+        or state is None
+        or state.startswith("08")
+        or (state in _UNAVAILABLE_STATES)
+    )
+
+
+def unreachable_message(error: OperationalError) -> str:
+    """One line: which database does not answer, why in a few words, and what to run."""
+    lines = str(error.orig).strip().splitlines() or ["no answer"]
+    reason = lines[0].rsplit(" failed: ", 1)[-1].rstrip(".")
+    settings = get_settings()
+    if not settings.database_url:
+        return (
+            f"The database is not running ({reason}): start gridsvc's own cluster in "
+            f"{settings.home} with `gridsvc db start`."
+        )
+    url = make_url(settings.database_url)
+    where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+    return (
+        f"The database at {where} (GRIDSVC_DATABASE_URL) does not answer ({reason}): start "
+        "that server, or unset GRIDSVC_DATABASE_URL and run `gridsvc db start` to use "
+        "gridsvc's own."
+    )

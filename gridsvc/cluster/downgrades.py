@@ -20,7 +20,7 @@ class DowngradeRefused(CommandError):
 
 
 def forced() -> bool:
-    """Whether the caller passed ``-x force=true`` (``gridsvc.db.downgrade`` passes it too)."""
+    """Whether the caller passed ``-x force=true`` (as ``migrations.downgrade`` does)."""
     value = context.get_x_argument(as_dictionary=True).get("force", "")
     return value.strip().lower() in FORCE_VALUES
 

@@ -81,9 +81,15 @@ def run_server_program(settings: Settings, args: list[str], failure: str) -> Non
     paths = ClusterPaths(settings.home)
     try:
         result = subprocess.run(
-            [str(program), *args[1:]], capture_output=True, text=True, cwd=paths.home,
-            env=environment, timeout=START_TIMEOUT_SECONDS + 30, check=False, **switch,
-        )  # fmt: skip
+            [str(program), *args[1:]],
+            capture_output=True,
+            text=True,
+            cwd=paths.home,
+            env=environment,
+            timeout=START_TIMEOUT_SECONDS + 30,
+            check=False,
+            **switch,
+        )
     except subprocess.TimeoutExpired:
         raise ClusterError(f"{failure}: {args[0]} hangs; see {paths.log_file}.") from None
     if result.returncode != 0:

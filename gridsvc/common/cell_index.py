@@ -71,8 +71,17 @@ class CellIndex:
         if len(edges.ax) == 0:
             empty = np.zeros(0, dtype=np.int64)
             nothing = np.full((1, 1), -1, dtype=np.int32)
-            return cls(polygons, (0.0, 0.0, -1.0, -1.0), 1.0, nothing, empty, empty, empty,
-                       np.zeros(1, np.int64), empty)  # fmt: skip
+            return cls(
+                polygons,
+                (0.0, 0.0, -1.0, -1.0),
+                1.0,
+                nothing,
+                empty,
+                empty,
+                empty,
+                np.zeros(1, np.int64),
+                empty,
+            )
         bounds = tuple(float(v) for v in shapely.total_bounds(polygons))
         frame, shape = _coarse_frame(bounds, len(polygons))
         rank = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(shape)
@@ -80,8 +89,9 @@ class CellIndex:
         touched = touched_cells(edges, np.arange(len(edges.ax)), frame)
         coarse = classify(edges, frame, every, np.arange(len(polygons)), touched)
         levels = _block_levels(polygons, coarse, frame.size)
-        return cls(polygons, bounds, frame.size, *_refine(edges, frame, every, coarse, levels,
-                                                           touched))  # fmt: skip
+        return cls(
+            polygons, bounds, frame.size, *_refine(edges, frame, every, coarse, levels, touched)
+        )
 
     def locate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Return the index of the polygon holding each point (x, y), lowest first; -1 for none."""

@@ -1,7 +1,9 @@
-"""Domain errors raised by services and mapped to HTTP responses by the app.
+"""Domain errors raised by services, and the one table of the HTTP status each answers with.
 
 Services raise these instead of HTTP exceptions, so they stay usable from the CLI
-and never import FastAPI.
+and never import FastAPI. A domain's own error subclasses the kind it is (a conflict, a
+refusal...); :data:`STATUS_CODES` maps the kinds to statuses, as tipg's ``errors.py`` does,
+and the app's one handler answers with :func:`status_of`.
 """
 
 from __future__ import annotations
@@ -70,5 +72,41 @@ def field_path(name: str) -> list[str | int]:
     return path or [name]
 
 
+class ConflictError(GridsvcError):
+    """The request conflicts with what is stored now (a changed proposal, a refused step)."""
+
+
+class UnauthenticatedError(GridsvcError):
+    """The caller's credential is missing, malformed, expired or badly signed."""
+
+
+class PermissionDeniedError(GridsvcError):
+    """The caller is known but may not do this."""
+
+
 class DatabaseUnavailableError(GridsvcError):
     """The database cannot be reached or answered with an error."""
+
+
+#: The status of each kind of error; a subclass answers with its nearest kind's.
+STATUS_CODES: dict[type[GridsvcError], int] = {
+    GridsvcError: 400,
+    UnauthenticatedError: 401,
+    PermissionDeniedError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    InvalidParameterError: 422,
+    DatabaseUnavailableError: 503,
+}
+
+
+def status_of(error: GridsvcError) -> int:
+    """Return the HTTP status ``error`` answers with.
+
+    An error raised with its own ``status_code`` (one class for several refusals, such as
+    a photo's 413 or 415) keeps it; any other takes its nearest kind's in the table.
+    """
+    given = getattr(error, "status_code", None)
+    if isinstance(given, int):
+        return given
+    return next(STATUS_CODES[kind] for kind in type(error).__mro__ if kind in STATUS_CODES)

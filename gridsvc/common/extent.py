@@ -10,15 +10,9 @@ from __future__ import annotations
 import math
 
 from gridsvc.common.errors import InvalidParameterError
-from gridsvc.config import Settings, get_settings
+from gridsvc.config import Settings, box_text, get_settings
 
 KM_PER_DEGREE = 111.32
-
-
-def parse_box(text: str) -> tuple[float, float, float, float]:
-    """Read ``west,south,east,north`` in degrees."""
-    west, south, east, north = (float(value) for value in text.split(","))
-    return west, south, east, north
 
 
 def grown(
@@ -34,7 +28,7 @@ def grown(
 def city_area(settings: Settings | None = None) -> tuple[float, float, float, float]:
     """Return the city's bbox setting plus the margin: the box every caller's point lies in."""
     settings = settings or get_settings()
-    return grown(parse_box(settings.city_bbox), settings.import_extent_margin_km)
+    return grown(settings.city_bbox, settings.import_extent_margin_km)
 
 
 def inside(lon: float, lat: float, box: tuple[float, float, float, float]) -> bool:
@@ -54,7 +48,7 @@ def outside_city_reason(lon: float, lat: float, settings: Settings | None = None
         return f"latitude and longitude look swapped: {where} lies in the city as lat/lon"
     return (
         f"far outside the city: {where} is more than {settings.import_extent_margin_km:g} km "
-        f"from the city's extent {settings.city_bbox} (GRIDSVC_CITY_BBOX)"
+        f"from the city's extent {box_text(settings.city_bbox)} (GRIDSVC_CITY_BBOX)"
     )
 
 

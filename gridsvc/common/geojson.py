@@ -44,6 +44,13 @@ def parse_bbox(text: str, parameter: str = "bbox") -> BBox:
         When the value is not four finite numbers, lies outside [-180, 180] x [-90, 90],
         or a minimum exceeds its maximum (boxes across the antimeridian are not supported).
     """
+    box = BBox(*four_numbers(text, parameter))
+    check_box_limits(box, parameter)
+    return box
+
+
+def four_numbers(text: str, parameter: str) -> list[float]:
+    """Read the four finite numbers of ``text``; raise InvalidParameterError otherwise."""
     parts = [part.strip() for part in text.split(",")]
     if len(parts) != 4:
         raise InvalidParameterError(
@@ -59,7 +66,11 @@ def parse_bbox(text: str, parameter: str = "bbox") -> BBox:
         ) from None
     if not all(math.isfinite(value) for value in values):
         raise InvalidParameterError(parameter, f"'{text}' holds a value that is not finite")
-    box = BBox(*values)
+    return values
+
+
+def check_box_limits(box: BBox, parameter: str) -> None:
+    """Raise InvalidParameterError if ``box`` leaves the globe or a minimum passes its maximum."""
     for name, value, limit in (
         ("minlon", box.min_lon, 180),
         ("maxlon", box.max_lon, 180),
@@ -78,7 +89,6 @@ def parse_bbox(text: str, parameter: str = "bbox") -> BBox:
         raise InvalidParameterError(
             parameter, f"minlat {box.min_lat:g} is greater than maxlat {box.max_lat:g}"
         )
-    return box
 
 
 def feature(

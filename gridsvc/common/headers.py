@@ -23,10 +23,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gridsvc.auth.dependencies import TOKEN_COOKIE
-
 #: Paths whose every answer is about cases or people: never cached, token or not.
 STAFF_PATHS = ("/api/v1/issues", "/api/v1/stats", "/api/v1/track")
+#: The cookie a browser keeps its token in, once a page was opened with ``?token=``.
+TOKEN_COOKIE = "gridsvc_token"
 #: Query parameters that carry a credential.
 CREDENTIAL_PARAMETERS = frozenset({"token", "api_key", "secret"})
 

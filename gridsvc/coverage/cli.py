@@ -24,10 +24,10 @@ def refresh_command(
     """Compute and store every facility's service areas and every grid's coverage."""
     from gridsvc.cluster.home import ClusterError
     from gridsvc.coverage import refresh
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
 
     try:
-        with session_factory()() as session, session.begin():
+        with session_scope() as session:
             if if_stale and refresh.is_fresh(session, district):
                 typer.echo("Stored coverage is current: nothing to refresh.")
                 return
@@ -58,10 +58,10 @@ def report(
     """Print coverage of a circle per district (or other level); optionally write a CSV."""
     from gridsvc.cluster.home import ClusterError
     from gridsvc.coverage import service
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
 
     try:
-        with session_factory()() as session:
+        with session_scope() as session:
             codes = [code.strip() for code in types.split(",")] if types else None
             chosen = service.resolve_circle(session, circle, codes, threshold)
             result = service.grid_coverage(session, chosen, mode, district)

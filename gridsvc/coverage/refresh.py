@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from gridsvc.common import postgis
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle, load_circles
@@ -36,7 +37,6 @@ from gridsvc.coverage.models import CoverageRefresh, GridCoverage, NetworkEdge, 
 from gridsvc.coverage.network import snap
 from gridsvc.coverage.reach import service_area_polygons
 from gridsvc.facilities.models import Facility
-from gridsvc.geodata import service as geodata_service
 from gridsvc.grids import service as grids_service
 from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
 
@@ -165,7 +165,7 @@ def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
 
 
 def _copy(session: Session, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
-    geodata_service.copy_rows(session, table, columns, rows)
+    postgis.copy_rows(session, table, columns, rows)
 
 
 def store_coverage(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -31,16 +32,17 @@ LAYER_HELP = {
 }
 
 
-def open_session():  # noqa: ANN201 - sqlalchemy Session, imported lazily
-    """Open a session on the configured database, migrated to the newest schema first."""
+def migrated_session():  # noqa: ANN201 - a context manager of a session, imported lazily
+    """Return :func:`gridsvc.db.session_scope` on the configured database, migrated first."""
     from gridsvc.cluster.home import ClusterError
-    from gridsvc.db import migrate, resolve_database_url, session_factory
+    from gridsvc.cluster.migrations import migrate
+    from gridsvc.db import resolve_database_url, session_scope
 
     try:
         migrate(resolve_database_url())
     except ClusterError as error:
         raise GridsvcError(str(error)) from None
-    return session_factory()()
+    return session_scope()
 
 
 def summary(problems: list[Problem]) -> str:
@@ -85,10 +87,10 @@ def refresh_coverage() -> None:
     a refresh succeeds.
     """
     from gridsvc.coverage import service as coverage_service
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
 
     try:
-        with session_factory()() as session, session.begin():
+        with session_scope() as session:
             done = coverage_service.refresh_after_change(session, progress=True)
     except Exception as error:  # noqa: BLE001 - whatever failed, the import is kept
         raise fail(
@@ -114,59 +116,73 @@ def run_import(request, refresh: bool = True) -> None:  # noqa: ANN001 - importe
     from gridsvc.geodata.importer import import_file
 
     try:
-        session = open_session()
+        with migrated_session() as session:
+            result = import_file(session, request, progress=True)
+            if result.errors:
+                session.rollback()  # loads nothing; the scope then commits no rows
     except GridsvcError as error:
         raise fail(error.message) from None
-    try:
-        result = import_file(session, request, progress=True)
-        if result.errors:
-            session.rollback()
-        else:
-            session.commit()
-    except GridsvcError as error:
-        session.rollback()
-        raise fail(error.message) from None
-    finally:
-        session.close()
     report(result)
     if refresh and request.layer in COVERAGE_LAYERS:
         refresh_coverage()
+
+
+# The options of every ``gridsvc import LAYER`` command.
+FileArgument = Annotated[
+    Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV.")
+]
+FileLayerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--layer", help="Layer inside the file (default: the only one, or the one named LAYER)."
+    ),
+]
+CrsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Coordinates of the file: wgs84, gcj02, bd09 or EPSG:n "
+        "(default: the file's own CRS, else wgs84)."
+    ),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="TARGET=COLUMN: read field TARGET from the file's COLUMN."),
+]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="TARGET=VALUE: the same VALUE for every row.")
+]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        help="Boundaries: the file becomes the new generation and the current one is "
+        "closed. Facilities: drop earlier ones of the same source (an empty file with "
+        "--set source=X drops that source's). Population: drop all."
+    ),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Text encoding of the file, e.g. gbk (default: UTF-8 for CSV, what the file "
+        "declares otherwise, e.g. a Shapefile's .cpg)."
+    ),
+]
+RepairOption = Annotated[bool, typer.Option(help="Repair invalid geometries with make_valid.")]
+NoRefreshOption = Annotated[bool, typer.Option("--no-refresh", help=NO_REFRESH_HELP)]
 
 
 def import_command(layer: str) -> Callable[..., None]:
     """Build the ``gridsvc import LAYER`` command."""
 
     def command(
-        file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile (.shp/.zip), CSV."),
-        layer_name: str | None = typer.Option(
-            None,
-            "--layer",
-            help="Layer inside the file (default: the only one, or the one named LAYER).",
-        ),
-        crs: str | None = typer.Option(
-            None,
-            help="Coordinates of the file: wgs84, gcj02, bd09 or EPSG:n "
-            "(default: the file's own CRS, else wgs84).",
-        ),
-        mapping: list[str] | None = typer.Option(
-            None, "--map", help="TARGET=COLUMN: read field TARGET from the file's COLUMN."
-        ),
-        constants: list[str] | None = typer.Option(
-            None, "--set", help="TARGET=VALUE: the same VALUE for every row."
-        ),
-        replace: bool = typer.Option(
-            False,
-            help="Boundaries: the file becomes the new generation and the current one is "
-            "closed. Facilities: drop earlier ones of the same source (an empty file with "
-            "--set source=X drops that source's). Population: drop all.",
-        ),
-        encoding: str | None = typer.Option(
-            None,
-            help="Text encoding of the file, e.g. gbk (default: UTF-8 for CSV, what the file "
-            "declares otherwise, e.g. a Shapefile's .cpg).",
-        ),
-        repair: bool = typer.Option(False, help="Repair invalid geometries with make_valid."),
-        no_refresh: bool = typer.Option(False, "--no-refresh", help=NO_REFRESH_HELP),
+        file: FileArgument,
+        layer_name: FileLayerOption = None,
+        crs: CrsOption = None,
+        mapping: MapOption = None,
+        constants: SetOption = None,
+        replace: ReplaceOption = False,
+        encoding: EncodingOption = None,
+        repair: RepairOption = False,
+        no_refresh: NoRefreshOption = False,
     ) -> None:
         from gridsvc.geodata.importer import ImportRequest
         from gridsvc.geodata.readers import parse_assignments
@@ -215,17 +231,10 @@ def import_osm(
 
     try:
         box = None if bbox is None else parse_bbox(bbox, "--bbox")
-        session = open_session()
+        with migrated_session() as session:
+            loaded = import_osm_file(session, file, box, replace=replace)
     except GridsvcError as error:
         raise fail(error.message) from None
-    try:
-        loaded = import_osm_file(session, file, box, replace=replace)
-        session.commit()
-    except GridsvcError as error:
-        session.rollback()
-        raise fail(error.message) from None
-    finally:
-        session.close()
     typer.echo(
         f"Loaded from {file.name}: {loaded.nodes:,} walking nodes, {loaded.edges:,} edges "
         f"({loaded.length_km:,.1f} km), {loaded.facilities:,} facilities "
@@ -256,13 +265,8 @@ def export(
         file = named_for(file, crs)
         if file.exists() and not overwrite:
             raise GridsvcError(f"{file} exists: give --overwrite to replace it")
-        session = open_session()
+        with migrated_session() as session:
+            count = export_to_file(session, layer, file, crs, district, overwrite=overwrite)
     except (GridsvcError, ValueError) as error:
         raise fail(getattr(error, "message", str(error))) from None
-    try:
-        count = export_to_file(session, layer, file, crs, district, overwrite=overwrite)
-    except (GridsvcError, ValueError) as error:
-        raise fail(getattr(error, "message", str(error))) from None
-    finally:
-        session.close()
     typer.echo(f"Wrote {count:,} {layer} to {file}.")

@@ -160,10 +160,14 @@ def layer_geojson(
         document = json.loads(frame.to_json(drop_id=True))
         label = coordinate_label(crs)
         return json.dumps(
-            {"type": "FeatureCollection", "name": f"{name} ({label})",
-             "coordinate_system": label, "features": document["features"]},
+            {
+                "type": "FeatureCollection",
+                "name": f"{name} ({label})",
+                "coordinate_system": label,
+                "features": document["features"],
+            },
             ensure_ascii=False,
-        )  # fmt: skip
+        )
     query, parameters = layer_sql(session, name, district)
     sql = (
         "SELECT json_build_object('type', 'FeatureCollection', 'name', CAST(:name AS text),"

@@ -5,7 +5,6 @@ Pure, vectorised over the whole file; only the rows found wrong are visited one 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,10 +12,9 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridsvc.common.extent import grown
 from gridsvc.geodata.layers import Layer
 from gridsvc.geodata.problems import Problem
-
-KM_PER_DEGREE = 111.32
 
 
 @dataclass(frozen=True)
@@ -45,14 +43,6 @@ class Placement:
 def rows_of(mask: np.ndarray) -> Iterable[int]:
     """Return 1-based row numbers where ``mask`` holds."""
     return (int(index) + 1 for index in np.flatnonzero(mask))
-
-
-def expanded(extent: tuple[float, float, float, float], margin_km: float) -> np.ndarray:
-    """Grow the extent by ``margin_km`` on every side, in degrees."""
-    west, south, east, north = extent
-    dlat = margin_km / KM_PER_DEGREE
-    dlon = margin_km / (KM_PER_DEGREE * max(math.cos(math.radians((south + north) / 2)), 0.01))
-    return np.array([west - dlon, south - dlat, east + dlon, north + dlat])
 
 
 def boxes_meet(bounds: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -103,7 +93,7 @@ def check_placement(geometry: np.ndarray, placement: Placement, problems: list[P
     in_range = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (
         np.abs(bounds[:, [1, 3]]) <= 90
     ).all(axis=1)
-    area = expanded(placement.extent, placement.margin_km)
+    area = np.array(grown(placement.extent, placement.margin_km))
     meets = boxes_meet(bounds, area)
     inside = boxes_within(bounds, area) if placement.whole_inside else meets
     swapped_inside = boxes_meet(bounds[:, [1, 0, 3, 2]], area)

@@ -81,21 +81,16 @@ def current_codes(session: Session, table: str) -> set[str]:
     return set(session.scalars(text(f"SELECT code FROM {table} WHERE valid_to IS NULL")))
 
 
-def city_bbox() -> tuple[float, float, float, float]:
-    """Return the ``city_bbox`` setting as (west, south, east, north)."""
-    west, south, east, north = (float(v) for v in get_settings().city_bbox.split(","))
-    return west, south, east, north
-
-
 def placement(session: Session, layer: Layer) -> Placement:
     """Where ``layer``'s features must lie: districts in the city's box, the rest near them.
 
     Districts are never checked against each other: which were loaded first must not
     decide whether an outlying banner is "far outside the city".
     """
-    margin_km = get_settings().import_extent_margin_km
+    settings = get_settings()
+    margin_km = settings.import_extent_margin_km
     if layer.name == "districts":
-        return Placement(city_bbox(), margin_km, "GRIDSVC_CITY_BBOX", whole_inside=True)
+        return Placement(settings.city_bbox, margin_km, "GRIDSVC_CITY_BBOX", whole_inside=True)
     row = session.execute(
         text(
             "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
@@ -103,7 +98,7 @@ def placement(session: Session, layer: Layer) -> Placement:
         )
     ).one()
     if row[0] is None:
-        return Placement(city_bbox(), margin_km, "GRIDSVC_CITY_BBOX")
+        return Placement(settings.city_bbox, margin_km, "GRIDSVC_CITY_BBOX")
     extent = tuple(float(v) for v in row)
     return Placement(extent, margin_km, "the current districts' extent")  # type: ignore[arg-type]
 

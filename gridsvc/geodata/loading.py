@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from gridsvc.common.postgis import copy_rows, ewkb_hex
 from gridsvc.facilities import service as facilities_service
 from gridsvc.geodata.layers import LAYERS, Layer, child_layer
-from gridsvc.geodata.service import copy_rows, ewkb_hex
 from gridsvc.geodata.tagmap import load_tag_map
 
 # COPY shows a progress bar from this many rows on.

@@ -5,7 +5,6 @@ A point goes to the grid holding it or, within a snap distance, to the nearest o
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from geoalchemy2 import Geography
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import column as sql_column
 from sqlalchemy.sql import table as sql_table
 
-from gridsvc.common.geometry import WGS84
+from gridsvc.common.geometry import WGS84, within_metres
 from gridsvc.grids.models import Community, District, Grid, Street
 from gridsvc.grids.service import check_position, containing_grid, with_parents
 
@@ -66,9 +65,7 @@ def nearest_placement(
         return None
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
     distance = func.ST_Distance(cast(Grid.geom, Geography), cast(point, Geography))
-    # A degree of longitude is the shorter one; the bound in degrees lets the GiST index
-    # prefilter before the exact distance on the geography.
-    degrees = snap_distance_m / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
+    degrees = within_metres(snap_distance_m, lat)
     row = session.execute(
         placement_columns()
         .add_columns(distance.label("distance_m"))

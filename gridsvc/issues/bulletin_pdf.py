@@ -14,9 +14,9 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from gridsvc.common.browser import CHROMIUM_ARGS, chromium_path
 from gridsvc.common.errors import GridsvcError
 from gridsvc.config import get_settings
-from gridsvc.maps.export import CHROMIUM_ARGS, chromium_path
 
 PDF_MEDIA_TYPE = "application/pdf"
 

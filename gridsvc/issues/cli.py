@@ -28,11 +28,11 @@ def progress_bar(items: list[Item]) -> Iterable[Item]:
 def escalate() -> None:
     """Put every open case past its stage deadline under supervision (督办) and list them."""
     from gridsvc.cluster.home import ClusterError
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.issues import handling, service
 
     try:
-        with session_factory()() as session, session.begin():
+        with session_scope() as session:
             escalated = handling.escalate_overdue(session, progress=progress_bar)
             lines = [
                 f"{issue.id}\t{issue.public_id}\t{issue.status}\t"
@@ -61,7 +61,7 @@ def bulletin_command(
     from datetime import date, datetime
 
     from gridsvc.auth.tokens import Principal
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.issues import bulletin, bulletin_service
     from gridsvc.issues.calendar import SHANGHAI
     from gridsvc.issues.workflow import Role
@@ -76,7 +76,7 @@ def bulletin_command(
         raise typer.BadParameter(f"a date YYYY-MM-DD, not '{day}'", param_hint="--date") from None
     when = when or bulletin.previous_day(period, datetime.now(SHANGHAI).date())
     centre = Principal(role=Role.ADMIN, subject="bulletin")
-    with session_factory()() as session, session.begin():
+    with session_scope() as session:
         figures = bulletin_service.bulletin_figures(session, centre, period, when, district)
     output.mkdir(parents=True, exist_ok=True)
     name = bulletin_service.bulletin_name(figures)

@@ -14,7 +14,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import Float, Select, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from gridsvc.common.geometry import WGS84
+from gridsvc.common.geometry import WGS84, within_metres
 from gridsvc.config import get_settings
 from gridsvc.issues.models import Issue
 from gridsvc.issues.workflow import OPEN_STATUSES
@@ -57,7 +57,7 @@ def suggestions(
     rounded up to 50 m only, never the other report's text, position or secret.
     """
     radius = get_settings().issue_duplicate_radius_m
-    degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
+    degrees = within_metres(radius, lat)
     rows = session.connection().execute(
         nearby_statement(),
         {"issue_id": issue_id, "category": category, "lon": lon, "lat": lat,

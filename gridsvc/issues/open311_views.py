@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.dependencies import PrincipalDep
-from gridsvc.common.errors import GridsvcError, NotFoundError
+from gridsvc.common.errors import GridsvcError, InvalidParameterError, status_of
 from gridsvc.db import SessionDep
 from gridsvc.issues import open311, open311_access, open311_xml, reporter
 from gridsvc.issues.ratelimit import SubmissionRateLimit
@@ -74,7 +74,7 @@ def answer(
     except GridsvcError as error:
         if session is not None:
             session.rollback()
-        code = 404 if isinstance(error, NotFoundError) else getattr(error, "status_code", 400)
+        code = 400 if isinstance(error, InvalidParameterError) else status_of(error)
         errors = [{"code": code, "description": error.message}]
         return rendered(errors, fmt, open311_xml.ERRORS, code)
 

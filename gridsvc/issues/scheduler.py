@@ -22,8 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridsvc.common.crontab import crontab_trigger
-from gridsvc.config import Settings, get_settings
+from gridsvc.config import Settings, crontab_trigger, get_settings
 from gridsvc.issues import bulletin_archive, handling
 from gridsvc.issues.calendar import SHANGHAI
 

@@ -94,7 +94,7 @@ def render_maps(
     ),
 ) -> None:
     """Render the grids, coverage and issues maps into maps/ with an index.html listing them."""
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.maps import assets, service, stamp
     from gridsvc.maps.index import index_html, written_maps
 
@@ -106,7 +106,7 @@ def render_maps(
         assets.check_installed(settings.assets_dir)
         options = service.render_options(settings, static_url=STATIC_FOLDER, ogc_url=None)
         service.check_measure(measure)
-        with session_factory()() as session:
+        with session_scope() as session:
             # The note's "data as of" is the time of drawing: the same data, the same maps.
             drawn_with = replace(options, note="")
             drawn = stamp.render_stamp(session, f"{sorted(request.items())!r} {drawn_with!r}")
@@ -137,7 +137,7 @@ def export_map(
     """Export a map as PNG or PDF through headless Chromium (title, legend, scale, north)."""
     import tempfile
 
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.maps import assets, service
     from gridsvc.maps.export import export_page
 
@@ -147,7 +147,7 @@ def export_map(
             raise ValueError(f"--map '{kind}': use grids, coverage or issues")
         assets.check_installed(settings.assets_dir)
         options = service.render_options(settings, static_url=STATIC_FOLDER, ogc_url=None)
-        with session_factory()() as session:
+        with session_scope() as session:
             if kind == "grids":
                 page = service.grids_map_html(session, options, district, measure)
             elif kind == "coverage":

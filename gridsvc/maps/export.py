@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gridsvc.common.browser import CHROMIUM_ARGS, chromium_path, launch_chromium
+from gridsvc.common.browser import launch_chromium
 
-# The bulletins' PDF printer runs the same chromium with the same flags.
-__all__ = ["CHROMIUM_ARGS", "chromium_path", "export_page"]
 # Every GeoJSON layer and marker cluster is drawn once the page's scripts have run; two
 # animation frames later it is on the screen.
 DRAWN = """async () => {

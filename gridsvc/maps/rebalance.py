@@ -140,7 +140,7 @@ PANEL_CSS = (
 
 
 def rebalance_map(
-    proposal,  # noqa: ANN001 - gridsvc.grids.rebalance_service.Proposal
+    proposal,  # noqa: ANN001 - gridsvc.rebalancing.service.Proposal
     title: str,
     options: RenderOptions,
 ) -> folium.Map:

@@ -179,6 +179,44 @@ def with_coverage_text(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return grids.assign(coverage_percent=percent, uncovered_residents=uncovered)
 
 
+def add_gaps_and_areas(
+    fmap: folium.Map, gaps: gpd.GeoDataFrame, service_areas: gpd.GeoDataFrame
+) -> None:
+    """Add the service areas and the gap outlines, both off at start (when there are any)."""
+    if not service_areas.empty:
+        layers.plain_polygons(
+            service_areas,
+            "服务圈 service areas",
+            "#3182bd",
+            {"type_name": "服务圈 service area"},
+            show=False,
+            fill_opacity=0.15,
+        ).add_to(fmap)
+    if not gaps.empty:
+        tooltip = {"code": "网格 grid", "uncovered_residents": "未覆盖居民 uncovered"}
+        layers.plain_polygons(
+            gaps,
+            f"缺口 gaps ({len(gaps):,})",
+            GAP_COLOR,
+            tooltip,
+            show=False,
+            fill_opacity=0.0,
+            weight=1.5,
+            dash="3 3",
+        ).add_to(fmap)
+
+
+def with_coverage_legend(fmap: folium.Map, facilities: gpd.GeoDataFrame) -> folium.Map:
+    """Add the facilities, the legend (classes, gap outline, opacity) and the search box."""
+    names = add_facilities(fmap, facilities)
+    entries = layers.legend_entries(COVERAGE_BREAKS, layers.COVERAGE_COLORS, percent=True)
+    gap_mark = (f"border:2px dashed {GAP_COLOR}; background:none", "缺口 gap (layer, off at start)")
+    notes = ALPHA_NOTE + layers.facility_legend(names)
+    fmap.add_child(Legend("覆盖率 coverage", entries, (gap_mark,), notes))
+    fmap.add_child(SearchBox())
+    return fmap
+
+
 def coverage_map(
     grids: gpd.GeoDataFrame,
     gaps: gpd.GeoDataFrame,
@@ -218,41 +256,14 @@ def coverage_map(
         prepare(frame, options) for frame in (gaps, facilities, service_areas)
     )
     fmap = new_map(bounds_of(grids, facilities), title, options, len(grids) > CANVAS_THRESHOLD)
-    palette = layers.COVERAGE_COLORS
     name = f"覆盖率 coverage ({len(grids):,} grids)"
     fmap.add_child(GridPopup(circle))
     extra = ("a", "community_name", "population", "density")
     layers.classed_polygons(
-        grids, "coverage", COVERAGE_BREAKS, palette, COVERAGE_TOOLTIP, name, extra
+        grids, "coverage", COVERAGE_BREAKS, layers.COVERAGE_COLORS, COVERAGE_TOOLTIP, name, extra
     ).add_to(fmap)
-    if not service_areas.empty:
-        layers.plain_polygons(
-            service_areas,
-            "服务圈 service areas",
-            "#3182bd",
-            {"type_name": "服务圈 service area"},
-            show=False,
-            fill_opacity=0.15,
-        ).add_to(fmap)
-    if not gaps.empty:
-        tooltip = {"code": "网格 grid", "uncovered_residents": "未覆盖居民 uncovered"}
-        layers.plain_polygons(
-            gaps,
-            f"缺口 gaps ({len(gaps):,})",
-            GAP_COLOR,
-            tooltip,
-            show=False,
-            fill_opacity=0.0,
-            weight=1.5,
-            dash="3 3",
-        ).add_to(fmap)
-    names = add_facilities(fmap, facilities)
-    entries = layers.legend_entries(COVERAGE_BREAKS, palette, percent=True)
-    gap_mark = (f"border:2px dashed {GAP_COLOR}; background:none", "缺口 gap (layer, off at start)")
-    notes = ALPHA_NOTE + layers.facility_legend(names)
-    fmap.add_child(Legend("覆盖率 coverage", entries, (gap_mark,), notes))
-    fmap.add_child(SearchBox())
-    return fmap
+    add_gaps_and_areas(fmap, gaps, service_areas)
+    return with_coverage_legend(fmap, facilities)
 
 
 def tiled_coverage_map(
@@ -298,13 +309,7 @@ def tiled_coverage_map(
     fmap.add_child(tiled.TiledLayer(ogc, areas, area_name, area_style, False, version("areas")))
     gap_style = {"kind": "gaps", "color": GAP_COLOR, "district": district}
     fmap.add_child(tiled.TiledLayer(ogc, gaps, "缺口 gaps", gap_style, False, version("gaps")))
-    names = add_facilities(fmap, facilities)
-    entries = layers.legend_entries(COVERAGE_BREAKS, layers.COVERAGE_COLORS, percent=True)
-    gap_mark = (f"border:2px dashed {GAP_COLOR}; background:none", "缺口 gap (layer, off at start)")
-    notes = ALPHA_NOTE + layers.facility_legend(names)
-    fmap.add_child(Legend("覆盖率 coverage", entries, (gap_mark,), notes))
-    fmap.add_child(SearchBox())
-    return fmap
+    return with_coverage_legend(fmap, facilities)
 
 
 def issue_labels(issues: pd.DataFrame, statuses: dict[str, str] | None = None) -> pd.Series:
@@ -376,6 +381,12 @@ def issues_map(
             fill_opacity=0.03,
             weight=1.5,
         ).add_to(fmap)
+    add_issue_layers(fmap, issues, statuses)
+    return fmap
+
+
+def add_issue_layers(fmap: folium.Map, issues: gpd.GeoDataFrame, statuses: dict[str, str]) -> None:
+    """Add the issues clustered by status, the heat map, overdue ones on top, the legend."""
     colors = layers.category_colors(list(statuses))
     for layer in layers.clustered_points(issues, "status", "label", statuses, colors, "overdue"):
         layer.add_to(fmap)
@@ -387,4 +398,3 @@ def issues_map(
         layers.flagged_points(overdue, "label", name, "#ff0000").add_to(fmap)
     overdue_mark = ("border:3px solid #b30000; border-radius:50%", "逾期 overdue")
     fmap.add_child(layers.category_legend("状态 status", statuses, colors, (overdue_mark,)))
-    return fmap

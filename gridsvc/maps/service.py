@@ -8,7 +8,7 @@ edges and the whole city's 6,702 grids fit in a page of a few MB.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+import threading
 from dataclasses import astuple
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
+from cachetools import LRUCache, cached
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
@@ -83,29 +84,29 @@ def grids_frame(
 
 # Simplified grids by digest of the stored geometry and tolerance: simplifying the whole
 # city's coverage takes seconds, and the grids change far less often than maps are asked.
-SIMPLIFIED: OrderedDict[tuple[str, float], object] = OrderedDict()
 SIMPLIFIED_KEPT = 24
+SIMPLIFIED: LRUCache[tuple[str, float], object] = LRUCache(maxsize=SIMPLIFIED_KEPT)
 #: The precision grid the maps' coordinates end on (5 decimals, see RenderOptions.digits).
 GRID_SIZE = 1e-5
 
 
+def simplified_key(wkbs: list[bytes], tolerance: float) -> tuple[str, float]:
+    """Return the key of a simplification: a digest of the stored geometries, the tolerance."""
+    digest = hashlib.blake2b(b"".join(wkbs), digest_size=16).hexdigest()
+    return digest, round(tolerance, 12)
+
+
+# The lock guards the cache only: two threads may simplify the same grids at once.
+@cached(SIMPLIFIED, key=simplified_key, lock=threading.Lock())
 def simplified_coverage(wkbs: list[bytes], tolerance: float) -> object:
     """Return the grids simplified together, so neighbours keep their shared edges (no slivers).
 
     See :mod:`gridsvc.maps.topology`: simplifying grid by grid opened gaps of square
     kilometres between neighbours. 0 keeps the stored geometry.
     """
-    digest = hashlib.blake2b(b"".join(wkbs), digest_size=16).hexdigest()
-    key = (digest, round(tolerance, 12))
-    if key in SIMPLIFIED:
-        SIMPLIFIED.move_to_end(key)
-        return SIMPLIFIED[key]
     geometry = shapely.from_wkb(wkbs)
     if tolerance > 0:
         geometry = topology.simplify_coverage(geometry, tolerance, GRID_SIZE)
-    SIMPLIFIED[key] = geometry
-    while len(SIMPLIFIED) > SIMPLIFIED_KEPT:
-        SIMPLIFIED.popitem(last=False)
     return geometry
 
 
@@ -178,8 +179,9 @@ def coverage_frames(
 
 # Merged service areas by (stored areas' version, circle, mode, district, tolerance): the
 # merge costs seconds on the full city, and stored areas change only when refreshed.
-MERGED_AREAS: OrderedDict[tuple, gpd.GeoDataFrame] = OrderedDict()
 MERGED_AREAS_KEPT = 32
+MERGED_AREAS: LRUCache[tuple, gpd.GeoDataFrame] = LRUCache(maxsize=MERGED_AREAS_KEPT)
+MERGED_AREAS_LOCK = threading.Lock()
 
 
 def service_areas_frame(
@@ -188,13 +190,12 @@ def service_areas_frame(
     """Return the circle's stored service areas merged per type, reusing the last merge."""
     version = coverage_service.service_areas_version(session)
     key = (version, repr(circle), mode, district, round(tolerance, 9))
-    if key in MERGED_AREAS:
-        MERGED_AREAS.move_to_end(key)
-        return MERGED_AREAS[key]
-    frame = merged_service_areas(session, circle, mode, district, tolerance)
-    MERGED_AREAS[key] = frame
-    while len(MERGED_AREAS) > MERGED_AREAS_KEPT:
-        MERGED_AREAS.popitem(last=False)
+    with MERGED_AREAS_LOCK:
+        frame = MERGED_AREAS.get(key)
+    if frame is None:
+        frame = merged_service_areas(session, circle, mode, district, tolerance)
+        with MERGED_AREAS_LOCK:
+            MERGED_AREAS[key] = frame
     return frame
 
 

@@ -10,9 +10,10 @@ change; its ETag lets a reload get a 304.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+import threading
 from dataclasses import dataclass
 
+from cachetools import LRUCache
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -50,8 +51,9 @@ class TiledPage:
 
 
 # Tiled pages by (data versions, circle, mode, district, scenario, options).
-TILED_PAGES: OrderedDict[tuple, TiledPage] = OrderedDict()
 TILED_PAGES_KEPT = 32
+TILED_PAGES: LRUCache[tuple, TiledPage] = LRUCache(maxsize=TILED_PAGES_KEPT)
+TILED_PAGES_LOCK = threading.Lock()
 #: What a tiled page is drawn from besides its tiles (names, facilities, the index).
 TILED_TABLES = (
     "grids",
@@ -102,14 +104,13 @@ def tiled_coverage_page(
         options.ogc_url,
         options.tiles,
     )
-    page = TILED_PAGES.get(key)
+    with TILED_PAGES_LOCK:
+        page = TILED_PAGES.get(key)
     if page is None:
         html = draw_tiled_coverage(session, options, chosen, mode, district, scenario)
         page = TiledPage(html, hashlib.blake2b(html.encode(), digest_size=12).hexdigest())
-        TILED_PAGES[key] = page
-        while len(TILED_PAGES) > TILED_PAGES_KEPT:
-            TILED_PAGES.popitem(last=False)
-    TILED_PAGES.move_to_end(key)
+        with TILED_PAGES_LOCK:
+            TILED_PAGES[key] = page
     return page
 
 

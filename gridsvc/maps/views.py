@@ -16,7 +16,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount
 
-from gridsvc.auth.dependencies import TOKEN_COOKIE, BrowserStaffDep
+from gridsvc.auth.dependencies import BrowserStaffDep
+from gridsvc.common.headers import TOKEN_COOKIE
 from gridsvc.common.heavy import heavy
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep

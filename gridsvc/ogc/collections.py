@@ -190,71 +190,97 @@ LABELS = Collection(
 )
 
 
+#: The properties both per-grid coverage collections share.
+GRID_COVERAGE_PROPERTIES = {
+    "code": STRING,
+    "name": STRING,
+    "district_code": STRING,
+    "street_code": STRING,
+    "community_code": STRING,
+    "residents": INTEGER,
+    "covered_residents": INTEGER,
+    "uncovered_residents": INTEGER,
+}
+GRID_COVERAGE_COLUMNS = (
+    "gc.grid_code AS fid, gc.grid_code AS code, g.name, gc.district_code,"
+    " gc.street_code, gc.community_code, gc.residents, gc.covered_residents,"
+    " gc.residents - gc.covered_residents AS uncovered_residents"
+)
+#: Residents' share covered, or the area's where none live.
+COVERAGE_SHARE = (
+    "CASE WHEN gc.residents > 0 THEN gc.covered_residents::float8 / gc.residents"
+    " WHEN gc.area_m2 > 0 THEN least(gc.covered_area_m2 / gc.area_m2, 1) ELSE 0 END"
+)
+GRID_COVERAGE_FROM = (
+    f"FROM grid_coverage gc JOIN grids g ON g.code = gc.grid_code AND g.{_CURRENT}"
+    " WHERE gc.circle = :c_circle AND gc.mode = :c_mode"
+)
+
+
 def coverage_collections(circle: str, name: str, threshold: float, types: tuple[str, ...]):  # noqa: ANN201
     """Yield the coverage, gaps and service-area collections of one circle, for both modes."""
     for mode in MODES:
-        suffix = f"{circle}-{mode}"
-        where = "gc.circle = :c_circle AND gc.mode = :c_mode"
-        places = {
-            "code": STRING,
-            "name": STRING,
-            "district_code": STRING,
-            "street_code": STRING,
-            "community_code": STRING,
-            "residents": INTEGER,
-            "covered_residents": INTEGER,
-            "uncovered_residents": INTEGER,
-        }
-        columns = (
-            "gc.grid_code AS fid, gc.grid_code AS code, g.name, gc.district_code,"
-            " gc.street_code, gc.community_code, gc.residents, gc.covered_residents,"
-            " gc.residents - gc.covered_residents AS uncovered_residents"
-        )
-        share = (
-            "CASE WHEN gc.residents > 0 THEN gc.covered_residents::float8 / gc.residents"
-            " WHEN gc.area_m2 > 0 THEN least(gc.covered_area_m2 / gc.area_m2, 1) ELSE 0 END"
-        )
-        grids = f" JOIN grids g ON g.code = gc.grid_code AND g.{_CURRENT}"
-        params = {"c_circle": circle, "c_mode": mode}
-        yield Collection(
-            f"coverage-{suffix}",
-            f"Coverage: {name} ({mode})",
-            f"Per grid: the share of residents (of area where none live) within the {name}"
-            f" by {mode} distance, with the grid's outline.",
-            f"SELECT {columns}, {share} AS coverage, gc.area_m2, gc.covered_area_m2, g.geom"
-            f" FROM grid_coverage gc{grids} WHERE {where}",
-            {**places, "coverage": NUMBER, "area_m2": NUMBER, "covered_area_m2": NUMBER},
-            "MultiPolygon",
-            ("grid_coverage", "grids"),
-            min_zoom=7,
-            parameters=params,
-        )
-        yield Collection(
-            f"gaps-{suffix}",
-            f"Gaps: {name} ({mode})",
-            f"Per grid: the part no service area of the {name} reaches ({mode}).",
-            f"SELECT {columns}, gc.area_m2 - gc.covered_area_m2 AS gap_area_m2, gc.geom"
-            f" FROM grid_coverage gc{grids} WHERE {where} AND gc.geom IS NOT NULL",
-            {**places, "gap_area_m2": NUMBER},
-            "MultiPolygon",
-            ("grid_coverage", "grids"),
-            min_zoom=7,
-            parameters=params,
-        )
-        yield Collection(
-            f"service_areas-{suffix}",
-            f"Service areas: {name} ({mode})",
-            f"Each facility's area within {threshold:g} m by {mode} distance.",
-            "SELECT sa.id AS fid, sa.facility_id, sa.type_code, sa.threshold_m, sa.geom"
-            " FROM service_areas sa WHERE sa.mode = :c_mode AND sa.threshold_m = :c_threshold"
-            " AND sa.type_code = ANY(:c_types)",
-            {"facility_id": INTEGER, "type_code": STRING, "threshold_m": NUMBER},
-            "MultiPolygon",
-            ("service_areas",),
-            min_zoom=10,
-            parameters={"c_mode": mode, "c_threshold": threshold, "c_types": list(types)},
-            id_type=INTEGER,
-        )
+        yield grid_coverage_collection(circle, name, mode)
+        yield gaps_collection(circle, name, mode)
+        yield service_areas_collection(circle, name, mode, threshold, types)
+
+
+def grid_coverage_collection(circle: str, name: str, mode: str) -> Collection:
+    """Return the per-grid coverage of one circle and mode, with the grids' outlines."""
+    return Collection(
+        f"coverage-{circle}-{mode}",
+        f"Coverage: {name} ({mode})",
+        f"Per grid: the share of residents (of area where none live) within the {name}"
+        f" by {mode} distance, with the grid's outline.",
+        f"SELECT {GRID_COVERAGE_COLUMNS}, {COVERAGE_SHARE} AS coverage, gc.area_m2,"
+        f" gc.covered_area_m2, g.geom {GRID_COVERAGE_FROM}",
+        {
+            **GRID_COVERAGE_PROPERTIES,
+            "coverage": NUMBER,
+            "area_m2": NUMBER,
+            "covered_area_m2": NUMBER,
+        },
+        "MultiPolygon",
+        ("grid_coverage", "grids"),
+        min_zoom=7,
+        parameters={"c_circle": circle, "c_mode": mode},
+    )
+
+
+def gaps_collection(circle: str, name: str, mode: str) -> Collection:
+    """Return the gaps of one circle and mode: the part of each grid no service area reaches."""
+    return Collection(
+        f"gaps-{circle}-{mode}",
+        f"Gaps: {name} ({mode})",
+        f"Per grid: the part no service area of the {name} reaches ({mode}).",
+        f"SELECT {GRID_COVERAGE_COLUMNS}, gc.area_m2 - gc.covered_area_m2 AS gap_area_m2,"
+        f" gc.geom {GRID_COVERAGE_FROM} AND gc.geom IS NOT NULL",
+        {**GRID_COVERAGE_PROPERTIES, "gap_area_m2": NUMBER},
+        "MultiPolygon",
+        ("grid_coverage", "grids"),
+        min_zoom=7,
+        parameters={"c_circle": circle, "c_mode": mode},
+    )
+
+
+def service_areas_collection(
+    circle: str, name: str, mode: str, threshold: float, types: tuple[str, ...]
+) -> Collection:
+    """Return each facility's service area of one circle's types, threshold and mode."""
+    return Collection(
+        f"service_areas-{circle}-{mode}",
+        f"Service areas: {name} ({mode})",
+        f"Each facility's area within {threshold:g} m by {mode} distance.",
+        "SELECT sa.id AS fid, sa.facility_id, sa.type_code, sa.threshold_m, sa.geom"
+        " FROM service_areas sa WHERE sa.mode = :c_mode AND sa.threshold_m = :c_threshold"
+        " AND sa.type_code = ANY(:c_types)",
+        {"facility_id": INTEGER, "type_code": STRING, "threshold_m": NUMBER},
+        "MultiPolygon",
+        ("service_areas",),
+        min_zoom=10,
+        parameters={"c_mode": mode, "c_threshold": threshold, "c_types": list(types)},
+        id_type=INTEGER,
+    )
 
 
 @lru_cache

@@ -18,9 +18,9 @@ import gzip
 import hashlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 
+from cachetools import LRUCache
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -120,8 +120,7 @@ class TileCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.size = 0
-        self.tiles: OrderedDict[tuple, bytes] = OrderedDict()
+        self.tiles: LRUCache[tuple, bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
         self.versions: dict[tuple[str, ...], tuple[float, str]] = {}
         self.lock = threading.Lock()
         self.version_ttl_s = VERSION_TTL_S
@@ -144,30 +143,21 @@ class TileCache:
     def get(self, key: tuple) -> bytes | None:
         """Return a cached tile, or None."""
         with self.lock:
-            tile = self.tiles.get(key)
-            if tile is not None:
-                self.tiles.move_to_end(key)
-            return tile
+            return self.tiles.get(key)
 
     def put(self, key: tuple, tile: bytes) -> None:
         """Keep ``tile``, dropping the least recently used ones past the byte budget."""
         if len(tile) > self.max_bytes:
             return
         with self.lock:
-            if key in self.tiles:
-                return
-            self.tiles[key] = tile
-            self.size += len(tile)
-            while self.size > self.max_bytes:
-                _, dropped = self.tiles.popitem(last=False)
-                self.size -= len(dropped)
+            if key not in self.tiles:
+                self.tiles[key] = tile
 
     def clear(self) -> None:
         """Forget every tile and version."""
         with self.lock:
             self.tiles.clear()
             self.versions.clear()
-            self.size = 0
 
 
 def collections_tables(collections: Iterable[Collection]) -> tuple[str, ...]:

@@ -63,10 +63,10 @@ def export_command(
     name: str = typer.Option("", help="Name of the city [default: its code]."),
 ) -> None:
     """Export the database's current city (grids, residents, facilities, network) to a region."""
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.region.export import export_city
 
-    with session_factory()() as session:
+    with session_scope() as session:
         try:
             entry = export_city(session, root, code, name)
         except ValueError as error:
@@ -116,11 +116,11 @@ def coverage_command(
 
 
 def _store(out: Path, cities: list, circles: list) -> None:
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.region.store import store_city_coverage
 
     for city in cities:
-        with session_factory()() as session, session.begin():
+        with session_scope() as session:
             rows = store_city_coverage(session, out, city, circles)
         typer.echo(f"{city.code}: {rows} coverage rows stored in the database.")
 

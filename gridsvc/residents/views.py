@@ -12,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from gridsvc.common.coords import CoordinateSystem
+from gridsvc.common.errors import NotFoundError
 from gridsvc.config import get_settings
 from gridsvc.maps.basemap import base_tiles
 
@@ -39,7 +40,7 @@ def static_file(name: str) -> FileResponse:
     """Return one file of the package's static folder, or a 404 for any other name."""
     path = STATIC / name
     if "/" in name or name.startswith(".") or path.suffix not in MEDIA_TYPES or not path.is_file():
-        raise HTTPException(404, f"no residents' file '{name}'")
+        raise NotFoundError(f"no residents' file '{name}'")
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=NO_CACHE)
 
 
@@ -84,7 +85,6 @@ def page_config() -> dict[str, Any]:
     """Tell the pages the base tiles (if any), the city's extent, windows."""
     settings = get_settings()
     tiles = base_tiles(settings.map_tiles, settings.map_tiles_crs, settings.map_tiles_attribution)
-    west, south, east, north = (float(part) for part in settings.city_bbox.split(","))
     # The pages draw WGS-84 positions: tiles in another system would put the pin off the
     # street, so they are left out and the reference layers alone are drawn.
     usable = tiles.url is not None and tiles.crs == CoordinateSystem.WGS84.value
@@ -94,7 +94,7 @@ def page_config() -> dict[str, Any]:
             if usable
             else None
         ),
-        "city_bbox": [west, south, east, north],
+        "city_bbox": list(settings.city_bbox),
         "reopen_window_days": settings.reopen_window_days,
     }
 

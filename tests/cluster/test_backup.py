@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from gridsvc.auth.tokens import ANONYMOUS
 from gridsvc.cli import app
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings, get_settings
-from gridsvc.db import migrate
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.models import IssuePhoto
 from tests.conftest import TEST_DATABASE

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from gridsvc.cli import app
 from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings, get_settings
-from gridsvc.db import migrate
-from gridsvc.geodata.service import CITY_TABLES
+from gridsvc.geodata.city_loader import CITY_TABLES
 from tests.geodata.cityfiles import FixtureCity, make_fixture_city
 
 # Stored coverage, which imports now refresh: emptied too, so no test sees another's.

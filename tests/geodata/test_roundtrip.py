@@ -13,9 +13,10 @@ import shapely
 from sqlalchemy import text
 
 from gridsvc.common import coords
+from gridsvc.common.postgis import copy_rows
+from gridsvc.geodata.city_loader import CITY_TABLES
 from gridsvc.geodata.demo.build import build_demo_city
 from gridsvc.geodata.gpkg import write_city_geopackage
-from gridsvc.geodata.service import CITY_TABLES, copy_rows
 from tests.geodata.cityfiles import FixtureCity
 from tests.geodata.conftest import Cli
 

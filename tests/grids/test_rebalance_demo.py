@@ -7,7 +7,8 @@ import numpy as np
 import shapely
 from sqlalchemy import text
 
-from gridsvc.grids import rebalance_apply, rebalance_service
+from gridsvc.rebalancing import apply as rebalance_apply
+from gridsvc.rebalancing import service as rebalance_service
 from tests.grids.conftest import resident_points
 
 DONGSHENG = "150602"

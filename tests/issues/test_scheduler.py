@@ -19,8 +19,7 @@ from pypdf import PageObject, PdfReader
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from gridsvc.common import crontab
-from gridsvc.config import Settings, get_settings
+from gridsvc.config import Settings, crontab_days, get_settings
 from gridsvc.issues import bulletin, bulletin_archive, bulletin_service, scheduler
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssuedBulletin
@@ -150,7 +149,7 @@ def test_the_scheduler_runs_its_jobs_in_the_city_time(db_session, city, factory)
      ("*/2", "sun,tue,thu,sat"), ("5-7", "sun,fri,sat"), ("mon-fri", "mon-fri"), ("*", "*")],
 )  # fmt: skip
 def test_crontab_days_read_as_cron_reads_them(field, days) -> None:
-    assert crontab.crontab_days(field) == days
+    assert crontab_days(field) == days
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gridsvc.auth.dependencies import TOKEN_COOKIE
 from gridsvc.auth.tokens import ANONYMOUS
+from gridsvc.common.headers import TOKEN_COOKIE
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.schemas import IssueSubmission
 from tests.factories import DISTRICT_CODE

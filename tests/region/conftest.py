@@ -22,7 +22,7 @@ from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, refresh
 from gridsvc.coverage.circles import load_circles
 from gridsvc.coverage.models import GridCoverage
-from gridsvc.geodata import service as geodata_service
+from gridsvc.geodata import city_loader
 from gridsvc.region import layout, partition
 from gridsvc.region.driver import region_client
 from tests.maps.conftest import free_port
@@ -35,7 +35,7 @@ DASK = Path(sys.executable).with_name("dask")
 
 def load_and_refresh(session: Session, city) -> None:  # noqa: ANN001 - a DemoCity
     """Load a demo city into the session's transaction and store its coverage."""
-    for _ in geodata_service.load_city(session, city):
+    for _ in city_loader.load_city(session, city):
         pass
     refresh.refresh(session)
 

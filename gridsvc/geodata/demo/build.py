@@ -349,17 +349,31 @@ def build_demo_city(
     with progress_bar.stage("population"):
         population = build_population(rngs[0], districts, int(round(CITY_POPULATION * scale)))
     admin = _cut_city(rngs[1:5], progress_bar, districts, population, grids)
+    city = _layers(rngs[5:], progress_bar, districts, admin, population, scale, seed)
+    progress_bar.bar.close()
+    return city
+
+
+def _layers(
+    rngs: list[np.random.Generator],
+    progress_bar: _Progress,
+    districts: list,
+    admin: _Admin,
+    population: Population,
+    scale: float,
+    seed: int,
+) -> DemoCity:
+    """Return the cut city's layers in EPSG:4326, with residents, facilities and network."""
     with progress_bar.stage("grids to EPSG:4326"):
         shapes = _shapes_in_wgs84(admin)
         district_frame, street_frame, community_frame = _unit_frames(admin, shapes)
         grid_frame, residents, grid_of_point, grid_names = _grids_and_population(
-            rngs[5], admin, shapes, community_frame, population, scale
+            rngs[0], admin, shapes, community_frame, population, scale
         )
     with progress_bar.stage("facilities"):
-        facilities = _facilities(rngs[6], admin, population, grid_of_point, grid_names)
+        facilities = _facilities(rngs[1], admin, population, grid_of_point, grid_names)
     with progress_bar.stage("walking network"):
-        nodes, edges = _network(rngs[7], districts, population, scale)
-    progress_bar.bar.close()
+        nodes, edges = _network(rngs[2], districts, population, scale)
     return DemoCity(
         districts=district_frame,
         streets=street_frame,

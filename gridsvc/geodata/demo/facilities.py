@@ -8,6 +8,7 @@ the grid of that point.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,21 +201,15 @@ def place_facilities(
     """
     community_of_point = placement.grid_community[placement.grid_of_point]
     street_of_point = placement.community_street[community_of_point]
+    units = {
+        "practice_institute": (street_of_point, street_geometries, labels.institute),
+        "practice_station": (community_of_point, community_geometries, labels.station),
+    }
     frames = []
     for facility_type in FACILITY_TYPES:
         code = facility_type.code
-        if code == "practice_institute":
-            units = np.arange(len(street_geometries))
-            xy = _anchor_points(placement, street_of_point, len(units), street_geometries)
-            xy = jitter_inside(rng, xy, street_geometries)
-            grid = _nearest_grid(placement, xy)
-            names = [labels.institute(s) for s in units]
-        elif code == "practice_station":
-            units = np.arange(len(community_geometries))
-            xy = _anchor_points(placement, community_of_point, len(units), community_geometries)
-            xy = jitter_inside(rng, xy, community_geometries)
-            grid = _nearest_grid(placement, xy)
-            names = [labels.station(c) for c in units]
+        if code in units:
+            xy, grid, names = _one_per_unit(rng, placement, *units[code])
         else:
             chosen = weighted_sample(rng, placement.persons, counts[code])
             grid = placement.grid_of_point[chosen]
@@ -234,6 +229,20 @@ def place_facilities(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _one_per_unit(
+    rng: np.random.Generator,
+    placement: Placement,
+    unit_of_point: np.ndarray,
+    unit_geometries: np.ndarray,
+    name_of: Callable[[int], str],
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Place one facility in each street or community, near its residents: xy, grid, names."""
+    units = np.arange(len(unit_geometries))
+    xy = _anchor_points(placement, unit_of_point, len(units), unit_geometries)
+    xy = jitter_inside(rng, xy, unit_geometries)
+    return xy, _nearest_grid(placement, xy), [name_of(unit) for unit in units]
 
 
 def _nearest_grid(placement: Placement, xy: np.ndarray) -> np.ndarray:

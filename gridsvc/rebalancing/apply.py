@@ -20,11 +20,11 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridsvc.common.errors import GridsvcError
+from gridsvc.common.errors import ConflictError
 from gridsvc.geodata.importer import ImportRequest, import_file
 from gridsvc.geodata.problems import Problem
-from gridsvc.grids.rebalance_service import Proposal, RebalanceRequest, frame, propose
 from gridsvc.issues import relinking
+from gridsvc.rebalancing.service import Proposal, RebalanceRequest, frame, propose
 
 LAYER_COLUMNS = ["code", "name", "community_code", "population", "households", "grid_workers"]
 
@@ -36,16 +36,12 @@ _KEPT_GRIDS = (
 )
 
 
-class ProposalChangedError(GridsvcError):
-    """The proposal computed now is not the one reviewed: the data changed (409)."""
-
-    status_code = 409
+class ProposalChangedError(ConflictError):
+    """The proposal computed now is not the one reviewed: the data changed."""
 
 
-class ProposalRefusedError(GridsvcError):
-    """The import's checks refused the proposal's grids; nothing was written (409)."""
-
-    status_code = 409
+class ProposalRefusedError(ConflictError):
+    """The import's checks refused the proposal's grids; nothing was written."""
 
     def __init__(self, message: str, problems: list[Problem]) -> None:
         super().__init__(message)

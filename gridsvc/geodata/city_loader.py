@@ -5,13 +5,14 @@ Rows go in through COPY in one transaction: the city loads whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from gridsvc.common.postgis import copy_rows, ewkb_hex
 
 if TYPE_CHECKING:
     from gridsvc.geodata.demo.build import DemoCity
@@ -38,21 +39,6 @@ def city_is_loaded(session: Session) -> bool:
 def clear_city(session: Session) -> None:
     """Remove every boundary, facility, resident and network row."""
     session.execute(text(f"TRUNCATE {', '.join(CITY_TABLES)} RESTART IDENTITY"))
-
-
-def ewkb_hex(geometries: gpd.GeoSeries) -> list[str]:
-    """Geometries as hex EWKB with SRID 4326, the text form COPY accepts for geometry."""
-    with_srid = shapely.set_srid(geometries.to_crs(4326).values.to_numpy(), 4326)
-    return list(shapely.to_wkb(with_srid, hex=True, include_srid=True))
-
-
-def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """Stream ``rows`` into ``table`` with COPY, inside the session's transaction."""
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
 
 
 def copy_boundaries(

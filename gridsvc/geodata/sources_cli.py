@@ -1,4 +1,8 @@
-"""``gridsvc facilities ...``: the sources facilities came from, and withdrawing one."""
+"""``gridsvc facilities ...``: the sources facilities were imported from, and withdrawing one.
+
+A source is where an import came from; withdrawing one deletes its facilities and then
+refreshes stored coverage, which is why these commands live with the imports.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ app = typer.Typer(
 @app.command("sources")
 def sources() -> None:
     """List every facility source with its number of facilities."""
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.facilities import service
 
-    with session_factory()() as session:
+    with session_scope() as session:
         found = service.facility_sources(session)
     if not found:
         typer.echo("No facilities are loaded.")
@@ -43,11 +47,11 @@ def withdraw(
     Facilities keep no history: withdrawn ones are gone (import the file again to bring
     them back). Stored coverage that counted them is stale from the commit on.
     """
-    from gridsvc.db import session_factory
+    from gridsvc.db import session_scope
     from gridsvc.facilities import service
     from gridsvc.geodata.cli import refresh_coverage
 
-    with session_factory()() as session, session.begin():
+    with session_scope() as session:
         withdrawn = service.withdraw_source(session, source)
         if not withdrawn:
             known = service.facility_sources(session)

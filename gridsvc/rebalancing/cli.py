@@ -65,7 +65,7 @@ def rebalance(
     """Propose grids each holding a load in the band; review on a map; apply with --apply ID."""
     from gridsvc.config import get_settings
     from gridsvc.geodata.cli import refresh_coverage
-    from gridsvc.grids import rebalance_service
+    from gridsvc.rebalancing import service as rebalance_service
 
     level, code = scope_of(district, street, community)
     try:
@@ -95,24 +95,19 @@ def rebalance(
 
 def in_session(request, apply: str | None = None):  # noqa: ANN001, ANN201
     """Propose (rolled back: nothing is written) or apply (committed) in one transaction."""
-    from gridsvc.geodata.cli import open_session
-    from gridsvc.grids import rebalance_apply, rebalance_service
+    from gridsvc.geodata.cli import migrated_session
+    from gridsvc.rebalancing import apply as rebalance_apply
+    from gridsvc.rebalancing import service as rebalance_service
 
     try:
-        session = open_session()
-    except GridsvcError as error:
-        raise fail(error.message) from None
-    with session:
-        try:
+        with migrated_session() as session:
             if apply is None:
                 result = rebalance_service.propose(session, request)
                 session.rollback()
             else:
                 result = rebalance_apply.apply_proposal(session, request, apply)
-                session.commit()
-        except GridsvcError as error:
-            session.rollback()
-            raise fail(error.message) from None
+    except GridsvcError as error:
+        raise fail(error.message) from None
     return result
 
 

@@ -13,12 +13,13 @@ from gridsvc.common.heavy import heavy
 from gridsvc.config import get_settings
 from gridsvc.coverage import service as coverage_service
 from gridsvc.db import SessionDep
-from gridsvc.grids import rebalance_apply, rebalance_service
-from gridsvc.grids.rebalance_service import RebalanceRequest
 from gridsvc.grids.schemas import RebalanceApply
 from gridsvc.maps import rebalance as rebalance_map
 from gridsvc.maps import service as maps_service
 from gridsvc.maps.views import map_page
+from gridsvc.rebalancing import apply as rebalance_apply
+from gridsvc.rebalancing import service as rebalance_service
+from gridsvc.rebalancing.service import RebalanceRequest
 
 router = APIRouter(tags=["grids"])
 NOT_FOUND = {404: {"description": "No current district, street or community with this code."}}

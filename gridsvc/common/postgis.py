@@ -1,0 +1,27 @@
+"""Database plumbing for bulk rows: COPY into a table, geometries as the EWKB COPY reads.
+
+The one home of COPY: the city's loaders and the stored coverage both stream through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import geopandas as gpd
+import shapely
+from sqlalchemy.orm import Session
+
+
+def ewkb_hex(geometries: gpd.GeoSeries) -> list[str]:
+    """Geometries as hex EWKB with SRID 4326, the text form COPY accepts for geometry."""
+    with_srid = shapely.set_srid(geometries.to_crs(4326).values.to_numpy(), 4326)
+    return list(shapely.to_wkb(with_srid, hex=True, include_srid=True))
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Stream ``rows`` into ``table`` with COPY, inside the session's transaction."""
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
