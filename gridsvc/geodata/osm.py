@@ -27,8 +27,7 @@ from sqlalchemy.orm import Session
 from gridsvc.common.errors import GridsvcError
 from gridsvc.common.geojson import BBox
 from gridsvc.common.postgis import copy_rows, ewkb_hex
-from gridsvc.common.utm import utm_crs
-from gridsvc.config import get_settings
+from gridsvc.config import get_settings, utm_crs
 from gridsvc.geodata.loading import write_facilities
 from gridsvc.geodata.tagmap import TagMap, load_tag_map
 

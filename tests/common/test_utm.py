@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from gridsvc.common.utm import utm_crs
-from gridsvc.config import Settings
+from gridsvc.config import Settings, utm_crs
 
 
 def formula(lon: float, lat: float) -> str:
