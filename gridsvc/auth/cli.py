@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import typer
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal, issue_token, signing_secret
 from gridsvc.config import get_settings
-from gridsvc.issues.workflow import Role
 
 ROLES = [role.value for role in Role if role is not Role.SYSTEM]
 

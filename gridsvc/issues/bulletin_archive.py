@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ForbiddenError, Principal
 from gridsvc.common.errors import NotFoundError
 from gridsvc.config import get_settings
@@ -27,7 +28,6 @@ from gridsvc.issues import bulletin, bulletin_service, notify
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import IssuedBulletin
 from gridsvc.issues.service import iso_local
-from gridsvc.issues.workflow import Role
 
 logger = logging.getLogger(__name__)
 CENTRE = Principal(role=Role.ADMIN, subject="scheduler")

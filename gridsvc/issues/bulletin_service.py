@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ForbiddenError, Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.grids import service as grids_service
@@ -21,7 +22,6 @@ from gridsvc.issues import (
     indicators,
 )
 from gridsvc.issues.calendar import SHANGHAI
-from gridsvc.issues.workflow import Role
 
 HOTSPOT_GRIDS = 200  # grids on the hotspot map, most cases first
 HOTSPOTS_LISTED = 10

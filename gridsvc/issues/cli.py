@@ -60,11 +60,11 @@ def bulletin_command(
     """Write the period's bulletin (定期通报) as HTML and CSV; default: the last full period."""
     from datetime import date, datetime
 
+    from gridsvc.auth.roles import Role
     from gridsvc.auth.tokens import Principal
     from gridsvc.db import session_factory
     from gridsvc.issues import bulletin, bulletin_service
     from gridsvc.issues.calendar import SHANGHAI
-    from gridsvc.issues.workflow import Role
 
     if period not in bulletin.BULLETIN_PERIODS:
         raise typer.BadParameter(

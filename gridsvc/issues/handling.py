@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import placing as grid_placing
@@ -27,7 +28,6 @@ from gridsvc.issues.workflow import (
     TRANSITIONS,
     Action,
     DeadlineEffect,
-    Role,
     Status,
     Transition,
     TransitionNotAllowed,

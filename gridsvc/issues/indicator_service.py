@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.grids import service as grids_service
@@ -34,7 +35,7 @@ from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
 from gridsvc.issues.names import code_names
 from gridsvc.issues.stats import NOT_STEPS, TIMEZONE, department_links
-from gridsvc.issues.workflow import OPEN_STATUSES, Action, Role, Status
+from gridsvc.issues.workflow import OPEN_STATUSES, Action, Status
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 WHOLE_RANGE = "range"  # one row per group for the whole range (the league table's)

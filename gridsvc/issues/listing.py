@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, any_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import BBox
@@ -23,7 +24,7 @@ from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssueEvent
 from gridsvc.issues.names import AREA_LEVELS, NameBook, event_departments, load_names
 from gridsvc.issues.service import get_category, local, unknown_departments, visible_to
-from gridsvc.issues.workflow import OPEN_STATUSES, Role, Status, allowed_actions
+from gridsvc.issues.workflow import OPEN_STATUSES, Status, allowed_actions
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, any_, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.coords import to_wgs84
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
@@ -28,7 +29,7 @@ from gridsvc.issues.models import (
     IssueEvent,
 )
 from gridsvc.issues.schemas import IssueSubmission
-from gridsvc.issues.workflow import OPEN_STATUSES, Role, Stage, Status
+from gridsvc.issues.workflow import OPEN_STATUSES, Stage, Status
 
 # Public ids: no 0/O or 1/I/L, so an id read out over the phone is not misheard.
 PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

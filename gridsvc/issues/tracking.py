@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.issues import handling, reporter, service
 from gridsvc.issues.attachments import PhotoStage
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssuePhoto
 from gridsvc.issues.schemas import ActionRequest, ReporterAction
-from gridsvc.issues.workflow import Action, Role
+from gridsvc.issues.workflow import Action
 
 MAX_MERGE_CHAIN = 20
 

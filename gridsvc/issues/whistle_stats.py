@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.issues import indicator_service, indicators
 from gridsvc.issues.models import Issue, IssueEvent
 from gridsvc.issues.stats import department_links
-from gridsvc.issues.workflow import Action, Role
+from gridsvc.issues.workflow import Action
 
 
 def first_by_department(action: Action, cohort_ids: Any) -> Any:

@@ -6,13 +6,14 @@ from datetime import date, datetime, time
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
 from gridsvc.issues import handling, service
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.deadlines import DeadlineRule, default_categories, parse_rule
 from gridsvc.issues.models import IssueEvent
 from gridsvc.issues.schemas import ActionRequest, IssueSubmission
-from gridsvc.issues.workflow import Role, Stage
+from gridsvc.issues.workflow import Stage
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
 from tests.issues.conftest import GRID_A
 

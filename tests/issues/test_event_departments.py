@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
 from gridsvc.issues import handling, service
 from gridsvc.issues.schemas import ActionRequest
-from gridsvc.issues.workflow import Role
 from tests.issues.test_deadlines_service import SUPERVISOR, WORKER, at, submission
 from tests.issues.test_workflow_api import ADMIN
 

@@ -17,12 +17,12 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
 from gridsvc.issues import handling, service
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssueEvent
 from gridsvc.issues.schemas import ActionRequest, IssueSubmission
-from gridsvc.issues.workflow import Role
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
 from tests.issues.conftest import GRID_A, bearer
 from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER, at

@@ -6,11 +6,11 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
 from gridsvc.config import get_settings
 from gridsvc.issues import attachments, service
 from gridsvc.issues.models import IssuePhoto
-from gridsvc.issues.workflow import Role
 from tests.issues.test_deadlines_service import submission
 from tests.issues.test_workflow_api import WORKER_A, submit
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.config import get_settings
@@ -13,7 +14,7 @@ from gridsvc.issues import handling
 from gridsvc.issues.calendar import load_cn_calendar
 from gridsvc.issues.deadlines import parse_rule
 from gridsvc.issues.schemas import ActionRequest
-from gridsvc.issues.workflow import Action, Role, Status
+from gridsvc.issues.workflow import Action, Status
 from tests.issues.test_transitions_service import PRINCIPALS, issue_in
 from tests.issues.test_workflow_api import (
     ADMIN,

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.issues import handling, service
 from gridsvc.issues.handling import ActionRefused
 from gridsvc.issues.models import Issue
 from gridsvc.issues.schemas import ActionRequest
-from gridsvc.issues.workflow import TRANSITIONS, Action, Role, Status, TransitionNotAllowed, apply
+from gridsvc.issues.workflow import TRANSITIONS, Action, Status, TransitionNotAllowed, apply
 from tests.issues.conftest import GRID_A, GRID_B
 from tests.issues.test_deadlines_service import submission
 
