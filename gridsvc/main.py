@@ -37,10 +37,10 @@ from gridsvc.geodata.views import router as geodata_router
 from gridsvc.grids.rebalance_views import router as rebalance_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
-from gridsvc.issues.bulletin_views import router as bulletins_router
-from gridsvc.issues.indicator_views import router as indicators_router
-from gridsvc.issues.open311_views import router as open311_router
-from gridsvc.issues.reporter_views import router as reporter_router
+from gridsvc.issues.bulletins.views import router as bulletins_router
+from gridsvc.issues.indicators.views import router as indicators_router
+from gridsvc.issues.open311.views import router as open311_router
+from gridsvc.issues.reporters.views import router as reporter_router
 from gridsvc.issues.views import router as issues_router
 from gridsvc.maps import views as maps_views
 from gridsvc.ogc.tile_views import router as ogc_tiles_router

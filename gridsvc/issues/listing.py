@@ -20,7 +20,7 @@ from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import BBox
 from gridsvc.grids import service as grids_service
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssueEvent
 from gridsvc.issues.names import AREA_LEVELS, NameBook, event_departments, load_names
 from gridsvc.issues.service import get_category, local, unknown_departments, visible_to

@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.common.crontab import crontab_trigger
 from gridsvc.config import Settings, get_settings
-from gridsvc.issues import bulletin_archive, handling
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues import actions
+from gridsvc.issues.bulletins import archive as bulletin_archive
+from gridsvc.issues.catalog.calendar import SHANGHAI
 
 logger = logging.getLogger(__name__)
 JOB_NAMES = ("escalate", "bulletins")
@@ -41,7 +42,7 @@ def escalate(factory: sessionmaker[Session], now: datetime | None = None) -> dic
         )
         if not taken:
             return {"job": "escalate", "ran": False, "escalated": []}
-        escalated = handling.escalate_overdue(session, now)
+        escalated = actions.escalate_overdue(session, now)
         codes = [issue.public_id for issue in escalated]
     return {"job": "escalate", "ran": True, "escalated": codes}
 

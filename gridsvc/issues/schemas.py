@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridsvc.common.coords import CoordinateSystem
 from gridsvc.common.extent import outside_city_reason
-from gridsvc.issues.deadlines import Priority
+from gridsvc.issues.catalog.deadlines import Priority
 from gridsvc.issues.workflow import Action, Status
 
 #: The most photos a submission may announce (the residents' page sends up to four).

@@ -18,8 +18,8 @@ from gridsvc.config import get_settings
 from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import duplicates, intake
-from gridsvc.issues.calendar import SHANGHAI, load_cn_calendar
-from gridsvc.issues.deadlines import DeadlineRule, Priority
+from gridsvc.issues.catalog.calendar import SHANGHAI, load_cn_calendar
+from gridsvc.issues.catalog.deadlines import DeadlineRule, Priority
 from gridsvc.issues.models import (
     CategoryDeadline,
     Department,

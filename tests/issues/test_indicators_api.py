@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
-from gridsvc.issues import handling, service
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues import actions, service
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssueEvent
 from gridsvc.issues.schemas import ActionRequest, IssueSubmission
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
@@ -57,10 +57,10 @@ def steps(session, issue_id: int, start: datetime, gap: timedelta, *plan) -> dat
     for principal, action, *fields in plan:
         moment += gap
         fields = dict(fields[0]) if fields else {}
-        if action in handling.NEEDS_REASON:
+        if action in actions.NEEDS_REASON:
             fields.setdefault("note", "理由")
         request = ActionRequest(action=action, **fields)
-        handling.act(session, principal, issue_id, request, moment, by_secret=principal is REPORTER)
+        actions.act(session, principal, issue_id, request, moment, by_secret=principal is REPORTER)
     return moment
 
 
@@ -92,7 +92,7 @@ def scenario(session) -> None:
     plan += [(SUPERVISOR, "extend"), *handle()[3:]]
     steps(session, extended, day + timedelta(days=2), quick, *plan)
     escalated = report(session, at("2025-11-10", "10:00"))
-    handling.escalate_overdue(session, at("2025-11-14", "10:00"))
+    actions.escalate_overdue(session, at("2025-11-14", "10:00"))
     steps(session, escalated, at("2025-11-14", "11:00"), quick, *handle())
     rejected = report(session, at("2025-11-11", "09:00"), north=True)
     steps(session, rejected, at("2025-11-11", "09:00"), quick, (NORTH_WORKER, "reject"))
@@ -363,7 +363,7 @@ def test_bad_parameters_are_named(client, city, query, name) -> None:
 
 
 def test_a_deadline_still_to_come_is_not_due(db_session, city) -> None:
-    from gridsvc.issues import indicator_service
+    from gridsvc.issues.indicators import service as indicator_service
 
     start = at("2025-11-03", "09:00")
     issue_id = report(db_session, start)
@@ -381,7 +381,7 @@ def test_a_deadline_still_to_come_is_not_due(db_session, city) -> None:
 
 
 def test_league_table_ranks_what_the_indicators_say(client, cases) -> None:
-    from gridsvc.issues import league
+    from gridsvc.issues.indicators import league
 
     response = client.get(f"/api/v1/stats/league?{NOVEMBER}&by=department", headers=ADMIN)
     assert response.status_code == 200, response.text

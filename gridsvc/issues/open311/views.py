@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.dependencies import PrincipalDep
 from gridsvc.common.errors import GridsvcError, NotFoundError
 from gridsvc.db import SessionDep
-from gridsvc.issues import open311, open311_access, open311_xml, reporter
-from gridsvc.issues.ratelimit import SubmissionRateLimit
+from gridsvc.issues.open311 import access as open311_access
+from gridsvc.issues.open311 import service as open311_service
+from gridsvc.issues.open311 import xml_format as open311_xml
+from gridsvc.issues.reporters import secrets as reporter
+from gridsvc.issues.reporters.ratelimit import SubmissionRateLimit
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -83,7 +86,7 @@ def answer(
 def discovery(request: Request) -> Response:
     """Discovery: where this GeoReport v2 endpoint is and what it speaks."""
     services_url = str(request.url_for("services", fmt="json"))
-    return answer(lambda: open311.discovery(services_url[: -len("services.json")]))
+    return answer(lambda: open311_service.discovery(services_url[: -len("services.json")]))
 
 
 @router.get("/services.{fmt}", name="services", responses=RESPONSES)
@@ -97,7 +100,7 @@ def services(
 
     def produce() -> Any:
         open311_access.check_jurisdiction(jurisdiction_id)
-        return open311.list_services(session, locale)
+        return open311_service.list_services(session, locale)
 
     return answer(produce, fmt=fmt, names=open311_xml.SERVICES)
 
@@ -110,7 +113,7 @@ def service_definition(
 
     def produce() -> Any:
         open311_access.check_jurisdiction(jurisdiction_id)
-        return open311.service_definition(session, service_code)
+        return open311_service.service_definition(session, service_code)
 
     return answer(produce, fmt=fmt, names=None)
 
@@ -139,7 +142,7 @@ def list_requests(fmt: Format, request: Request, session: SessionDep) -> Respons
 
     def produce() -> Any:
         open311_access.check_jurisdiction(query.get("jurisdiction_id"))
-        return open311.list_requests(session, query, str(request.base_url))
+        return open311_service.list_requests(session, query, str(request.base_url))
 
     return answer(produce, fmt=fmt)
 
@@ -182,7 +185,9 @@ def create_request(
         poster = open311_access.poster(form.get("api_key"), principal)
         address = request.client.host if request.client else None
         scope = reporter.idempotency_scope(poster, device_id, address)
-        body, replayed = open311.create_request_once(session, form, poster, idempotency_key, scope)
+        body, replayed = open311_service.create_request_once(
+            session, form, poster, idempotency_key, scope
+        )
         response = rendered(body, fmt, open311_xml.REQUESTS)
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -205,6 +210,6 @@ def get_request(
     def produce() -> Any:
         open311_access.check_jurisdiction(jurisdiction_id)
         base_url = str(request.base_url)
-        return open311.get_request(session, service_request_id, base_url, locale)
+        return open311_service.get_request(session, service_request_id, base_url, locale)
 
     return answer(produce, fmt=fmt)

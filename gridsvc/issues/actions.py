@@ -19,10 +19,12 @@ from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import attachments, names, notify, priorities, reporter, service, whistles
-from gridsvc.issues.calendar import load_cn_calendar
-from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
+from gridsvc.issues import names, notify, priorities, service, whistles
+from gridsvc.issues.catalog.calendar import load_cn_calendar
+from gridsvc.issues.catalog.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
+from gridsvc.issues.photos import service as photos_service
+from gridsvc.issues.reporters import secrets as reporter
 from gridsvc.issues.schemas import ActionRequest
 from gridsvc.issues.workflow import (
     TRANSITIONS,
@@ -157,7 +159,7 @@ def apply_effects(
     if action is Action.ESCALATE:
         issue.escalated_at = now
     if action is Action.RESOLVE:
-        attachments.check_after_photo(session, issue)
+        photos_service.check_after_photo(session, issue)
     if action in (Action.SIGN_IN, Action.REPORT_PART, Action.CLOSE_WHISTLE, Action.RESOLVE):
         return whistle_step(session, principal, issue, action, request.note)
     return {}

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
-from gridsvc.issues import indicator_service, indicators
+from gridsvc.issues.indicators import definitions as indicators
+from gridsvc.issues.indicators import service as indicator_service
+from gridsvc.issues.indicators.stats import department_links
 from gridsvc.issues.models import Issue, IssueEvent
-from gridsvc.issues.stats import department_links
 from gridsvc.issues.workflow import Action
 
 

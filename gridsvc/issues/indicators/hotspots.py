@@ -21,10 +21,10 @@ from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.config import get_settings
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import indicator_service
-from gridsvc.issues.indicator_service import department_links, local_range, scope
+from gridsvc.issues.indicators import service as indicator_service
+from gridsvc.issues.indicators.service import department_links, local_range, scope
 from gridsvc.issues.models import Issue
-from gridsvc.issues.publication import PUBLIC_DECIMALS
+from gridsvc.issues.reporters.publication import PUBLIC_DECIMALS
 
 HOTSPOT_GROUPS = ("grid", "category", "location", "h3")
 #: H3 resolutions offered: 5 (a cell of about 250 km²) to 9 (about 0.1 km², 174 m a side):

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
-from gridsvc.issues import handling, reporter, service
-from gridsvc.issues.attachments import PhotoStage
+from gridsvc.issues import service
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssuePhoto
+from gridsvc.issues.photos.service import PhotoStage
+from gridsvc.issues.reporters import secrets as reporter
 from gridsvc.issues.schemas import ActionRequest, ReporterAction
 from gridsvc.issues.workflow import Action
 
@@ -125,5 +126,5 @@ def reporter_action(
     if request.reopen:
         actions.append(ActionRequest(action=Action.REOPEN, note=request.note))
     for action in actions:
-        handling.act(session, principal, issue.id, action, now, by_secret=True)
+        actions.act(session, principal, issue.id, action, now, by_secret=True)
     return track(session, secret)
