@@ -105,9 +105,15 @@ def act(
     if transition.to_status is Status.CLOSED:
         issue.closed_at = now
     service.record_event(
-        session, issue, request.action.value, transition.from_status.value, principal, now,
-        request.note, details or None,
-    )  # fmt: skip
+        session,
+        issue,
+        request.action.value,
+        transition.from_status.value,
+        principal,
+        now,
+        request.note,
+        details or None,
+    )
     if request.action in (Action.DISPATCH, Action.WHISTLE):
         notify.queue(session, request.action.value, issue, details["departments"])
     session.flush()
@@ -301,9 +307,15 @@ def escalate_overdue(
         issue.escalated_at = now
         notify.queue(session, Action.ESCALATE.value, issue)
         service.record_event(
-            session, issue, Action.ESCALATE.value, issue.status, SYSTEM, now,
-            f"督办: {hours:.1f} working hours overdue", {"overdue_working_hours": round(hours, 2)},
-        )  # fmt: skip
+            session,
+            issue,
+            Action.ESCALATE.value,
+            issue.status,
+            SYSTEM,
+            now,
+            f"督办: {hours:.1f} working hours overdue",
+            {"overdue_working_hours": round(hours, 2)},
+        )
     session.flush()
     return overdue
 

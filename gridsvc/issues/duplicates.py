@@ -60,9 +60,16 @@ def suggestions(
     degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
     rows = session.connection().execute(
         nearby_statement(),
-        {"issue_id": issue_id, "category": category, "lon": lon, "lat": lat,
-         "radius": radius, "degrees": degrees, "limit": limit},
-    )  # fmt: skip
+        {
+            "issue_id": issue_id,
+            "category": category,
+            "lon": lon,
+            "lat": lat,
+            "radius": radius,
+            "degrees": degrees,
+            "limit": limit,
+        },
+    )
     step = DISTANCE_STEP_M
     return [
         {

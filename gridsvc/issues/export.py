@@ -22,12 +22,32 @@ from gridsvc.issues import listing
 from gridsvc.issues.names import load_names
 
 COLUMNS = [
-    "id", "public_id", "status", "priority", "category", "category_name",
-    "grid_code", "grid_name", "community_code", "community_name",
-    "street_code", "street_name", "district_code", "district_name",
-    "department_code", "department_name", "departments", "overdue", "deadline",
-    "escalated_at", "rating", "created_at", "closed_at", "lon", "lat",
-]  # fmt: skip
+    "id",
+    "public_id",
+    "status",
+    "priority",
+    "category",
+    "category_name",
+    "grid_code",
+    "grid_name",
+    "community_code",
+    "community_name",
+    "street_code",
+    "street_name",
+    "district_code",
+    "district_name",
+    "department_code",
+    "department_name",
+    "departments",
+    "overdue",
+    "deadline",
+    "escalated_at",
+    "rating",
+    "created_at",
+    "closed_at",
+    "lon",
+    "lat",
+]
 LISTS = ("departments",)
 
 

@@ -92,13 +92,23 @@ def build(factory: sessionmaker[Session], settings: Settings | None = None) -> B
         # One run of a job at a time in this process; a run missed by a busy process is
         # made good by the next (the jobs are idempotent), never run twice in a row.
         scheduler.add_job(
-            run_job, trigger, args=(name, factory), id=name, name=name,
-            max_instances=1, coalesce=True, misfire_grace_time=None,
-        )  # fmt: skip
+            run_job,
+            trigger,
+            args=(name, factory),
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     scheduler.add_job(
-        run_job, "date", run_date=datetime.now(UTC) + START_DELAY,
-        args=("bulletins", factory), id="bulletins-at-start", name="bulletins at start-up",
-    )  # fmt: skip
+        run_job,
+        "date",
+        run_date=datetime.now(UTC) + START_DELAY,
+        args=("bulletins", factory),
+        id="bulletins-at-start",
+        name="bulletins at start-up",
+    )
     return scheduler
 
 

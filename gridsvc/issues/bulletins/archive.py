@@ -169,7 +169,7 @@ def list_issued(
             IssuedBulletin.period,
             IssuedBulletin.district_code,
             IssuedBulletin.id,
-        )  # fmt: skip
+        )
         .limit(limit)
         .offset(offset)
     )

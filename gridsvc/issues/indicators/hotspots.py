@@ -136,9 +136,13 @@ def repeated_locations(
         .scalar_subquery()
     )
     statement = select(
-        clusters.c.category, clusters.c.cases, clusters.c.lon, clusters.c.lat,
-        clusters.c.grid_code, earlier.label("previous_cases"),
-    ).order_by(clusters.c.cases.desc(), clusters.c.category, clusters.c.lon)  # fmt: skip
+        clusters.c.category,
+        clusters.c.cases,
+        clusters.c.lon,
+        clusters.c.lat,
+        clusters.c.grid_code,
+        earlier.label("previous_cases"),
+    ).order_by(clusters.c.cases.desc(), clusters.c.category, clusters.c.lon)
     return [
         {
             "category": row.category,
