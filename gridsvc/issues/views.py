@@ -16,6 +16,13 @@ from gridsvc.issues import actions, export, idempotency, listing, service
 from gridsvc.issues.catalog import admin as catalog_admin
 from gridsvc.issues.catalog import service as catalog_service
 from gridsvc.issues.catalog.deadlines import Priority
+from gridsvc.issues.catalog.schemas import (
+    CategoryIn,
+    CategoryOut,
+    DeadlineIn,
+    DepartmentRouteIn,
+    DepartmentRouteOut,
+)
 from gridsvc.issues.indicators import stats
 from gridsvc.issues.list_params import IssueFilterDep
 from gridsvc.issues.photos import service as photos_service
@@ -25,11 +32,6 @@ from gridsvc.issues.reporters import secrets as reporter
 from gridsvc.issues.reporters.ratelimit import SubmissionRateLimit
 from gridsvc.issues.schemas import (
     ActionRequest,
-    CategoryIn,
-    CategoryOut,
-    DeadlineIn,
-    DepartmentRouteIn,
-    DepartmentRouteOut,
     IssueCreated,
     IssueOut,
     IssueSubmission,
@@ -92,12 +94,14 @@ def submit_issue(
         return service.submit(session, submission, principal, reporter.hash_secret(secret))
 
     if idempotency_key is None:
-        return {**create(), "secret": secret}
-    status_code, body, replayed = idempotency.once(
-        session, scope, idempotency_key, submission.model_dump(mode="json"), create
-    )
+        status_code, body, replayed = 201, create(), False
+    else:
+        status_code, body, replayed = idempotency.once(
+            session, scope, idempotency_key, submission.model_dump(mode="json"), create
+        )
+    answer = IssueCreated.model_validate({**body, "secret": secret})  # one shape, first or replayed
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse({**body, "secret": secret}, status_code=status_code, headers=headers)
+    return JSONResponse(answer.model_dump(mode="json"), status_code=status_code, headers=headers)
 
 
 @router.get(
