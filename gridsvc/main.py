@@ -39,6 +39,7 @@ from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
 from gridsvc.issues.bulletins.views import router as bulletins_router
 from gridsvc.issues.indicators.views import router as indicators_router
+from gridsvc.issues.open311.views import open311_errors
 from gridsvc.issues.open311.views import router as open311_router
 from gridsvc.issues.reporters.views import router as reporter_router
 from gridsvc.issues.views import router as issues_router
@@ -155,14 +156,15 @@ def create_app() -> FastAPI:
     # Outermost: a 413 or 408 from the body limits carries the headers too.
     app.add_middleware(SecurityHeaders, image_sources=maps_views.tile_sources())
     app.add_exception_handler(RequestValidationError, validation_failed)
-    app.add_exception_handler(InvalidParameterError, invalid_parameter)
-    app.add_exception_handler(NotFoundError, not_found)
-    app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
+    app.add_exception_handler(InvalidParameterError, invalid_parameter)  # 422: one shape
+    # Other domain errors under /open311/v2/ answer in the spec's format (open311_errors).
+    app.add_exception_handler(NotFoundError, open311_errors(not_found))
+    app.add_exception_handler(DatabaseUnavailableError, open311_errors(database_unavailable))
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
     app.add_exception_handler(ClusterError, database_unavailable)
     app.add_exception_handler(DBAPIError, database_refused)
-    app.add_exception_handler(GridsvcError, domain_error)
+    app.add_exception_handler(GridsvcError, open311_errors(domain_error))
     app.include_router(health_router)
     app.include_router(rebalance_router)  # before /grids/{code}
     app.include_router(grids_router)
