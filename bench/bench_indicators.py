@@ -18,9 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
-from gridsvc.issues import indicator_service
-from gridsvc.issues.workflow import Role
+from gridsvc.issues.indicators import service as indicator_service
 
 BENCH_DATABASE = "gridsvc_bench_indicators"
 ADMIN = Principal(role=Role.ADMIN, subject="bench")

@@ -17,10 +17,10 @@ from common import bench_database_url, database_version, print_machine, timed
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.geojson import BBox
 from gridsvc.issues import export, listing
-from gridsvc.issues.workflow import Role
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON, make_test_city
 
 BENCH_DATABASE = "gridsvc_bench_issue_list"

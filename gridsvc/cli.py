@@ -13,6 +13,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal, issue_token, signing_secret
 from gridsvc.cluster import cli as cluster_cli
 from gridsvc.cluster.databases import is_unreachable, unreachable_message
@@ -24,7 +25,6 @@ from gridsvc.geodata import cli as geodata_cli
 from gridsvc.geodata import sources_cli as facilities_cli
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 from gridsvc.issues import cli as issues_cli
-from gridsvc.issues.workflow import Role
 from gridsvc.maps import cli as maps_cli
 from gridsvc.rebalancing import cli as rebalancing_cli
 from gridsvc.region import cli as region_cli

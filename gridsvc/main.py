@@ -36,10 +36,11 @@ from gridsvc.facilities.views import router as facilities_router
 from gridsvc.geodata.views import router as geodata_router
 from gridsvc.grids.views import router as grids_router
 from gridsvc.health.views import router as health_router
-from gridsvc.issues.bulletin_views import router as bulletins_router
-from gridsvc.issues.indicator_views import router as indicators_router
-from gridsvc.issues.open311_views import router as open311_router
-from gridsvc.issues.reporter_views import router as reporter_router
+from gridsvc.issues.bulletins.views import router as bulletins_router
+from gridsvc.issues.indicators.views import router as indicators_router
+from gridsvc.issues.open311.views import open311_errors
+from gridsvc.issues.open311.views import router as open311_router
+from gridsvc.issues.reporters.views import router as reporter_router
 from gridsvc.issues.views import router as issues_router
 from gridsvc.maps import views as maps_views
 from gridsvc.ogc.tile_views import router as ogc_tiles_router
@@ -150,12 +151,13 @@ def create_app() -> FastAPI:
     # Outermost: a 413 or 408 from the body limits carries the headers too.
     app.add_middleware(SecurityHeaders, image_sources=maps_views.tile_sources())
     app.add_exception_handler(RequestValidationError, validation_failed)
-    app.add_exception_handler(DatabaseUnavailableError, database_unavailable)
+    # Domain errors under /open311/v2/ answer in the spec's format (open311_errors).
+    app.add_exception_handler(DatabaseUnavailableError, open311_errors(database_unavailable))
     app.add_exception_handler(OperationalError, database_unavailable)
     app.add_exception_handler(InterfaceError, database_unavailable)
     app.add_exception_handler(ClusterError, database_unavailable)
     app.add_exception_handler(DBAPIError, database_refused)
-    app.add_exception_handler(GridsvcError, domain_error)
+    app.add_exception_handler(GridsvcError, open311_errors(domain_error))
     app.include_router(health_router)
     app.include_router(rebalance_router)  # before /grids/{code}
     app.include_router(grids_router)

@@ -185,7 +185,7 @@ def event_tables() -> None:
 
 def seed_defaults() -> None:
     """The shipped departments and categories (an admin edits the routing table later)."""
-    from gridsvc.issues.deadlines import default_categories, default_departments
+    from gridsvc.issues.catalog.deadlines import default_categories, default_departments
 
     tables = {
         name: sa.table(name, *(sa.column(c) for c in columns))

@@ -23,7 +23,7 @@ PRIORITIES = "priority IN ('normal', 'urgent')"
 
 def seed_urgent_deadlines() -> None:
     """The shipped urgent deadlines, for the shipped categories that exist."""
-    from gridsvc.issues.deadlines import default_urgent_deadlines
+    from gridsvc.issues.catalog.deadlines import default_urgent_deadlines
 
     existing = set(op.get_bind().execute(sa.text("SELECT code FROM issue_categories")).scalars())
     table = sa.table(

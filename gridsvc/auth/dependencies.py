@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Cookie, Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import (
     ANONYMOUS,
     ForbiddenError,
@@ -18,7 +19,6 @@ from gridsvc.auth.tokens import (
 )
 from gridsvc.common.headers import TOKEN_COOKIE
 from gridsvc.config import get_settings
-from gridsvc.issues.workflow import Role
 
 bearer = HTTPBearer(auto_error=False, description="A token from `gridsvc token --role ROLE`.")
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import jwt
 
+from gridsvc.auth.roles import Role
 from gridsvc.common.errors import PermissionDeniedError, UnauthenticatedError
 from gridsvc.config import Settings
-from gridsvc.issues.workflow import Role
 
 ALGORITHM = "HS256"
 SECRET_FILE = "token-secret"

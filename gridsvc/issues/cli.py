@@ -29,11 +29,11 @@ def escalate() -> None:
     """Put every open case past its stage deadline under supervision (督办) and list them."""
     from gridsvc.cluster.home import ClusterError
     from gridsvc.db import session_scope
-    from gridsvc.issues import handling, service
+    from gridsvc.issues import actions, service
 
     try:
         with session_scope() as session:
-            escalated = handling.escalate_overdue(session, progress=progress_bar)
+            escalated = actions.escalate_overdue(session, progress=progress_bar)
             lines = [
                 f"{issue.id}\t{issue.public_id}\t{issue.status}\t"
                 f"{issue.grid_code or '-'}\tdue {service.local(issue.deadline_at):%Y-%m-%d %H:%M}"
@@ -60,11 +60,12 @@ def bulletin_command(
     """Write the period's bulletin (定期通报) as HTML and CSV; default: the last full period."""
     from datetime import date, datetime
 
+    from gridsvc.auth.roles import Role
     from gridsvc.auth.tokens import Principal
     from gridsvc.db import session_scope
-    from gridsvc.issues import bulletin, bulletin_service
-    from gridsvc.issues.calendar import SHANGHAI
-    from gridsvc.issues.workflow import Role
+    from gridsvc.issues.bulletins import document as bulletin
+    from gridsvc.issues.bulletins import figures as bulletin_figures
+    from gridsvc.issues.catalog.calendar import SHANGHAI
 
     if period not in bulletin.BULLETIN_PERIODS:
         raise typer.BadParameter(
@@ -77,16 +78,16 @@ def bulletin_command(
     when = when or bulletin.previous_day(period, datetime.now(SHANGHAI).date())
     centre = Principal(role=Role.ADMIN, subject="bulletin")
     with session_scope() as session:
-        figures = bulletin_service.bulletin_figures(session, centre, period, when, district)
+        figures = bulletin_figures.bulletin_figures(session, centre, period, when, district)
     output.mkdir(parents=True, exist_ok=True)
-    name = bulletin_service.bulletin_name(figures)
+    name = bulletin_figures.bulletin_name(figures)
     page, table = output / f"{name}.html", output / f"{name}.csv"
     html = bulletin.render_html(figures)
     page.write_text(html, encoding="utf-8")
-    table.write_bytes(bulletin_service.bulletin_csv(figures))
+    table.write_bytes(bulletin_figures.bulletin_csv(figures))
     written = [page, table]
     if pdf:
-        from gridsvc.issues.bulletin_pdf import PdfUnavailableError, html_to_pdf
+        from gridsvc.issues.bulletins.pdf import PdfUnavailableError, html_to_pdf
 
         try:
             document = html_to_pdf(html)

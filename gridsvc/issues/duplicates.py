@@ -60,9 +60,16 @@ def suggestions(
     degrees = within_metres(radius, lat)
     rows = session.connection().execute(
         nearby_statement(),
-        {"issue_id": issue_id, "category": category, "lon": lon, "lat": lat,
-         "radius": radius, "degrees": degrees, "limit": limit},
-    )  # fmt: skip
+        {
+            "issue_id": issue_id,
+            "category": category,
+            "lon": lon,
+            "lat": lat,
+            "radius": radius,
+            "degrees": degrees,
+            "limit": limit,
+        },
+    )
     step = DISTANCE_STEP_M
     return [
         {

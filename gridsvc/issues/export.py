@@ -9,25 +9,44 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.config import get_settings
 from gridsvc.issues import listing
-from gridsvc.issues.names import load_names
+from gridsvc.issues.models import Issue
+from gridsvc.issues.schemas import IssueOut
 
 COLUMNS = [
-    "id", "public_id", "status", "priority", "category", "category_name",
-    "grid_code", "grid_name", "community_code", "community_name",
-    "street_code", "street_name", "district_code", "district_name",
-    "department_code", "department_name", "departments", "overdue", "deadline",
-    "escalated_at", "rating", "created_at", "closed_at", "lon", "lat",
-]  # fmt: skip
+    "id",
+    "public_id",
+    "status",
+    "priority",
+    "category",
+    "category_name",
+    "grid_code",
+    "grid_name",
+    "community_code",
+    "community_name",
+    "street_code",
+    "street_name",
+    "district_code",
+    "district_name",
+    "department_code",
+    "department_name",
+    "departments",
+    "overdue",
+    "deadline",
+    "escalated_at",
+    "rating",
+    "created_at",
+    "closed_at",
+    "lon",
+    "lat",
+]
 LISTS = ("departments",)
 
 
@@ -36,25 +55,23 @@ def export_rows(
 ) -> list[dict[str, Any]]:
     """Every matching issue (at most the setting's count) as flat rows of ``COLUMNS``."""
     largest = get_settings().issue_export_max_rows
-    matched, rows = listing.matching(session, principal, wanted, largest + 1, 0)
+    matched, issues = listing.matching(session, principal, wanted, largest + 1, 0, events=False)
     if matched > largest:
         raise InvalidParameterError(
             "format",
             f"{matched} issues match, an export holds at most {largest} "
             "(GRIDSVC_ISSUE_EXPORT_MAX_ROWS): narrow the filters (from/to, district...)",
         )
-    return flat_rows(session, principal, rows)
+    return flat_rows(session, principal, issues)
 
 
-def flat_rows(session: Session, principal: Principal, rows: list[Row]) -> list[dict[str, Any]]:
+def flat_rows(session: Session, principal: Principal, issues: list[Issue]) -> list[dict[str, Any]]:
     """Rows of ``COLUMNS``, the names loaded once for all of them."""
-    names = load_names(session, [row[0] for row in rows])
-    now = datetime.now(UTC)
-    flat = []
-    for row in rows:
-        body = listing.staff_body(row, [], names, principal, now)
-        flat.append({column: body[column] for column in COLUMNS})
-    return flat
+    viewer = listing.viewer_of(session, principal, issues)
+    return [
+        IssueOut.model_validate(issue, context=viewer).model_dump(include=set(COLUMNS))
+        for issue in issues
+    ]
 
 
 def text_of(value: Any) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
 from gridsvc.grids import placing as grid_placing
-from gridsvc.issues.deadlines import DeadlineRule, Priority
+from gridsvc.issues.catalog.deadlines import DeadlineRule, Priority
 from gridsvc.issues.models import CategoryDeadline, Department, DepartmentRoute, IssueCategory
 from gridsvc.issues.workflow import Stage
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from gridsvc.common.api import BBoxDep
-from gridsvc.issues.deadlines import Priority
+from gridsvc.issues.catalog.deadlines import Priority
 from gridsvc.issues.listing import IssueFilter
 from gridsvc.issues.workflow import Status
 

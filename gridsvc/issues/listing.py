@@ -8,22 +8,24 @@ reporter's own text too (``export.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, any_, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, any_, func, literal, or_, select
+from sqlalchemy.orm import Session, selectinload, with_expression
+from sqlalchemy.orm.attributes import set_committed_value
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import BBox
 from gridsvc.grids import service as grids_service
-from gridsvc.issues.calendar import SHANGHAI
-from gridsvc.issues.models import Issue, IssueEvent
-from gridsvc.issues.names import AREA_LEVELS, NameBook, event_departments, load_names
-from gridsvc.issues.service import get_category, local, unknown_departments, visible_to
-from gridsvc.issues.workflow import OPEN_STATUSES, Role, Status, allowed_actions
+from gridsvc.issues.catalog.calendar import SHANGHAI
+from gridsvc.issues.models import Issue
+from gridsvc.issues.names import NameBook, load_names
+from gridsvc.issues.schemas import IssueOut
+from gridsvc.issues.service import get_category, unknown_departments, visible_to
+from gridsvc.issues.workflow import OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -87,127 +89,77 @@ def conditions(principal: Principal, wanted: IssueFilter) -> list[ColumnElement[
     return found
 
 
+def page_query(*conditions: ColumnElement[bool], events: bool = True) -> Select[tuple[Issue]]:
+    """Select issues with their position and (unless ``events`` is False) their events."""
+    options = [
+        with_expression(Issue.lon, func.ST_X(Issue.geom)),
+        with_expression(Issue.lat, func.ST_Y(Issue.geom)),
+    ]
+    if events:
+        options.append(selectinload(Issue.events))  # one more query for the whole page
+    statement = select(Issue).where(*conditions).options(*options)
+    return statement.execution_options(populate_existing=True)  # rows already in the session
+
+
 def matching(
-    session: Session, principal: Principal, wanted: IssueFilter, limit: int, offset: int
-) -> tuple[int, list[Row]]:
-    """Count the issues that match and return one page of ``(Issue, lon, lat)``, newest first."""
+    session: Session,
+    principal: Principal,
+    wanted: IssueFilter,
+    limit: int,
+    offset: int,
+    *,
+    events: bool = True,
+) -> tuple[int, list[Issue]]:
+    """Count the issues that match and return one page of them, newest first."""
     where = conditions(principal, wanted)
     matched = session.scalar(select(func.count()).select_from(Issue).where(*where)) or 0
-    rows = session.execute(
-        select(Issue, func.ST_X(Issue.geom), func.ST_Y(Issue.geom))
-        .where(*where)
-        .order_by(Issue.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return matched, list(rows)
+    statement = page_query(*where, events=events).order_by(Issue.id.desc()).limit(limit)
+    issues = list(session.scalars(statement.offset(offset)))
+    if not events:  # an export's rows: no history, and none loaded one issue at a time
+        for issue in issues:
+            set_committed_value(issue, "events", [])
+    return matched, issues
 
 
-def events_of(session: Session, ids: list[int]) -> dict[int, list[IssueEvent]]:
-    """Return the histories of the issues ``ids``, oldest first, in one query."""
-    histories: dict[int, list[IssueEvent]] = {issue_id: [] for issue_id in ids}
-    if ids:
-        statement = (
-            select(IssueEvent)
-            .where(IssueEvent.issue_id.in_(ids))
-            .order_by(IssueEvent.created_at, IssueEvent.id)
-        )
-        for event in session.scalars(statement):
-            histories[event.issue_id].append(event)
-    return histories
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks at issues, and what they see beside each row (the schemas' context)."""
+
+    names: NameBook
+    principal: Principal
+    now: datetime
+    contact: bool = False  # one issue's answer only; never in the list
+
+    def overdue(self, issue: Issue) -> bool:
+        """Whether the issue is open and past its stage deadline now."""
+        deadline = issue.deadline_at
+        return bool(issue.status in OPEN_STATUSES and deadline and deadline < self.now)
+
+    def contact_of(self, issue: Issue) -> str | None:
+        """Return the contact if shown: not in lists, not of anonymous reports to non-admins."""
+        if not self.contact or (issue.anonymous and self.principal.role is not Role.ADMIN):
+            return None
+        return issue.reporter_contact
 
 
-def visible_contact(issue: Issue, principal: Principal) -> str | None:
-    """Return the reporter's contact, unless the report is anonymous and the caller is not admin."""
-    if issue.anonymous and principal.role is not Role.ADMIN:
-        return None
-    return issue.reporter_contact
+def viewer_of(session: Session, principal: Principal, issues: list[Issue]) -> Viewer:
+    """Return the viewer of a page of issues, with the names of every code the page uses."""
+    every_event = [event for issue in issues for event in issue.events]
+    return Viewer(load_names(session, issues, every_event), principal, datetime.now(UTC))
 
 
-def overdue_now(issue: Issue, now: datetime) -> bool:
-    """Whether the issue is open and past its stage deadline at ``now``."""
-    return bool(issue.status in OPEN_STATUSES and issue.deadline_at and issue.deadline_at < now)
+def page_bodies(session: Session, principal: Principal, issues: list[Issue]) -> list[IssueOut]:
+    """Return the staff answers of a page of issues, in a fixed number of queries."""
+    viewer = viewer_of(session, principal, issues)
+    return [IssueOut.model_validate(issue, context=viewer) for issue in issues]
 
 
-def area_fields(issue: Issue, names: NameBook) -> dict[str, Any]:
-    """``grid_code``, ``grid_name``, ... ``district_code``, ``district_name``."""
-    fields: dict[str, Any] = {}
-    for level in AREA_LEVELS:
-        code = getattr(issue, f"{level}_code")
-        fields[f"{level}_code"], fields[f"{level}_name"] = code, names.area(level, code)
-    return fields
-
-
-def event_body(event: IssueEvent, names: NameBook) -> dict[str, Any]:
-    """One row of an issue's history, with the departments it named."""
-    return {
-        "action": event.action,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "actor_role": event.actor_role,
-        "actor": event.actor,
-        "note": event.note,
-        "departments": names.named_departments(event_departments(event.details)),
-        "at": local(event.created_at),
-    }
-
-
-def staff_body(
-    row: Row, events: list[IssueEvent], names: NameBook, principal: Principal, now: datetime
-) -> dict[str, Any]:
-    """Return an issue as staff see it (the contact is added by one issue's answer only)."""
-    issue, lon, lat = row
-    reported = next((event for event in events if event.action == "report"), None)
-    return {
-        "id": issue.id,
-        "public_id": issue.public_id,
-        "status": issue.status,
-        "priority": issue.priority,
-        "category": issue.category_code,
-        "category_name": names.category(issue.category_code),
-        "description": issue.description,
-        "reporter_contact": None,
-        "lon": float(lon),
-        "lat": float(lat),
-        "routing": {"method": issue.routing, "distance_m": issue.routing_distance_m},
-        **area_fields(issue, names),
-        "department_code": issue.department_code,
-        "department_name": names.department(issue.department_code),
-        "departments": issue.departments or [],
-        "departments_named": names.named_departments(issue.departments or []),
-        "overdue": overdue_now(issue, now),
-        "deadline": local(issue.deadline_at),
-        "escalated_at": local(issue.escalated_at),
-        "survivor_id": issue.survivor_id,
-        "rating": issue.rating,
-        "created_at": local(issue.created_at),
-        "closed_at": local(issue.closed_at),
-        "published_at": local(issue.published_at),
-        "published_text": issue.published_text,
-        "media_url": ((reported.details or {}).get("media_url") if reported else None),
-        "allowed_actions": allowed_actions(Status(issue.status), principal.role),
-        "events": [event_body(event, names) for event in events],
-    }
-
-
-def page_bodies(session: Session, principal: Principal, rows: list[Row]) -> list[dict[str, Any]]:
-    """Return the staff answers of a page of ``(Issue, lon, lat)``, in a fixed number of queries."""
-    now = datetime.now(UTC)
-    histories = events_of(session, [row[0].id for row in rows])
-    every_event = [event for events in histories.values() for event in events]
-    names = load_names(session, [row[0] for row in rows], every_event)
-    return [staff_body(row, histories[row[0].id], names, principal, now) for row in rows]
-
-
-def issue_body(session: Session, issue: Issue, principal: Principal) -> dict[str, Any]:
+def issue_body(session: Session, issue: Issue, principal: Principal) -> IssueOut:
     """One issue as staff see it, with its history, the names and the contact they may see."""
     session.flush()
-    row = session.execute(
-        select(Issue, func.ST_X(Issue.geom), func.ST_Y(Issue.geom)).where(Issue.id == issue.id)
-    ).one()
-    body = page_bodies(session, principal, [row])[0]
-    body["reporter_contact"] = visible_contact(issue, principal)
-    return body
+    loaded = session.scalars(page_query(Issue.id == issue.id)).one()
+    viewer = replace(viewer_of(session, principal, [loaded]), contact=True)
+    return IssueOut.model_validate(loaded, context=viewer)
 
 
 def check_filter(session: Session, wanted: IssueFilter) -> IssueFilter:

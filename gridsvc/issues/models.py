@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from gridsvc.common.geometry import geometry_column_type
 from gridsvc.db import Base
@@ -171,6 +171,15 @@ class Issue(Base):
     # staff published and a rounded location are shown to anyone.
     published_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     published_text: Mapped[str | None] = mapped_column(Text)
+    # Read with a page of issues (``listing.matching``), never one row at a time: the stored
+    # point, and the history oldest first.
+    lon: Mapped[float | None] = query_expression()
+    lat: Mapped[float | None] = query_expression()
+    events: Mapped[list[IssueEvent]] = relationship(
+        order_by=lambda: (IssueEvent.created_at, IssueEvent.id),
+        viewonly=True,
+        lazy="raise_on_sql",
+    )
 
 
 class IssueEvent(Base):

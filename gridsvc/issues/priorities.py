@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.issues import service
-from gridsvc.issues.deadlines import Priority
+from gridsvc.issues.catalog.deadlines import Priority
 from gridsvc.issues.models import Issue
 from gridsvc.issues.schemas import ActionRequest
 from gridsvc.issues.workflow import Action, Status, stage_of

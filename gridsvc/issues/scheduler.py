@@ -23,8 +23,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.config import Settings, crontab_trigger, get_settings
-from gridsvc.issues import bulletin_archive, handling
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues import actions
+from gridsvc.issues.bulletins import archive as bulletin_archive
+from gridsvc.issues.catalog.calendar import SHANGHAI
 
 logger = logging.getLogger(__name__)
 JOB_NAMES = ("escalate", "bulletins")
@@ -40,7 +41,7 @@ def escalate(factory: sessionmaker[Session], now: datetime | None = None) -> dic
         )
         if not taken:
             return {"job": "escalate", "ran": False, "escalated": []}
-        escalated = handling.escalate_overdue(session, now)
+        escalated = actions.escalate_overdue(session, now)
         codes = [issue.public_id for issue in escalated]
     return {"job": "escalate", "ran": True, "escalated": codes}
 
@@ -90,13 +91,23 @@ def build(factory: sessionmaker[Session], settings: Settings | None = None) -> B
         # One run of a job at a time in this process; a run missed by a busy process is
         # made good by the next (the jobs are idempotent), never run twice in a row.
         scheduler.add_job(
-            run_job, trigger, args=(name, factory), id=name, name=name,
-            max_instances=1, coalesce=True, misfire_grace_time=None,
-        )  # fmt: skip
+            run_job,
+            trigger,
+            args=(name, factory),
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
     scheduler.add_job(
-        run_job, "date", run_date=datetime.now(UTC) + START_DELAY,
-        args=("bulletins", factory), id="bulletins-at-start", name="bulletins at start-up",
-    )  # fmt: skip
+        run_job,
+        "date",
+        run_date=datetime.now(UTC) + START_DELAY,
+        args=("bulletins", factory),
+        id="bulletins-at-start",
+        name="bulletins at start-up",
+    )
     return scheduler
 
 

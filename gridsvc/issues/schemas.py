@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gridsvc.common.coords import CoordinateSystem
 from gridsvc.common.extent import outside_city_reason
-from gridsvc.issues.deadlines import Priority
-from gridsvc.issues.workflow import Action, Status
+from gridsvc.issues.catalog.calendar import local
+from gridsvc.issues.catalog.deadlines import Priority
+from gridsvc.issues.names import AREA_LEVELS, event_departments
+from gridsvc.issues.workflow import Action, Status, allowed_actions
 
 #: The most photos a submission may announce (the residents' page sends up to four).
 MAX_PHOTOS_ANNOUNCED = 10
@@ -71,6 +82,11 @@ class IssueSubmission(BaseModel):
         return self
 
 
+#: A moment as answers give it: in the city's time zone (``CityTime``: or none).
+CityMoment = Annotated[datetime, AfterValidator(local)]
+CityTime = Annotated[datetime | None, AfterValidator(local)]
+
+
 class Named(BaseModel):
     """A code and its name."""
 
@@ -101,16 +117,14 @@ class DuplicateSuggestion(BaseModel):
     distance_m: int = Field(description="Distance, rounded up to the next 50 m.")
 
 
-class IssueCreated(BaseModel):
-    """The answer to a submission (also the answer replayed for a retried Idempotency-Key)."""
+class IssueAccepted(BaseModel):
+    """A submission as the service accepted it: the answer, less the reporter's secret.
+
+    Its JSON is what an ``Idempotency-Key`` keeps, so a replay answers as the first did.
+    """
 
     id: int
     public_id: str = Field(description="The report's public id (not a credential).")
-    secret: str = Field(
-        description="The reporter's secret, shown only in this answer and never stored: "
-        "keep it to follow the report (GET /api/v1/track), add photos, rate and reopen. "
-        "A retry with the same Idempotency-Key from the same device gets it again."
-    )
     status: Status
     category: Named
     lon: float = Field(description="WGS-84 longitude as stored.")
@@ -121,13 +135,32 @@ class IssueCreated(BaseModel):
     street: Named | None
     district: Named | None
     department: Named | None
-    deadline: datetime | None
-    created_at: datetime
+    deadline: CityTime
+    created_at: CityMoment
     duplicates: list[DuplicateSuggestion]
 
 
+class IssueCreated(IssueAccepted):
+    """The answer to a submission (also the answer replayed for a retried Idempotency-Key)."""
+
+    secret: str = Field(
+        description="The reporter's secret, shown only in this answer and never stored: "
+        "keep it to follow the report (GET /api/v1/track), add photos, rate and reopen. "
+        "A retry with the same Idempotency-Key from the same device gets it again."
+    )
+
+
 class IssueEventOut(BaseModel):
-    """One row of an issue's history."""
+    """One row of an issue's history.
+
+    Read from an ``IssueEvent`` row; the validation context (a ``listing.Viewer``) names
+    the departments the step named.
+    """
+
+    # Defaults stand for what the context adds; the schema still lists them as given.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     action: str
     from_status: str | None
@@ -136,53 +169,114 @@ class IssueEventOut(BaseModel):
     actor: str | None = Field(description="Who acted; hidden on the public tracking page.")
     note: str | None
     departments: list[Named] = Field(
-        [], description="The departments the step named (dispatched, whistled, declined...)."
+        [],
+        validation_alias="details",
+        description="The departments the step named (dispatched, whistled, declined...).",
     )
-    at: datetime
+    at: CityMoment = Field(validation_alias="created_at")
+
+    @field_validator("departments", mode="before")
+    @classmethod
+    def named_departments(cls, details: Any, info: ValidationInfo) -> Any:
+        """Name the departments the event's details list."""
+        return info.context.names.named_departments(event_departments(details))
 
 
 class IssueOut(BaseModel):
-    """An issue as staff see it."""
+    """An issue as staff see it.
+
+    Read from an ``Issue`` row loaded with its position and events (``listing.matching``);
+    the validation context (a ``listing.Viewer``: the names, the caller, the time) adds
+    what the row alone does not say.
+    """
+
+    # Defaults stand for what the context adds; the schema still lists them as given.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     id: int
     public_id: str
     status: Status
     priority: Priority = Field(description="normal (一般) or urgent (紧急).")
-    category: str
-    category_name: str | None
+    category: str = Field(validation_alias="category_code")
+    category_name: str | None = None
     description: str
     reporter_contact: str | None = Field(
-        description="Only in one issue's answer (never in the list), unless anonymous."
+        None,
+        validation_alias="contact_shown",  # never read from the row: the viewer decides
+        description="Only in one issue's answer (never in the list), unless anonymous.",
     )
     lon: float
     lat: float
-    routing: Routing
+    routing: Routing = Field(None, validation_alias="routing_shown")  # type: ignore[assignment]
     grid_code: str | None
-    grid_name: str | None
+    grid_name: str | None = None
     community_code: str | None
-    community_name: str | None
+    community_name: str | None = None
     street_code: str | None
-    street_name: str | None
+    street_name: str | None = None
     district_code: str | None
-    district_name: str | None
+    district_name: str | None = None
     department_code: str | None
-    department_name: str | None
+    department_name: str | None = None
     departments: list[str]
-    departments_named: list[Named] = Field(description="``departments`` with their names.")
-    overdue: bool = Field(description="Open and past its stage deadline.")
-    deadline: datetime | None
-    escalated_at: datetime | None
+    departments_named: list[Named] = Field(
+        [], validation_alias="departments_shown", description="``departments`` with their names."
+    )
+    overdue: bool = Field(
+        False, validation_alias="overdue_shown", description="Open and past its stage deadline."
+    )
+    deadline: CityTime = Field(validation_alias="deadline_at")
+    escalated_at: CityTime
     survivor_id: int | None
     rating: int | None
-    created_at: datetime
-    closed_at: datetime | None
-    published_at: datetime | None = Field(description="When staff published it; None: private.")
+    created_at: CityMoment
+    closed_at: CityTime
+    published_at: CityTime = Field(description="When staff published it; None: private.")
     published_text: str | None = Field(description="The text the public sees.")
     media_url: str | None = Field(
-        None, description="A link an Open311 app sent with the report (never fetched)."
+        None,
+        validation_alias="media_shown",
+        description="A link an Open311 app sent with the report (never fetched).",
     )
-    allowed_actions: list[Action] = Field(description="What the caller may do next.")
+    allowed_actions: list[Action] = Field(
+        [], validation_alias="actions_shown", description="What the caller may do next."
+    )
     events: list[IssueEventOut]
+
+    @field_validator("departments", mode="before")
+    @classmethod
+    def no_departments(cls, departments: list[str] | None) -> list[str]:
+        """Read None (a row not yet refreshed) as the empty list."""
+        return departments or []
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def as_seen(
+        cls, issue: Any, handler: ModelWrapValidatorHandler[IssueOut], info: ValidationInfo
+    ) -> IssueOut:
+        """Add what the viewer's context knows: names, routing, overdue, next actions."""
+        answer = handler(issue)
+        if isinstance(issue, IssueOut):  # an answer already (FastAPI checks what a route returns)
+            return answer
+        viewer = info.context
+        names = viewer.names
+        answer.category_name = names.category(answer.category)
+        for level in AREA_LEVELS:
+            code = getattr(answer, f"{level}_code")
+            setattr(answer, f"{level}_name", names.area(level, code))
+        answer.department_name = names.department(answer.department_code)
+        answer.departments_named = [
+            Named(**named) for named in names.named_departments(answer.departments)
+        ]
+        answer.routing = Routing(method=issue.routing, distance_m=issue.routing_distance_m)
+        answer.overdue = viewer.overdue(issue)
+        answer.allowed_actions = allowed_actions(answer.status, viewer.principal.role)
+        answer.reporter_contact = viewer.contact_of(issue)
+        reported = next((event for event in issue.events if event.action == "report"), None)
+        answer.media_url = (reported.details or {}).get("media_url") if reported else None
+        return answer
 
 
 class ActionRequest(BaseModel):
@@ -293,69 +387,3 @@ class OverdueIssue(BaseModel):
     overdue_working_hours: float
     overdue_hours: float
     escalated_at: datetime | None
-
-
-class DepartmentRouteIn(BaseModel):
-    """Which department handles a category in a district."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    department: str
-
-
-class DepartmentRouteOut(BaseModel):
-    """A row of the routing table; ``default`` when no row overrides the category's own."""
-
-    category: str
-    district: str
-    department: str
-    default: bool
-
-
-class CategoryOut(BaseModel):
-    """A category, its default department and its stage deadlines."""
-
-    code: str
-    name: str
-    name_en: str
-    department: str
-    deadlines: dict[str, str] = Field(description="Stage -> '4h' or '3d'.")
-    urgent_deadlines: dict[str, str] = Field(
-        description="Stage -> deadline of urgent (紧急) cases; a stage left out runs on "
-        "``deadlines``."
-    )
-    after_photo_required: bool = Field(
-        description="Resolving needs a photo after handling (POST .../photos?stage=after)."
-    )
-    retired_at: datetime | None = Field(
-        description="Retired: kept for old cases, refused for new reports."
-    )
-
-
-class CategoryIn(BaseModel):
-    """A category as an admin writes it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200, description="Chinese name (环境卫生).")
-    name_en: str = Field(min_length=1, max_length=200)
-    department: str = Field(description="Default department code (GET /api/v1/departments).")
-    deadlines: dict[str, str] | None = Field(
-        None,
-        description="Stage -> '4h' (working hours) or '3d' (working days); replaces every "
-        "stage's deadline when given, leaves them alone when left out.",
-    )
-    urgent_deadlines: dict[str, str] | None = Field(
-        None, description="The same for urgent (紧急) cases (more than 0 each)."
-    )
-    after_photo_required: bool | None = Field(
-        None, description="Resolving needs an 'after' photo; left out: unchanged (new: no)."
-    )
-
-
-class DeadlineIn(BaseModel):
-    """How long a stage may take."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    deadline: str = Field(description="'4h' (working hours) or '3d' (working days).")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, any_, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.coords import to_wgs84
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
@@ -17,8 +18,8 @@ from gridsvc.config import get_settings
 from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import duplicates, intake
-from gridsvc.issues.calendar import SHANGHAI, load_cn_calendar
-from gridsvc.issues.deadlines import DeadlineRule, Priority
+from gridsvc.issues.catalog.calendar import load_cn_calendar, local
+from gridsvc.issues.catalog.deadlines import DeadlineRule, Priority
 from gridsvc.issues.models import (
     CategoryDeadline,
     Department,
@@ -27,17 +28,12 @@ from gridsvc.issues.models import (
     IssueCategory,
     IssueEvent,
 )
-from gridsvc.issues.schemas import IssueSubmission
-from gridsvc.issues.workflow import OPEN_STATUSES, Role, Stage, Status
+from gridsvc.issues.schemas import IssueAccepted, IssueSubmission, Named, Routing
+from gridsvc.issues.workflow import OPEN_STATUSES, Stage, Status
 
 # Public ids: no 0/O or 1/I/L, so an id read out over the phone is not misheard.
 PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 PUBLIC_ID_LENGTH = 10
-
-
-def local(moment: datetime | None) -> datetime | None:
-    """Return ``moment`` in the city's time zone (Asia/Shanghai), as every answer gives it."""
-    return moment.astimezone(SHANGHAI) if moment else None
 
 
 def iso_local(moment: datetime | None) -> str | None:
@@ -266,9 +262,9 @@ def routing_details_of(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def named(code: str | None, name: str | None) -> dict[str, str] | None:
-    """``{"code", "name"}``, or None where there is no code."""
-    return {"code": code, "name": name or code} if code else None
+def named(code: str | None, name: str | None) -> Named | None:
+    """Return a code and its name, or None where there is no code."""
+    return Named(code=code, name=name or code) if code else None
 
 
 def created_body(
@@ -280,28 +276,29 @@ def created_body(
     department: dict[str, str] | None,
     created_at: datetime,
 ) -> dict[str, Any]:
-    """Return the 201 body of a submission."""
+    """Return the 201 body of a submission (less the secret), as ``IssueAccepted`` JSON."""
     placement = placement or {}
     category = routed["category_code"]
-    return {
-        "id": issue_id,
-        "public_id": values["public_id"],
-        "status": values["status"],
-        "category": named(category, routed["category_name"]),
-        "lon": values["lon"],
-        "lat": values["lat"],
-        "routing": {"method": values["routing"], "distance_m": values["routing_distance_m"]},
+    accepted = IssueAccepted(
+        id=issue_id,
+        public_id=values["public_id"],
+        status=values["status"],
+        category=named(category, routed["category_name"]),
+        lon=values["lon"],
+        lat=values["lat"],
+        routing=Routing(method=values["routing"], distance_m=values["routing_distance_m"]),
         **{
             level: named(placement.get(f"{level}_code"), placement.get(f"{level}_name"))
             for level in LEVELS
         },
-        "department": named(department["code"], department["name"]) if department else None,
-        "deadline": iso_local(values["deadline_at"]),
-        "created_at": iso_local(created_at),
-        "duplicates": duplicates.suggestions(
+        department=named(department["code"], department["name"]) if department else None,
+        deadline=values["deadline_at"],
+        created_at=created_at,
+        duplicates=duplicates.suggestions(
             session, issue_id, category, values["lon"], values["lat"]
         ),
-    }
+    )
+    return accepted.model_dump(mode="json")
 
 
 def find_issue(

@@ -12,30 +12,26 @@ from gridsvc.auth.dependencies import AdminDep, PrincipalDep, StaffDep, Supervis
 from gridsvc.common.api import GeoJSONResponse, PageDep
 from gridsvc.config import get_settings
 from gridsvc.db import SessionDep
-from gridsvc.issues import (
-    attachments,
-    catalog,
-    catalog_admin,
-    export,
-    handling,
-    idempotency,
-    listing,
-    publication,
-    reporter,
-    service,
-    stats,
-)
-from gridsvc.issues.attachments import PhotoStage
-from gridsvc.issues.deadlines import Priority
-from gridsvc.issues.list_params import IssueFilterDep
-from gridsvc.issues.ratelimit import SubmissionRateLimit
-from gridsvc.issues.schemas import (
-    ActionRequest,
+from gridsvc.issues import actions, export, idempotency, listing, service
+from gridsvc.issues.catalog import admin as catalog_admin
+from gridsvc.issues.catalog import service as catalog_service
+from gridsvc.issues.catalog.deadlines import Priority
+from gridsvc.issues.catalog.schemas import (
     CategoryIn,
     CategoryOut,
     DeadlineIn,
     DepartmentRouteIn,
     DepartmentRouteOut,
+)
+from gridsvc.issues.indicators import stats
+from gridsvc.issues.list_params import IssueFilterDep
+from gridsvc.issues.photos import service as photos_service
+from gridsvc.issues.photos.service import PhotoStage
+from gridsvc.issues.reporters import publication
+from gridsvc.issues.reporters import secrets as reporter
+from gridsvc.issues.reporters.ratelimit import SubmissionRateLimit
+from gridsvc.issues.schemas import (
+    ActionRequest,
     IssueCreated,
     IssueOut,
     IssueSubmission,
@@ -98,12 +94,14 @@ def submit_issue(
         return service.submit(session, submission, principal, reporter.hash_secret(secret))
 
     if idempotency_key is None:
-        return {**create(), "secret": secret}
-    status_code, body, replayed = idempotency.once(
-        session, scope, idempotency_key, submission.model_dump(mode="json"), create
-    )
+        status_code, body, replayed = 201, create(), False
+    else:
+        status_code, body, replayed = idempotency.once(
+            session, scope, idempotency_key, submission.model_dump(mode="json"), create
+        )
+    answer = IssueCreated.model_validate({**body, "secret": secret})  # one shape, first or replayed
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse({**body, "secret": secret}, status_code=status_code, headers=headers)
+    return JSONResponse(answer.model_dump(mode="json"), status_code=status_code, headers=headers)
 
 
 @router.get(
@@ -145,7 +143,7 @@ def list_issues(
 @router.get("/issues/overdue", response_model=list[OverdueIssue])
 def list_overdue(session: SessionDep, principal: SupervisorDep) -> Any:
     """Open issues in scope past their stage deadline, most overdue first, with by how much."""
-    return handling.list_overdue(session, principal)
+    return actions.list_overdue(session, principal)
 
 
 @router.get("/issues/{issue_id}", response_model=IssueOut)
@@ -160,7 +158,7 @@ def act_on_issue(
     issue_id: int, request: ActionRequest, session: SessionDep, principal: PrincipalDep
 ) -> Any:
     """Take a workflow action (register, dispatch, whistle, resolve, close...) on an issue."""
-    issue = handling.act(session, principal, issue_id, request)
+    issue = actions.act(session, principal, issue_id, request)
     return listing.issue_body(session, issue, principal)
 
 
@@ -192,7 +190,7 @@ def list_categories(
     ] = False,
 ) -> Any:
     """Categories a report may have, with default department and stage deadlines."""
-    return catalog.list_categories(session, retired=retired)
+    return catalog_service.list_categories(session, retired=retired)
 
 
 @router.put("/issue-categories/{code}", response_model=CategoryOut)
@@ -242,7 +240,7 @@ def remove_deadline(
 @router.get("/departments")
 def list_departments(session: SessionDep) -> list[dict[str, str]]:
     """Departments cases are dispatched to."""
-    return catalog.list_departments(session)
+    return catalog_service.list_departments(session)
 
 
 @router.get("/department-routes", response_model=list[DepartmentRouteOut])
@@ -252,7 +250,7 @@ def list_routes(
     district: Annotated[str | None, Query(description="6-digit district code.")] = None,
 ) -> Any:
     """Rows of the routing table that override a category's own department."""
-    return catalog.list_routes(session, district)
+    return catalog_service.list_routes(session, district)
 
 
 @router.put("/department-routes/{category}/{district}", response_model=DepartmentRouteOut)
@@ -264,13 +262,13 @@ def set_route(
     principal: AdminDep,
 ) -> Any:
     """Send a category's cases in a district to a department (admins only)."""
-    return catalog.set_route(session, category, district, route.department)
+    return catalog_service.set_route(session, category, district, route.department)
 
 
 @router.delete("/department-routes/{category}/{district}", response_model=DepartmentRouteOut)
 def remove_route(category: str, district: str, session: SessionDep, principal: AdminDep) -> Any:
     """Drop a routing-table row: the category's own department acts again (admins only)."""
-    return catalog.remove_route(session, category, district)
+    return catalog_service.remove_route(session, category, district)
 
 
 @router.post("/issues/{issue_id}/photos", status_code=201)
@@ -287,7 +285,7 @@ def add_photo(
 ) -> dict[str, Any]:
     """Attach a photo (JPEG, PNG, WebP or HEIC by content; EXIF removed) to an issue."""
     data = photo.file.read(get_settings().max_photo_bytes + 1)
-    return attachments.add_photo(session, principal, issue_id, data, secret, stage)
+    return photos_service.add_photo(session, principal, issue_id, data, secret, stage)
 
 
 @router.get("/stats/issues", responses={200: {"content": {"text/csv": {}}}})
@@ -319,7 +317,7 @@ def list_photos(
     secret: SecretHeader = None,
 ) -> list[dict[str, Any]]:
     """Photos of an issue, oldest first."""
-    return attachments.list_photos(session, principal, issue_id, secret)
+    return photos_service.list_photos(session, principal, issue_id, secret)
 
 
 @router.get("/issues/{issue_id}/photos/{photo_id}", response_class=FileResponse)
@@ -331,5 +329,5 @@ def get_photo(
     secret: SecretHeader = None,
 ) -> FileResponse:
     """One photo's image (JPEG, PNG or WebP; HEIC is kept as JPEG)."""
-    path, media_type = attachments.photo_file(session, principal, issue_id, photo_id, secret)
+    path, media_type = photos_service.photo_file(session, principal, issue_id, photo_id, secret)
     return FileResponse(path, media_type=media_type)

@@ -1,4 +1,4 @@
-"""The life of an issue (事件/案件): statuses, actions, roles and the one table that joins them.
+"""The life of an issue (事件/案件): statuses, actions and the one table that joins them to roles.
 
 Pure rules, no I/O: the service looks up a transition here, checks the actor's scope
 (own grid, own department, own district) itself, and appends the event to the event table.
@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from gridsvc.auth.roles import Role
+
 __all__ = [
     "TRANSITIONS",
     "Action",
     "DeadlineEffect",
-    "Role",
     "Rule",
     "Stage",
     "Status",
@@ -57,19 +58,6 @@ class Status(StrEnum):
     CLOSED = "closed"  # 结案/销号
     DUPLICATE = "duplicate"  # 重复/已合并: merged into a surviving case
     SUSPENDED = "suspended"  # 挂起: on hold by a supervisor; the deadline clock is paused
-
-
-class Role(StrEnum):
-    """Who acts; scope (which grid, department, district) is checked by the service."""
-
-    REPORTER = (
-        "reporter"  # 上报人: resident or volunteer, anonymous (the report's secret) or registered
-    )
-    GRID_WORKER = "grid_worker"  # 网格员: own grids
-    DEPARTMENT = "department"  # 职能部门: staff of the department the case is dispatched to
-    SUPERVISOR = "supervisor"  # 指挥中心/督导: the city, or one district
-    ADMIN = "admin"  # may do everything a supervisor may
-    SYSTEM = "system"  # the service itself: automatic routing and escalation bookkeeping
 
 
 class Action(StrEnum):

@@ -20,6 +20,7 @@ import shapely
 from cachetools import LRUCache, cached
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.common.geojson import BBox
@@ -29,7 +30,6 @@ from gridsvc.coverage.circles import Circle
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
 from gridsvc.issues import service as issues_service
-from gridsvc.issues.workflow import Role
 from gridsvc.maps import render, topology
 from gridsvc.maps.basemap import RenderOptions, base_tiles, to_html
 from gridsvc.maps.index import MapLink

@@ -3,8 +3,9 @@
 Nothing else is discoverable: a table that is not listed here cannot be reached through
 ``/ogc``, whatever a client asks. Every source yields ``fid`` (the feature id), the listed
 properties and ``geom`` (EPSG:4326); boundaries are of the current generation only.
-Published issues come coarse (rounded to 0.001°, as :mod:`gridsvc.issues.publication` does)
-with no reporter, text of their own, or exact position.
+Published issues come coarse (rounded to 0.001°, as
+:mod:`gridsvc.issues.reporters.publication` does) with no reporter, text of their own, or
+exact position.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from gridsvc.coverage.circles import load_circles
-from gridsvc.issues.publication import PUBLIC_DECIMALS
+from gridsvc.issues.reporters.publication import PUBLIC_DECIMALS
 
 #: JSON Schema types of the properties.
 STRING, INTEGER, NUMBER, BOOLEAN, DATETIME = "string", "integer", "number", "boolean", "date-time"

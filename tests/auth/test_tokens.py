@@ -6,6 +6,7 @@ import jwt
 import pytest
 from typer.testing import CliRunner
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import (
     InvalidTokenError,
     Principal,
@@ -15,7 +16,6 @@ from gridsvc.auth.tokens import (
 )
 from gridsvc.cli import app
 from gridsvc.config import get_settings
-from gridsvc.issues.workflow import Role
 
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
 runner = CliRunner()

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal, issue_token, signing_secret
 from gridsvc.config import Settings
-from gridsvc.issues.workflow import Role
 from tests.conftest import TEST_DATABASE
 
 REPORTER_SECRET = "reporter-secret-d41d8cd98f"

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal, issue_token, signing_secret
 from gridsvc.config import get_settings
-from gridsvc.issues.workflow import Role
 from tests.servers import committing_server
 
 GRID_A = "150699001001001"  # south-west corner cell of the lattice city

@@ -13,12 +13,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
-from gridsvc.issues import handling, service
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues import actions, service
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssueEvent
 from gridsvc.issues.schemas import ActionRequest, IssueSubmission
-from gridsvc.issues.workflow import Role
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
 from tests.issues.conftest import bearer
 from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER, at
@@ -53,10 +53,10 @@ def steps(session, issue_id: int, start: datetime, gap: timedelta, *plan) -> dat
     for principal, action, *fields in plan:
         moment += gap
         fields = dict(fields[0]) if fields else {}
-        if action in handling.NEEDS_REASON:
+        if action in actions.NEEDS_REASON:
             fields.setdefault("note", "理由")
         request = ActionRequest(action=action, **fields)
-        handling.act(session, principal, issue_id, request, moment, by_secret=principal is REPORTER)
+        actions.act(session, principal, issue_id, request, moment, by_secret=principal is REPORTER)
     return moment
 
 
@@ -88,7 +88,7 @@ def scenario(session) -> None:
     plan += [(SUPERVISOR, "extend"), *handle()[3:]]
     steps(session, extended, day + timedelta(days=2), quick, *plan)
     escalated = report(session, at("2025-11-10", "10:00"))
-    handling.escalate_overdue(session, at("2025-11-14", "10:00"))
+    actions.escalate_overdue(session, at("2025-11-14", "10:00"))
     steps(session, escalated, at("2025-11-14", "11:00"), quick, *handle())
     rejected = report(session, at("2025-11-11", "09:00"), north=True)
     steps(session, rejected, at("2025-11-11", "09:00"), quick, (NORTH_WORKER, "reject"))

@@ -9,9 +9,10 @@ from datetime import date
 import pytest
 
 from gridsvc.auth.tokens import SYSTEM
-from gridsvc.issues import bulletin, handling
+from gridsvc.issues import actions
+from gridsvc.issues.bulletins import document as bulletin
 from tests.issues.conftest import bearer
-from tests.issues.test_indicators_api import ADMIN, URL, scenario
+from tests.issues.indicator_cases import ADMIN, URL, scenario
 from tests.maps.conftest import ARTIFACTS, is_local
 
 BULLETIN = "/api/v1/bulletins"
@@ -54,7 +55,7 @@ def test_bulletin_shows_the_indicators_league_and_overdue(client, cases) -> None
         shown = f"{figure['value'] * 100:.1f}% ({figure['numerator']:g}/{figure['denominator']:g})"
         assert shown in page, key
     assert "红榜" in page or "样本不足" in page
-    overdue = handling.list_overdue(cases, SYSTEM)
+    overdue = actions.list_overdue(cases, SYSTEM)
     assert overdue and all(case["public_id"] in page for case in overdue)
     assert f"超期未结案件 {len(overdue)} 件" in page
     assert "道路破损" in page.split("五、")[-1]  # categories by name, not code

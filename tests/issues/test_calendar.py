@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gridsvc.issues.calendar import SHANGHAI, WorkCalendar, load_cn_calendar, read_holiday_file
+from gridsvc.issues.catalog.calendar import (
+    SHANGHAI,
+    WorkCalendar,
+    load_cn_calendar,
+    read_holiday_file,
+)
 
 CN = load_cn_calendar()
 TOLERANCE = 1e-6  # hours; datetimes carry microseconds

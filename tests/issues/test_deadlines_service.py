@@ -6,13 +6,14 @@ from datetime import date, datetime, time
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
-from gridsvc.issues import handling, service
-from gridsvc.issues.calendar import SHANGHAI
-from gridsvc.issues.deadlines import DeadlineRule, default_categories, parse_rule
+from gridsvc.issues import actions, service
+from gridsvc.issues.catalog.calendar import SHANGHAI
+from gridsvc.issues.catalog.deadlines import DeadlineRule, default_categories, parse_rule
 from gridsvc.issues.models import IssueEvent
 from gridsvc.issues.schemas import ActionRequest, IssueSubmission
-from gridsvc.issues.workflow import Role, Stage
+from gridsvc.issues.workflow import Stage
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
 from tests.issues.conftest import GRID_A
 
@@ -54,12 +55,12 @@ def test_deadlines_cross_national_day_and_make_up_saturday(db_session, city) -> 
     assert datetime.fromisoformat(body["deadline"]) == at("2025-10-09", "09:30")
     issue_id = body["id"]
     register = ActionRequest(action="register")
-    handling.act(db_session, WORKER, issue_id, register, at("2025-10-09", "09:00"))
-    handling.act(
+    actions.act(db_session, WORKER, issue_id, register, at("2025-10-09", "09:00"))
+    actions.act(
         db_session, WORKER, issue_id, ActionRequest(action="dispatch"), at("2025-10-09", "09:10")
     )
     # Accepted Friday 10 Oct; 3 working days for handling: Sat 11 Oct is a make-up workday.
-    issue = handling.act(
+    issue = actions.act(
         db_session, DEPARTMENT, issue_id, ActionRequest(action="accept"), at("2025-10-10", "10:00")
     )
     assert issue.deadline_at == at("2025-10-14", "18:00")
@@ -68,19 +69,19 @@ def test_deadlines_cross_national_day_and_make_up_saturday(db_session, city) -> 
 def test_escalate_marks_overdue_once_and_lists_by_how_much(db_session, city) -> None:
     body = service.submit(db_session, submission(), ANONYMOUS, now=at("2025-09-30", "17:00"))
     late = at("2025-10-09", "15:30")  # deadline 09:30: 2.5 h before noon + 1 h after
-    escalated = handling.escalate_overdue(db_session, late)
+    escalated = actions.escalate_overdue(db_session, late)
     assert [issue.id for issue in escalated] == [body["id"]]
-    assert handling.escalate_overdue(db_session, late) == []
+    assert actions.escalate_overdue(db_session, late) == []
     events = db_session.query(IssueEvent).filter_by(issue_id=body["id"], action="escalate").all()
     assert len(events) == 1 and events[0].actor_role == "system"
     assert events[0].details == {"overdue_working_hours": 3.5}
-    overdue = handling.list_overdue(db_session, SUPERVISOR, late)
+    overdue = actions.list_overdue(db_session, SUPERVISOR, late)
     assert [(o["id"], o["overdue_working_hours"]) for o in overdue] == [(body["id"], 3.5)]
     assert overdue[0]["escalated_at"] == late
     other_district = Principal(role=Role.SUPERVISOR, subject="x", district="150602")
-    assert handling.list_overdue(db_session, other_district, late) == []
+    assert actions.list_overdue(db_session, other_district, late) == []
     # Registering restarts the clock and clears the escalation.
-    issue = handling.act(db_session, WORKER, body["id"], ActionRequest(action="register"), late)
+    issue = actions.act(db_session, WORKER, body["id"], ActionRequest(action="register"), late)
     assert issue.escalated_at is None and issue.deadline_at > late
 
 

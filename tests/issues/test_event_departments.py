@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
-from gridsvc.issues import handling, service
+from gridsvc.issues import actions, service
 from gridsvc.issues.schemas import ActionRequest
-from gridsvc.issues.workflow import Role
 from tests.issues.test_deadlines_service import SUPERVISOR, WORKER, at, submission
 from tests.issues.test_workflow_api import ADMIN
 
@@ -29,9 +29,9 @@ def dispatch_decline_close_reopen(session, start) -> int:
         (SUPERVISOR, "reopen", None),
     )
     for hour, (principal, action, departments) in enumerate(steps, start=1):
-        note = "理由" if action in handling.NEEDS_REASON else None
+        note = "理由" if action in actions.NEEDS_REASON else None
         request = ActionRequest(action=action, departments=departments, note=note)
-        handling.act(session, principal, issue_id, request, start + timedelta(hours=hour))
+        actions.act(session, principal, issue_id, request, start + timedelta(hours=hour))
     return issue_id
 
 

@@ -8,7 +8,7 @@ from alembic.util import CommandError
 from sqlalchemy import create_engine, inspect, text
 
 from gridsvc.cluster.migrations import downgrade, migrate
-from gridsvc.issues.deadlines import default_urgent_deadlines
+from gridsvc.issues.catalog.deadlines import default_urgent_deadlines
 from tests.test_downgrades import populated_url, revision_of  # noqa: F401 - the fixture
 
 BEFORE = "0008_issues_created_at"

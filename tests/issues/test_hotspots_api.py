@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gridsvc.auth.tokens import ANONYMOUS
 from gridsvc.issues import service
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import Issue
 from gridsvc.issues.schemas import IssueSubmission
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON

@@ -12,9 +12,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.issues.models import Issue
-from gridsvc.issues.workflow import Role
 from tests.issues.conftest import GRID_A, bearer
 from tests.issues.indicator_cases import (
     ADMIN,
@@ -136,7 +136,7 @@ def test_bad_parameters_are_named(client, city, query, name) -> None:
 
 
 def test_a_deadline_still_to_come_is_not_due(db_session, city) -> None:
-    from gridsvc.issues import indicator_service
+    from gridsvc.issues.indicators import service as indicator_service
 
     start = at("2025-11-03", "09:00")
     issue_id = report(db_session, start)

@@ -57,7 +57,7 @@ def test_xlsx_reads_back(client, cases) -> None:
 
 
 def test_league_table_ranks_what_the_indicators_say(client, cases) -> None:
-    from gridsvc.issues import league
+    from gridsvc.issues.indicators import league
 
     response = client.get(f"/api/v1/stats/league?{NOVEMBER}&by=department", headers=ADMIN)
     assert response.status_code == 200, response.text

@@ -11,10 +11,10 @@ import os
 import random
 from datetime import date, datetime, timedelta
 
-from gridsvc.issues import handling
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues import actions
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER
-from tests.issues.test_indicators_api import (
+from tests.issues.indicator_cases import (
     ADMIN,
     NORTH_WORKER,
     REPORTER,
@@ -74,7 +74,7 @@ def test_every_indicator_over_a_generated_history(client, db_session, city) -> N
         gap = timedelta(minutes=generator.choice([10, 40, 90, 300, 1500, 4000]))
         path = random_path(generator, north)
         if number % 9 == 0:
-            handling.escalate_overdue(db_session, moment + gap * 2)
+            actions.escalate_overdue(db_session, moment + gap * 2)
         steps(db_session, issue_id, moment, gap, *path)
     db_session.flush()
     start, end = date(2025, 9, 1), date(2025, 11, 30)

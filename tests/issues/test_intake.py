@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from gridsvc.auth.tokens import ANONYMOUS
 from gridsvc.grids import placing as grid_placing
-from gridsvc.issues import intake, reporter, service
+from gridsvc.issues import intake, service
 from gridsvc.issues.idempotency import body_hash
 from gridsvc.issues.models import Department, DepartmentRoute, IdempotencyKey, IssueCategory
+from gridsvc.issues.reporters import secrets as reporter
 from gridsvc.issues.workflow import Stage
 from tests.factories import DISTRICT_CODE, ORIGIN, STEP_LAT, STEP_LON
 from tests.issues.test_workflow_api import INSIDE_A

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from gridsvc.issues import league
-from gridsvc.issues.indicators import COUNTS, finish_row
+from gridsvc.issues.indicators import league
+from gridsvc.issues.indicators.definitions import COUNTS, finish_row
 
 
 def row(code: str, reports: int, on_time: int, due: int, reworked: int = 0) -> dict:

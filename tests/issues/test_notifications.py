@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from gridsvc.config import get_settings
-from gridsvc.issues import handling
+from gridsvc.issues import actions
 from tests.issues.test_deadlines_service import at
 from tests.issues.test_indicators_api import report
 from tests.issues.test_workflow_api import WORKER_A, act
@@ -108,7 +108,7 @@ def test_escalations_notify_after_commit_not_before(db_session, city, receivers)
     hooks, mails = receivers
     start = at("2025-11-03", "09:00")
     first, second = report(db_session, start), report(db_session, start)
-    escalated = handling.escalate_overdue(db_session, start + timedelta(days=3))
+    escalated = actions.escalate_overdue(db_session, start + timedelta(days=3))
     assert {issue.id for issue in escalated} == {first, second}
     assert hooks == []  # not committed yet
     db_session.commit()
@@ -116,7 +116,7 @@ def test_escalations_notify_after_commit_not_before(db_session, city, receivers)
     assert {m["id"] for m in hook["notifications"]} == {first, second}
     assert {m["event"] for m in hook["notifications"]} == {"escalate"}
     assert "督办" in mails[0]["Subject"] and "2 件" in mails[0]["Subject"]
-    handling.escalate_overdue(db_session, start + timedelta(days=4))  # nothing new
+    actions.escalate_overdue(db_session, start + timedelta(days=4))  # nothing new
     db_session.commit()
     assert len(hooks) == 1
 

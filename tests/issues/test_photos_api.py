@@ -6,11 +6,12 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
 from gridsvc.config import get_settings
-from gridsvc.issues import attachments, service
+from gridsvc.issues import service
 from gridsvc.issues.models import IssuePhoto
-from gridsvc.issues.workflow import Role
+from gridsvc.issues.photos import service as photos_service
 from tests.issues.test_deadlines_service import submission
 from tests.issues.test_workflow_api import WORKER_A, submit
 
@@ -102,7 +103,7 @@ def test_failing_request_leaves_no_file(client, city, photos_dir, monkeypatch) -
     def fail(row):
         raise RuntimeError("the request fails after the photo was stored")
 
-    monkeypatch.setattr(attachments, "photo_body", fail)
+    monkeypatch.setattr(photos_service, "photo_body", fail)
     with pytest.raises(RuntimeError):
         client.post(
             f"/api/v1/issues/{issue['id']}/photos",
@@ -115,9 +116,9 @@ def test_failing_request_leaves_no_file(client, city, photos_dir, monkeypatch) -
 def test_rollback_keeps_committed_files(db_session, city, photos_dir) -> None:
     issue_id = service.submit(db_session, submission(), ANONYMOUS)["id"]
     db_session.commit()
-    kept = attachments.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())
+    kept = photos_service.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())
     db_session.commit()
-    attachments.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())  # same image
+    photos_service.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())  # same image
     assert len(list(photos_dir.rglob("*.png"))) == 2
     db_session.rollback()
     (left,) = photos_dir.rglob("*.png")
@@ -128,7 +129,7 @@ def test_rollback_keeps_committed_files(db_session, city, photos_dir) -> None:
 
 def test_inner_savepoint_rollback_keeps_outer_files(db_session, city, photos_dir) -> None:
     issue_id = service.submit(db_session, submission(), ANONYMOUS)["id"]
-    attachments.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())
+    photos_service.add_photo(db_session, SYSTEM_ADMIN, issue_id, png_bytes())
     with db_session.begin_nested() as inner:
         inner.rollback()
     assert len(list(photos_dir.rglob("*.png"))) == 1
@@ -139,7 +140,7 @@ def test_inner_savepoint_rollback_keeps_outer_files(db_session, city, photos_dir
 def test_closing_without_commit_removes_the_file(engine, photos_dir) -> None:
     with Session(engine) as session:  # far from every grid: unrouted, nothing to commit
         issue_id = service.submit(session, submission(), ANONYMOUS)["id"]
-        attachments.add_photo(session, SYSTEM_ADMIN, issue_id, png_bytes())
+        photos_service.add_photo(session, SYSTEM_ADMIN, issue_id, png_bytes())
         assert len(list(photos_dir.rglob("*.png"))) == 1
     assert list(photos_dir.rglob("*.png")) == []
 

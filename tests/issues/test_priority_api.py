@@ -6,14 +6,15 @@ from datetime import datetime
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.config import get_settings
-from gridsvc.issues import handling
-from gridsvc.issues.calendar import load_cn_calendar
-from gridsvc.issues.deadlines import parse_rule
+from gridsvc.issues import actions
+from gridsvc.issues.catalog.calendar import load_cn_calendar
+from gridsvc.issues.catalog.deadlines import parse_rule
 from gridsvc.issues.schemas import ActionRequest
-from gridsvc.issues.workflow import Action, Role, Status
+from gridsvc.issues.workflow import Action, Status
 from tests.issues.test_transitions_service import PRINCIPALS, issue_in
 from tests.issues.test_workflow_api import (
     ADMIN,
@@ -126,10 +127,10 @@ def test_turning_away_or_stopping_a_case_needs_a_reason(db_session, city, action
     actor: Principal = PRINCIPALS[role]
     for note in (None, "  "):
         with pytest.raises(InvalidParameterError) as refused:
-            handling.act(db_session, actor, issue.id, ActionRequest(action=action, note=note))
+            actions.act(db_session, actor, issue.id, ActionRequest(action=action, note=note))
         assert refused.value.name == "note" and refused.value.location == "body"
     assert issue.status == status.value
-    done = handling.act(db_session, actor, issue.id, ActionRequest(action=action, note="理由"))
+    done = actions.act(db_session, actor, issue.id, ActionRequest(action=action, note="理由"))
     assert done.status != status.value
 
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, text, update
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ANONYMOUS, Principal
-from gridsvc.issues import reporter
 from gridsvc.issues.models import Issue
-from gridsvc.issues.workflow import Role
+from gridsvc.issues.reporters import secrets as reporter
 from tests.factories import ORIGIN, STEP_LAT, STEP_LON
 from tests.issues.conftest import bearer
 from tests.issues.test_workflow_api import DISTRICT_SUPERVISOR, TRANSPORT, WORKER_A, act

@@ -20,12 +20,15 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridsvc.config import Settings, crontab_days, get_settings
-from gridsvc.issues import bulletin, bulletin_archive, bulletin_service, scheduler
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues import scheduler
+from gridsvc.issues.bulletins import archive as bulletin_archive
+from gridsvc.issues.bulletins import document as bulletin
+from gridsvc.issues.bulletins import figures as bulletin_figures
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssuedBulletin
 from tests.issues.conftest import bearer
 from tests.issues.test_deadlines_service import at
-from tests.issues.test_indicators_api import report, scenario
+from tests.issues.indicator_cases import report, scenario
 from tests.issues.test_notifications import receivers  # noqa: F401 - a fixture
 
 ADMIN = bearer("admin")
@@ -73,12 +76,12 @@ def test_due_bulletins_are_issued_once_and_kept_as_issued(cases, factory, receiv
     ]  # fmt: skip
     stored = cases.scalars(select(IssuedBulletin).where(IssuedBulletin.period == "month")).all()
     for row in stored:
-        figures = bulletin_service.bulletin_figures(
+        figures = bulletin_figures.bulletin_figures(
             cases, bulletin_archive.CENTRE, "month", row.start_date, row.district_code or None,
             MONDAY,
         )  # fmt: skip
         assert row.html == bulletin.render_html(figures)  # the bulletin of that moment
-        assert row.csv == bulletin_service.bulletin_csv(figures)
+        assert row.csv == bulletin_figures.bulletin_csv(figures)
         assert row.title.endswith("2025年11月通报")
     assert {m["title"] for hook in hooks for m in hook["notifications"]} == {
         row["title"] for row in issued

@@ -5,7 +5,7 @@ import io
 from datetime import timedelta
 
 from gridsvc.auth.tokens import ANONYMOUS
-from gridsvc.issues import handling, service
+from gridsvc.issues import actions, service
 from gridsvc.issues.schemas import ActionRequest
 from tests.issues.test_deadlines_service import (
     DEPARTMENT,
@@ -29,7 +29,7 @@ def close_case(session, start, step: timedelta) -> int:
         (SUPERVISOR, "close"),
     ):
         moment += step
-        handling.act(session, principal, issue_id, ActionRequest(action=action), moment)
+        actions.act(session, principal, issue_id, ActionRequest(action=action), moment)
     return issue_id
 
 
@@ -67,7 +67,7 @@ def test_by_department_counts_every_department_involved(client, db_session, city
     whistled = service.submit(db_session, submission(), ANONYMOUS, now=start)["id"]
     for action, departments in (("register", None), ("whistle", ["sanitation", "transport"])):
         request = ActionRequest(action=action, departments=departments)
-        handling.act(db_session, WORKER, whistled, request, start + timedelta(hours=1))
+        actions.act(db_session, WORKER, whistled, request, start + timedelta(hours=1))
     service.submit(db_session, submission(), ANONYMOUS, now=start)  # transport only
     response = client.get("/api/v1/stats/issues?period=month&by=department", headers=ADMIN)
     rows = {

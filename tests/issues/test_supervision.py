@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gridsvc.auth.tokens import ANONYMOUS
-from gridsvc.issues import cli, handling, service
+from gridsvc.issues import actions, cli, service
 from tests.issues.test_deadlines_service import at, submission
 from tests.issues.test_workflow_api import (
     ADMIN,
@@ -24,7 +24,7 @@ def test_escalation_reports_progress(db_session, city) -> None:
             seen.append(issue.id)
             yield issue
 
-    escalated = handling.escalate_overdue(db_session, at("2025-11-10", "09:00"), progress)
+    escalated = actions.escalate_overdue(db_session, at("2025-11-10", "09:00"), progress)
     assert seen == ids and [issue.id for issue in escalated] == ids
 
 

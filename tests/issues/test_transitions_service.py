@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
-from gridsvc.issues import handling, service
-from gridsvc.issues.handling import ActionRefused
+from gridsvc.issues import actions, service
+from gridsvc.issues.actions import ActionRefused
 from gridsvc.issues.models import Issue
 from gridsvc.issues.schemas import ActionRequest
-from gridsvc.issues.workflow import TRANSITIONS, Action, Role, Status, TransitionNotAllowed, apply
+from gridsvc.issues.workflow import TRANSITIONS, Action, Status, TransitionNotAllowed, apply
 from tests.issues.conftest import GRID_A, GRID_B
 from tests.issues.test_deadlines_service import submission
 
@@ -31,7 +32,7 @@ PAYLOAD = {
     Action.RATE: {"rating": 4},
     Action.CLOSE_WHISTLE: {"note": "the rest is ours"},
     Action.PRIORITIZE: {"priority": "urgent"},
-    **{action: {"note": "理由"} for action in handling.NEEDS_REASON},
+    **{action: {"note": "理由"} for action in actions.NEEDS_REASON},
 }
 # 吹哨报到 needs a whistle on record (and a sign-in before reporting a part).
 WHISTLE_STEPS = {
@@ -57,7 +58,7 @@ def issue_in(session, status: Status) -> Issue:
     body = service.submit(session, submission(), PRINCIPALS[Role.REPORTER])
     issue = session.get(Issue, body["id"])
     if status is Status.SUSPENDED:  # resume needs the suspension on record
-        handling.act(
+        actions.act(
             session,
             PRINCIPALS[Role.SUPERVISOR],
             issue.id,
@@ -90,12 +91,12 @@ def test_every_status_action_and_role(db_session, city) -> None:
                 try:
                     if expected is None:
                         with pytest.raises(ActionRefused) as refusal:
-                            handling.act(db_session, principal, issue.id, request)
+                            actions.act(db_session, principal, issue.id, request)
                         exists = (status, action) in TRANSITIONS
                         assert refusal.value.status_code == (403 if exists else 409)
                         refused += 1
                     else:
-                        after = handling.act(db_session, principal, issue.id, request)
+                        after = actions.act(db_session, principal, issue.id, request)
                         assert after.status == expected.value, (status, action, role)
                         allowed += 1
                 finally:

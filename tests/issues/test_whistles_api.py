@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import IssueEvent
 from tests.issues.conftest import bearer
 from tests.issues.test_workflow_api import ADMIN, SANITATION, TRANSPORT, WORKER_A, act, submit

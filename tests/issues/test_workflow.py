@@ -6,11 +6,11 @@ import itertools
 
 import pytest
 
+from gridsvc.auth.roles import Role
 from gridsvc.issues.workflow import (
     TRANSITIONS,
     Action,
     DeadlineEffect,
-    Role,
     Stage,
     Status,
     TransitionNotAllowed,

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 
 from gridsvc.common.api import GeoJSONResponse, PageDep
 from gridsvc.db import SessionDep
-from gridsvc.issues import publication, tracking
+from gridsvc.issues.reporters import publication, tracking
 from gridsvc.issues.schemas import ReporterAction, TrackOut
 
 router = APIRouter(prefix="/api/v1", tags=["residents"])

@@ -21,6 +21,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(moment: datetime | None) -> datetime | None:
+    """Return ``moment`` in the city's time zone (Asia/Shanghai), as every answer gives it."""
+    return moment.astimezone(SHANGHAI) if moment else None
+
+
 DEFAULT_WORK_HOURS: tuple[tuple[time, time], ...] = (
     (time(8, 30), time(12, 0)),
     (time(14, 30), time(18, 0)),

@@ -19,15 +19,17 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ForbiddenError, Principal
 from gridsvc.common.errors import NotFoundError
 from gridsvc.config import get_settings
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import bulletin, bulletin_service, notify
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues import notify
+from gridsvc.issues.bulletins import document as bulletin
+from gridsvc.issues.bulletins import figures as bulletin_figures
+from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import IssuedBulletin
 from gridsvc.issues.service import iso_local
-from gridsvc.issues.workflow import Role
 
 logger = logging.getLogger(__name__)
 CENTRE = Principal(role=Role.ADMIN, subject="scheduler")
@@ -88,7 +90,7 @@ def issue_one(session: Session, item: DueBulletin, now: datetime) -> IssuedBulle
     )
     if not taken:
         return None
-    figures = bulletin_service.bulletin_figures(
+    figures = bulletin_figures.bulletin_figures(
         session, CENTRE, item.period, item.day, item.district or None, now
     )
     row = session.scalar(
@@ -100,7 +102,7 @@ def issue_one(session: Session, item: DueBulletin, now: datetime) -> IssuedBulle
             district_code=item.district,
             title=figures["title"],
             html=bulletin.render_html(figures),
-            csv=bulletin_service.bulletin_csv(figures),
+            csv=bulletin_figures.bulletin_csv(figures),
         )
         .on_conflict_do_nothing()
         .returning(IssuedBulletin)
@@ -167,7 +169,7 @@ def list_issued(
             IssuedBulletin.period,
             IssuedBulletin.district_code,
             IssuedBulletin.id,
-        )  # fmt: skip
+        )
         .limit(limit)
         .offset(offset)
     )

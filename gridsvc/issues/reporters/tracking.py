@@ -14,13 +14,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
-from gridsvc.issues import handling, reporter, service
-from gridsvc.issues.attachments import PhotoStage
+from gridsvc.issues import actions, service
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssuePhoto
+from gridsvc.issues.photos.service import PhotoStage
+from gridsvc.issues.reporters import secrets as reporter
 from gridsvc.issues.schemas import ActionRequest, ReporterAction
-from gridsvc.issues.workflow import Action, Role
+from gridsvc.issues.workflow import Action
 
 MAX_MERGE_CHAIN = 20
 
@@ -118,11 +120,11 @@ def reporter_action(
     issue = reporter.find_by_secret(session, secret)
     subject = issue.reporter_subject or f"reporter:{issue.public_id}"
     principal = Principal(role=Role.REPORTER, subject=subject)
-    actions = []
+    steps = []
     if request.rating is not None:
-        actions.append(ActionRequest(action=Action.RATE, rating=request.rating, note=request.note))
+        steps.append(ActionRequest(action=Action.RATE, rating=request.rating, note=request.note))
     if request.reopen:
-        actions.append(ActionRequest(action=Action.REOPEN, note=request.note))
-    for action in actions:
-        handling.act(session, principal, issue.id, action, now, by_secret=True)
+        steps.append(ActionRequest(action=Action.REOPEN, note=request.note))
+    for action in steps:
+        actions.act(session, principal, issue.id, action, now, by_secret=True)
     return track(session, secret)

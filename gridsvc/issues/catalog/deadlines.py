@@ -1,7 +1,7 @@
 """Stage deadlines (限期): the default categories' rules and deadline arithmetic. Pure, no I/O.
 
 A rule says how long a stage of a category's cases may take, in working hours (``"4h"``) or
-working days (``"3d"``), on the work calendar (``gridsvc.issues.calendar``).
+working days (``"3d"``), on the work calendar (``gridsvc.issues.catalog.calendar``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Literal
 
-from gridsvc.issues.calendar import WorkCalendar
+from gridsvc.issues.catalog.calendar import WorkCalendar
 from gridsvc.issues.workflow import Stage
 
 Unit = Literal["hours", "days"]

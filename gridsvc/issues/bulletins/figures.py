@@ -8,20 +8,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import ForbiddenError, Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import (
-    bulletin,
-    bulletin_map,
-    handling,
-    hotspot_service,
-    indicator_export,
-    indicator_service,
-    indicators,
-)
-from gridsvc.issues.calendar import SHANGHAI
-from gridsvc.issues.workflow import Role
+from gridsvc.issues import actions
+from gridsvc.issues.bulletins import document as bulletin
+from gridsvc.issues.bulletins import hotspot_map as bulletin_map
+from gridsvc.issues.catalog.calendar import SHANGHAI
+from gridsvc.issues.indicators import definitions as indicators
+from gridsvc.issues.indicators import export as indicator_export
+from gridsvc.issues.indicators import hotspots
+from gridsvc.issues.indicators import service as indicator_service
 
 HOTSPOT_GRIDS = 200  # grids on the hotspot map, most cases first
 HOTSPOTS_LISTED = 10
@@ -47,6 +45,16 @@ def totals(rows: list[dict[str, Any]], start: date) -> dict[str, Any]:
     return indicators.finish_row(start.isoformat(), "total", "合计", summed)
 
 
+def period_ranges(period: str, day: date) -> tuple[tuple[date, date], tuple[date, date]]:
+    """Return the period ``day`` falls in and the one before (a 422 naming ``date`` if none)."""
+    try:
+        span = bulletin.period_range(period, day)
+        before = bulletin.period_range(period, bulletin.previous_day(period, day))
+    except (OverflowError, ValueError):
+        raise InvalidParameterError("date", f"no bulletin period around {day}") from None
+    return span, before
+
+
 def bulletin_figures(
     session: Session,
     principal: Principal,
@@ -59,11 +67,7 @@ def bulletin_figures(
     now = now or datetime.now(UTC)
     principal = scoped(session, principal, district)
     district = principal.district
-    try:
-        start, end = bulletin.period_range(period, day)
-        before = bulletin.period_range(period, bulletin.previous_day(period, day))
-    except (OverflowError, ValueError):
-        raise InvalidParameterError("date", f"no bulletin period around {day}") from None
+    (start, end), before = period_ranges(period, day)
     area = "street" if district else "district"
     whole = indicator_service.WHOLE_RANGE
 
@@ -71,13 +75,12 @@ def bulletin_figures(
         return indicator_service.indicator_rows(session, principal, *span, by, whole, now)
 
     areas, departments = rows(area, (start, end)), rows("department", (start, end))
-    overdue = handling.list_overdue(session, principal, now)
-    layer = hotspot_service.hotspot_layer(session, principal, start, end, HOTSPOT_GRIDS)
+    overdue = actions.list_overdue(session, principal, now)
+    layer = hotspots.hotspot_layer(session, principal, start, end, HOTSPOT_GRIDS)
     scope_name = grids_service.get_district_name(session, district) if district else "全市"
-    title = f"{scope_name}网格化管理{bulletin.period_title(period, start)}通报"
     area_word = "各街道" if district else "各旗区"
     return {
-        "title": title,
+        "title": f"{scope_name}网格化管理{bulletin.period_title(period, start)}通报",
         "period": period,
         "district": district,
         "scope_name": scope_name,

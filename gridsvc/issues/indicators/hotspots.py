@@ -14,17 +14,17 @@ from datetime import date, timedelta
 from typing import Any
 
 import h3
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import ColumnElement, ScalarSelect, Subquery, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.config import get_settings
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import indicator_service
-from gridsvc.issues.indicator_service import department_links, local_range, scope
+from gridsvc.issues.indicators import service as indicator_service
+from gridsvc.issues.indicators.service import department_links, local_range, scope
 from gridsvc.issues.models import Issue
-from gridsvc.issues.publication import PUBLIC_DECIMALS
+from gridsvc.issues.reporters.publication import PUBLIC_DECIMALS
 
 HOTSPOT_GROUPS = ("grid", "category", "location", "h3")
 #: H3 resolutions offered: 5 (a cell of about 250 km²) to 9 (about 0.1 km², 174 m a side):
@@ -91,14 +91,13 @@ def hotspots(
     ]
 
 
-def repeated_locations(
-    session: Session, principal: Principal, start: date, end: date, limit: int, radius_m: float
-) -> list[dict[str, Any]]:
-    """Clusters of same-category cases within ``radius_m`` of each other, biggest first."""
-    srid = int(get_settings().metric_crs.split(":")[-1])
+def clustered_points(
+    principal: Principal, start: date, end: date, srid: int, radius_m: float
+) -> Subquery:
+    """Select the period's cases in metres, each with its DBSCAN cluster in its category."""
     metric = func.ST_Transform(Issue.geom, srid)
     cluster = func.ST_ClusterDBSCAN(metric, radius_m, 2).over(partition_by=Issue.category_code)
-    points = (
+    return (
         select(
             Issue.category_code.label("category"),
             Issue.grid_code.label("grid"),
@@ -108,8 +107,12 @@ def repeated_locations(
         .where(in_range(principal, start, end))
         .subquery("points")
     )
+
+
+def biggest_clusters(points: Subquery, limit: int) -> Subquery:
+    """Select the ``limit`` biggest clusters: cases, centre (WGS-84), usual grid, members."""
     centre = func.ST_Transform(func.ST_Centroid(func.ST_Collect(points.c.geom)), 4326)
-    clusters = (
+    return (
         select(
             points.c.category,
             func.count().label("cases"),
@@ -124,9 +127,13 @@ def repeated_locations(
         .limit(limit)
         .subquery("clusters")
     )
-    before = previous_range(start, end)
-    # The trend: cases of the category in the period before within the radius of a member.
-    earlier = (
+
+
+def earlier_cases(
+    clusters: Subquery, principal: Principal, before: tuple[date, date], srid: int, radius_m: float
+) -> ScalarSelect[int]:
+    """Count (the trend) cases of the category before, within the radius of a member."""
+    return (
         select(func.count())
         .where(
             in_range(principal, *before),
@@ -135,10 +142,24 @@ def repeated_locations(
         )
         .scalar_subquery()
     )
+
+
+def repeated_locations(
+    session: Session, principal: Principal, start: date, end: date, limit: int, radius_m: float
+) -> list[dict[str, Any]]:
+    """Clusters of same-category cases within ``radius_m`` of each other, biggest first."""
+    srid = int(get_settings().metric_crs.split(":")[-1])
+    points = clustered_points(principal, start, end, srid, radius_m)
+    clusters = biggest_clusters(points, limit)
+    earlier = earlier_cases(clusters, principal, previous_range(start, end), srid, radius_m)
     statement = select(
-        clusters.c.category, clusters.c.cases, clusters.c.lon, clusters.c.lat,
-        clusters.c.grid_code, earlier.label("previous_cases"),
-    ).order_by(clusters.c.cases.desc(), clusters.c.category, clusters.c.lon)  # fmt: skip
+        clusters.c.category,
+        clusters.c.cases,
+        clusters.c.lon,
+        clusters.c.lat,
+        clusters.c.grid_code,
+        earlier.label("previous_cases"),
+    ).order_by(clusters.c.cases.desc(), clusters.c.category, clusters.c.lon)
     return [
         {
             "category": row.category,

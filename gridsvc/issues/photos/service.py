@@ -18,13 +18,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError, NotFoundError
 from gridsvc.config import get_settings
-from gridsvc.issues import photo_files, reporter, service
+from gridsvc.issues import service
 from gridsvc.issues.models import Issue, IssueCategory, IssueEvent, IssuePhoto
-from gridsvc.issues.photos import clean_photo
-from gridsvc.issues.workflow import Role
+from gridsvc.issues.photos import files as photo_files
+from gridsvc.issues.photos.images import clean_photo
+from gridsvc.issues.reporters import secrets as reporter
 
 
 class PhotoStage(StrEnum):

@@ -26,13 +26,15 @@ from gridsvc.auth.tokens import Principal
 from gridsvc.common.coords import parse_coordinate_system
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import idempotency, publication, reporter, service
+from gridsvc.issues import idempotency, service
 from gridsvc.issues.models import (
     Department,
     Issue,
     IssueCategory,
     IssueEvent,
 )
+from gridsvc.issues.reporters import publication
+from gridsvc.issues.reporters import secrets as reporter
 from gridsvc.issues.schemas import IssueSubmission
 from gridsvc.issues.workflow import OPEN_STATUSES, Status, is_open
 

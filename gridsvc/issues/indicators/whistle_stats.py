@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, Subquery, and_, func, select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
-from gridsvc.issues import indicator_service, indicators
+from gridsvc.issues.indicators import definitions as indicators
+from gridsvc.issues.indicators import service as indicator_service
+from gridsvc.issues.indicators.stats import department_links
 from gridsvc.issues.models import Issue, IssueEvent
-from gridsvc.issues.stats import department_links
-from gridsvc.issues.workflow import Action, Role
+from gridsvc.issues.workflow import Action
 
 
 def first_by_department(action: Action, cohort_ids: Any) -> Any:
@@ -30,22 +32,24 @@ def first_by_department(action: Action, cohort_ids: Any) -> Any:
     )
 
 
-def whistle_rows(
-    session: Session, principal: Principal, start: date, end: date
-) -> list[dict[str, Any]]:
-    """One row per summoned department of the cases reported from ``start`` to ``end``."""
+def cohort_of(principal: Principal, start: date, end: date) -> Select[tuple[int]]:
+    """Select the ids of the cases reported from ``start`` to ``end`` in the caller's scope."""
     begin, finish = indicator_service.local_range(start, end)
     cohort = and_(Issue.created_at >= begin, Issue.created_at < finish)
-    cohort_ids = select(Issue.id).where(
+    return select(Issue.id).where(
         cohort, indicator_service.scope(principal, department_links(select(Issue.id).where(cohort)))
     )
+
+
+def first_summons(cohort_ids: Select[tuple[int]]) -> Subquery:
+    """Each (case, department) a whistle summoned, with when it was first summoned."""
     named = func.jsonb_array_elements_text(IssueEvent.details["departments"])
     whistled = (
         select(IssueEvent.issue_id, named.label("department"), IssueEvent.created_at)
         .where(IssueEvent.action == Action.WHISTLE.value, IssueEvent.issue_id.in_(cohort_ids))
         .subquery("whistled")
     )
-    summons = (
+    return (
         select(
             whistled.c.issue_id,
             whistled.c.department,
@@ -54,6 +58,14 @@ def whistle_rows(
         .group_by(whistled.c.issue_id, whistled.c.department)
         .subquery("summons")
     )
+
+
+def whistle_rows(
+    session: Session, principal: Principal, start: date, end: date
+) -> list[dict[str, Any]]:
+    """One row per summoned department of the cases reported from ``start`` to ``end``."""
+    cohort_ids = cohort_of(principal, start, end)
+    summons = first_summons(cohort_ids)
     signed = first_by_department(Action.SIGN_IN, cohort_ids)
     parts = first_by_department(Action.REPORT_PART, cohort_ids)
 

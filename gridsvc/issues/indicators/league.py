@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from gridsvc.issues.indicators import INDICATORS
+from gridsvc.issues.indicators.definitions import INDICATORS
 
-DEFAULT_LEAGUE_FILE = Path(__file__).resolve().parent / "data" / "league.json"
+DEFAULT_LEAGUE_FILE = Path(__file__).resolve().parents[1] / "data" / "league.json"
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,26 @@
 """Open311 GeoReport v2 routes at ``/open311/v2/``, JSON or XML; errors in the spec's format.
 
 Every route ends in ``.json`` or ``.xml`` (the spec's format suffix); the answer, errors
-included, is in that format.
+included, is in that format: :func:`open311_errors` wraps the app's error handlers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.orm import Session
 
 from gridsvc.auth.dependencies import PrincipalDep
 from gridsvc.common.errors import GridsvcError, InvalidParameterError, status_of
 from gridsvc.db import SessionDep
-from gridsvc.issues import open311, open311_access, open311_xml, reporter
-from gridsvc.issues.ratelimit import SubmissionRateLimit
+from gridsvc.issues.open311 import access as open311_access
+from gridsvc.issues.open311 import service as open311_service
+from gridsvc.issues.open311 import xml_format as open311_xml
+from gridsvc.issues.reporters import secrets as reporter
+from gridsvc.issues.reporters.ratelimit import SubmissionRateLimit
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -31,6 +33,7 @@ LocaleQuery = Annotated[
     Query(description="zh_CN (default): Chinese service names; en: English ones."),
 ]
 Format = Literal["json", "xml"]
+ErrorHandler = Callable[[Request, Any], Awaitable[Response]]
 #: What an Open311 route answers: JSON or XML by its suffix. The error answers' bodies (the
 #: spec's format, in either) are documented with every other error (common/openapi.py).
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -58,32 +61,37 @@ def rendered(
     return Response(content, status_code=status, media_type=open311_xml.MEDIA_TYPE)
 
 
-def answer(
-    produce: Callable[[], Any],
-    session: Session | None = None,
-    fmt: Format = "json",
-    names: tuple[str, str] | None = open311_xml.REQUESTS,
-) -> Response:
-    """Run ``produce``; a domain error becomes ``[{"code", "description"}]`` with its status.
+PREFIX = router.prefix + "/"
 
-    A failed write is rolled back here, since the error never reaches the session dependency.
+
+def open311_errors(handler: ErrorHandler) -> ErrorHandler:
+    """Answer domain errors under ``/open311/v2/`` in the spec's format, others with ``handler``.
+
+    ``[{"code", "description"}]`` with the error's status, in the path's format. It is an
+    exception handler, so the session dependency has rolled back before it answers. A 422
+    for a bad parameter keeps the shape every route gives it (the OpenAPI document's).
     """
-    try:
-        result = produce()
-        return result if isinstance(result, Response) else rendered(result, fmt, names)
-    except GridsvcError as error:
-        if session is not None:
-            session.rollback()
+
+    async def handle(request: Request, error: Exception) -> Response:
+        if not isinstance(error, GridsvcError) or not request.url.path.startswith(PREFIX):
+            return await handler(request, error)
         code = 400 if isinstance(error, InvalidParameterError) else status_of(error)
-        errors = [{"code": code, "description": error.message}]
-        return rendered(errors, fmt, open311_xml.ERRORS, code)
+        fmt: Format = "xml" if request.url.path.endswith(".xml") else "json"
+        response = rendered(
+            [{"code": code, "description": error.message}], fmt, open311_xml.ERRORS, code
+        )
+        if code == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    return handle
 
 
 @router.get("/discovery.json")
 def discovery(request: Request) -> Response:
     """Discovery: where this GeoReport v2 endpoint is and what it speaks."""
     services_url = str(request.url_for("services", fmt="json"))
-    return answer(lambda: open311.discovery(services_url[: -len("services.json")]))
+    return rendered(open311_service.discovery(services_url[: -len("services.json")]), "json", None)
 
 
 @router.get("/services.{fmt}", name="services", responses=RESPONSES)
@@ -94,12 +102,8 @@ def services(
     locale: LocaleQuery = None,
 ) -> Response:
     """Service list: the issue categories."""
-
-    def produce() -> Any:
-        open311_access.check_jurisdiction(jurisdiction_id)
-        return open311.list_services(session, locale)
-
-    return answer(produce, fmt=fmt, names=open311_xml.SERVICES)
+    open311_access.check_jurisdiction(jurisdiction_id)
+    return rendered(open311_service.list_services(session, locale), fmt, open311_xml.SERVICES)
 
 
 @router.get("/services/{service_code}.{fmt}", responses=RESPONSES)
@@ -107,12 +111,8 @@ def service_definition(
     service_code: str, fmt: Format, session: SessionDep, jurisdiction_id: JurisdictionQuery = None
 ) -> Response:
     """Service definition (no extra attributes)."""
-
-    def produce() -> Any:
-        open311_access.check_jurisdiction(jurisdiction_id)
-        return open311.service_definition(session, service_code)
-
-    return answer(produce, fmt=fmt, names=None)
+    open311_access.check_jurisdiction(jurisdiction_id)
+    return rendered(open311_service.service_definition(session, service_code), fmt, None)
 
 
 REQUEST_FILTERS = [  # read from the raw query below; declared so that the rest is refused
@@ -136,12 +136,9 @@ def list_requests(fmt: Format, request: Request, session: SessionDep) -> Respons
     ``locale`` names the services in Chinese (zh_CN, default) or English (en).
     """
     query = dict(request.query_params)
-
-    def produce() -> Any:
-        open311_access.check_jurisdiction(query.get("jurisdiction_id"))
-        return open311.list_requests(session, query, str(request.base_url))
-
-    return answer(produce, fmt=fmt)
+    open311_access.check_jurisdiction(query.get("jurisdiction_id"))
+    found = open311_service.list_requests(session, query, str(request.base_url))
+    return rendered(found, fmt, open311_xml.REQUESTS)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -176,19 +173,17 @@ def create_request(
     (wgs84, gcj02 or bd09; default wgs84), ``media_url`` (kept as a link for staff, never
     fetched), ``account_id`` (echoed back).
     """
-
-    def produce() -> Any:
-        open311_access.check_jurisdiction(form.get("jurisdiction_id"))
-        poster = open311_access.poster(form.get("api_key"), principal)
-        address = request.client.host if request.client else None
-        scope = reporter.idempotency_scope(poster, device_id, address)
-        body, replayed = open311.create_request_once(session, form, poster, idempotency_key, scope)
-        response = rendered(body, fmt, open311_xml.REQUESTS)
-        if replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-        return response
-
-    return answer(produce, session=session, fmt=fmt)
+    open311_access.check_jurisdiction(form.get("jurisdiction_id"))
+    poster = open311_access.poster(form.get("api_key"), principal)
+    address = request.client.host if request.client else None
+    scope = reporter.idempotency_scope(poster, device_id, address)
+    body, replayed = open311_service.create_request_once(
+        session, form, poster, idempotency_key, scope
+    )
+    response = rendered(body, fmt, open311_xml.REQUESTS)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 @router.get("/requests/{service_request_id}.{fmt}", responses=RESPONSES)
@@ -201,10 +196,6 @@ def get_request(
     locale: LocaleQuery = None,
 ) -> Response:
     """One service request, as a list of one."""
-
-    def produce() -> Any:
-        open311_access.check_jurisdiction(jurisdiction_id)
-        base_url = str(request.base_url)
-        return open311.get_request(session, service_request_id, base_url, locale)
-
-    return answer(produce, fmt=fmt)
+    open311_access.check_jurisdiction(jurisdiction_id)
+    found = open311_service.get_request(session, service_request_id, str(request.base_url), locale)
+    return rendered(found, fmt, open311_xml.REQUESTS)

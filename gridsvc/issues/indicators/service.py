@@ -1,4 +1,4 @@
-"""Counting the indicators of ``indicators.py`` from the issues and their append-only events.
+"""Counting the indicators of ``definitions.py`` from the issues and their append-only events.
 
 One pass over the events gives each case its flags (registered, dispatched, sent back...);
 one grouped query over the cohort's cases then counts them per period and group. A case
@@ -26,15 +26,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import indicators, league
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues.catalog.calendar import SHANGHAI
+from gridsvc.issues.indicators import definitions as indicators
+from gridsvc.issues.indicators import league
+from gridsvc.issues.indicators.stats import NOT_STEPS, TIMEZONE, department_links
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
 from gridsvc.issues.names import code_names
-from gridsvc.issues.stats import NOT_STEPS, TIMEZONE, department_links
-from gridsvc.issues.workflow import OPEN_STATUSES, Action, Role, Status
+from gridsvc.issues.workflow import OPEN_STATUSES, Action, Status
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 WHOLE_RANGE = "range"  # one row per group for the whole range (the league table's)

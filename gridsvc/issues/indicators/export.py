@@ -13,7 +13,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from gridsvc.issues.indicators import (
+from gridsvc.issues.indicators.definitions import (
     COUNTS,
     INDICATORS,
     flat_columns,

@@ -11,15 +11,12 @@ from fastapi.responses import Response
 from gridsvc.auth.dependencies import StaffDep, SupervisorDep
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.db import SessionDep
-from gridsvc.issues import (
-    hotspot_service,
-    indicator_export,
-    indicator_service,
-    indicators,
-    whistle_stats,
-)
-from gridsvc.issues.calendar import SHANGHAI
-from gridsvc.issues.indicator_schemas import IndicatorTable, LeagueTable
+from gridsvc.issues.catalog.calendar import SHANGHAI
+from gridsvc.issues.indicators import definitions as indicators
+from gridsvc.issues.indicators import export as indicator_export
+from gridsvc.issues.indicators import hotspots, whistle_stats
+from gridsvc.issues.indicators import service as indicator_service
+from gridsvc.issues.indicators.schemas import IndicatorTable, LeagueTable
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
 
@@ -157,13 +154,13 @@ def hotspot_list(
         raise InvalidParameterError("format", "geojson is for by=grid or by=h3 (a map layer)")
     if by == "h3":
         if format == "geojson":
-            return hotspot_service.hexagon_layer(session, principal, start, end, resolution, limit)
-        rows = hotspot_service.hexagons(session, principal, start, end, resolution, limit)
+            return hotspots.hexagon_layer(session, principal, start, end, resolution, limit)
+        rows = hotspots.hexagons(session, principal, start, end, resolution, limit)
     elif format == "geojson":
-        return hotspot_service.hotspot_layer(session, principal, start, end, limit)
+        return hotspots.hotspot_layer(session, principal, start, end, limit)
     else:
-        rows = hotspot_service.hotspots(session, principal, start, end, by, limit, radius_m)
-    before = hotspot_service.previous_range(start, end)
+        rows = hotspots.hotspots(session, principal, start, end, by, limit, radius_m)
+    before = hotspots.previous_range(start, end)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),

@@ -13,10 +13,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
-from gridsvc.issues.catalog import list_categories
-from gridsvc.issues.deadlines import DeadlineRule, Priority, parse_rule
+from gridsvc.issues.catalog.deadlines import DeadlineRule, Priority, parse_rule
+from gridsvc.issues.catalog.schemas import CategoryIn
+from gridsvc.issues.catalog.service import list_categories
 from gridsvc.issues.models import CODE_FORMAT, CategoryDeadline, Department, IssueCategory
-from gridsvc.issues.schemas import CategoryIn
 from gridsvc.issues.service import get_category
 from gridsvc.issues.workflow import Stage
 

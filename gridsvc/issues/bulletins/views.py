@@ -12,8 +12,11 @@ from gridsvc.auth.dependencies import SupervisorDep
 from gridsvc.common.api import PageDep
 from gridsvc.common.heavy import heavy
 from gridsvc.db import SessionDep
-from gridsvc.issues import bulletin, bulletin_archive, bulletin_pdf, bulletin_service
-from gridsvc.issues.calendar import SHANGHAI
+from gridsvc.issues.bulletins import archive as bulletin_archive
+from gridsvc.issues.bulletins import document as bulletin
+from gridsvc.issues.bulletins import figures as bulletin_figures
+from gridsvc.issues.bulletins import pdf as bulletin_pdf
+from gridsvc.issues.catalog.calendar import SHANGHAI
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
 
@@ -102,8 +105,8 @@ def get_bulletin(
     period. The bulletins the scheduler issued are kept as they were: ``/bulletins``.
     """
     when = day or bulletin.previous_day(period, datetime.now(SHANGHAI).date())
-    figures = bulletin_service.bulletin_figures(session, principal, period, when, district)
-    name = bulletin_service.bulletin_name(figures)
+    figures = bulletin_figures.bulletin_figures(session, principal, period, when, district)
+    name = bulletin_figures.bulletin_name(figures)
     if format == "csv":
-        return document("", bulletin_service.bulletin_csv(figures), name, format)
+        return document("", bulletin_figures.bulletin_csv(figures), name, format)
     return document(bulletin.render_html(figures), b"", name, format)

@@ -64,9 +64,15 @@ def print_file(executable: str, folder: Path, html: str, timeout: float) -> byte
     page, out = folder / "bulletin.html", folder / "bulletin.pdf"
     page.write_text(html, encoding="utf-8")
     command = [
-        executable, "--headless", *CHROMIUM_ARGS, "--no-first-run", "--no-pdf-header-footer",
-        f"--user-data-dir={folder / 'profile'}", f"--print-to-pdf={out}", page.as_uri(),
-    ]  # fmt: skip
+        executable,
+        "--headless",
+        *CHROMIUM_ARGS,
+        "--no-first-run",
+        "--no-pdf-header-footer",
+        f"--user-data-dir={folder / 'profile'}",
+        f"--print-to-pdf={out}",
+        page.as_uri(),
+    ]
     try:
         subprocess.run(command, capture_output=True, timeout=timeout, check=True)  # noqa: S603
     except subprocess.TimeoutExpired:

@@ -51,7 +51,7 @@ NOT_STEPS = tuple(
         Action.REPORT_PART,
         Action.CLOSE_WHISTLE,
         Action.PRIORITIZE,
-    )  # fmt: skip
+    )
 )
 TIMEZONE = "Asia/Shanghai"
 
@@ -133,7 +133,7 @@ def issue_statistics(
             count_where(and_(Issue.status.in_(OPEN_STATUSES), Issue.deadline_at < now)).label(
                 "overdue"
             ),
-        )  # fmt: skip
+        )
         .select_from(Issue)
         .where(visible_to(principal))
         .group_by(start, group)

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from gridsvc.issues.indicators import INDICATORS
+from gridsvc.issues.indicators.definitions import INDICATORS
 
 BULLETIN_PERIODS = ("week", "month", "quarter")
 # The indicators a bulletin's tables show (all of them are in the CSV beside it).
@@ -78,14 +78,14 @@ def change(current: dict[str, Any], previous: dict[str, Any]) -> str:
 
 
 _environment = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "data"),
+    loader=FileSystemLoader(Path(__file__).resolve().parents[1] / "data"),
     autoescape=True,
     trim_blocks=True,
 )
 
 
 def render_html(figures: dict[str, Any]) -> str:
-    """Render the bulletin page from ``bulletin_service.bulletin_figures``."""
+    """Render the bulletin page from ``figures.bulletin_figures``."""
     names = {indicator.key: indicator.name for indicator in INDICATORS}
     shown = [(key, names[key]) for key in SHOWN]
     return _environment.get_template("bulletin.html").render(

@@ -14,20 +14,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import SYSTEM, Principal
 from gridsvc.common.errors import GridsvcError, InvalidParameterError
 from gridsvc.grids import placing as grid_placing
 from gridsvc.grids import service as grids_service
-from gridsvc.issues import attachments, names, notify, priorities, reporter, service, whistles
-from gridsvc.issues.calendar import load_cn_calendar
-from gridsvc.issues.deadlines import DeadlineRule, overdue_hours, parse_rule
+from gridsvc.issues import names, notify, priorities, service, whistles
+from gridsvc.issues.catalog.calendar import load_cn_calendar
+from gridsvc.issues.catalog.deadlines import DeadlineRule, overdue_hours, parse_rule
 from gridsvc.issues.models import Department, Issue, IssueCategory, IssueEvent
+from gridsvc.issues.photos import service as photos_service
+from gridsvc.issues.reporters import secrets as reporter
 from gridsvc.issues.schemas import ActionRequest
 from gridsvc.issues.workflow import (
     TRANSITIONS,
     Action,
     DeadlineEffect,
-    Role,
     Status,
     Transition,
     TransitionNotAllowed,
@@ -103,9 +105,15 @@ def act(
     if transition.to_status is Status.CLOSED:
         issue.closed_at = now
     service.record_event(
-        session, issue, request.action.value, transition.from_status.value, principal, now,
-        request.note, details or None,
-    )  # fmt: skip
+        session,
+        issue,
+        request.action.value,
+        transition.from_status.value,
+        principal,
+        now,
+        request.note,
+        details or None,
+    )
     if request.action in (Action.DISPATCH, Action.WHISTLE):
         notify.queue(session, request.action.value, issue, details["departments"])
     session.flush()
@@ -157,7 +165,7 @@ def apply_effects(
     if action is Action.ESCALATE:
         issue.escalated_at = now
     if action is Action.RESOLVE:
-        attachments.check_after_photo(session, issue)
+        photos_service.check_after_photo(session, issue)
     if action in (Action.SIGN_IN, Action.REPORT_PART, Action.CLOSE_WHISTLE, Action.RESOLVE):
         return whistle_step(session, principal, issue, action, request.note)
     return {}
@@ -299,9 +307,15 @@ def escalate_overdue(
         issue.escalated_at = now
         notify.queue(session, Action.ESCALATE.value, issue)
         service.record_event(
-            session, issue, Action.ESCALATE.value, issue.status, SYSTEM, now,
-            f"督办: {hours:.1f} working hours overdue", {"overdue_working_hours": round(hours, 2)},
-        )  # fmt: skip
+            session,
+            issue,
+            Action.ESCALATE.value,
+            issue.status,
+            SYSTEM,
+            now,
+            f"督办: {hours:.1f} working hours overdue",
+            {"overdue_working_hours": round(hours, 2)},
+        )
     session.flush()
     return overdue
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import InvalidTokenError, Principal, read_token, signing_secret
 from gridsvc.config import get_settings
-from gridsvc.issues.open311 import Open311Error
-from gridsvc.issues.workflow import Role
+from gridsvc.issues.open311.service import Open311Error
 
 
 def check_jurisdiction(jurisdiction_id: str | None) -> None:

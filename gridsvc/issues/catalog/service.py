@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.grids import service as grids_service
-from gridsvc.issues.deadlines import Priority
+from gridsvc.issues.catalog.deadlines import Priority
 from gridsvc.issues.models import CategoryDeadline, Department, DepartmentRoute, IssueCategory
 from gridsvc.issues.service import get_category, local
 

@@ -1,0 +1,1 @@
+"""Periodic bulletins (定期通报): figures, HTML, map, PDF, archive and routes."""

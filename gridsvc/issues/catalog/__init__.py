@@ -1,0 +1,1 @@
+"""The catalogue: categories, departments, routing, stage deadlines and the work calendar."""

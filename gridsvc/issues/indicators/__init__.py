@@ -1,0 +1,1 @@
+"""Supervision figures: indicators, league table, statistics, hotspots, whistles."""

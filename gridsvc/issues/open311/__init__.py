@@ -1,0 +1,1 @@
+"""Open311 GeoReport v2 over the issues: services, requests, access and XML."""

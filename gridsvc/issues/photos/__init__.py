@@ -1,0 +1,1 @@
+"""Photos of issues: checking and re-encoding images, their files and their rows."""
