@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 
 from gridsvc.issues import actions
 from gridsvc.issues.catalog.calendar import SHANGHAI
-from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER
 from tests.issues.indicator_cases import (
     ADMIN,
     NORTH_WORKER,
@@ -26,6 +25,7 @@ from tests.issues.indicator_cases import (
     report,
     steps,
 )
+from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER
 
 CASES = int(os.environ.get("GRIDSVC_TEST_HISTORY_CASES", "300"))
 

@@ -27,8 +27,8 @@ from gridsvc.issues.bulletins import figures as bulletin_figures
 from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssuedBulletin
 from tests.issues.conftest import bearer
-from tests.issues.test_deadlines_service import at
 from tests.issues.indicator_cases import report, scenario
+from tests.issues.test_deadlines_service import at
 from tests.issues.test_notifications import receivers  # noqa: F401 - a fixture
 
 ADMIN = bearer("admin")
