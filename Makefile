@@ -19,12 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: demo test test-fast lint bench system-packages db clean-db
 
 demo: system-packages $(VENV)/.installed node_modules/.installed ## Start PostGIS, build the demo city, serve the API
-	$(GRIDSVC) db start
-	$(GRIDSVC) db migrate
-	$(GRIDSVC) demo build
-	$(GRIDSVC) coverage refresh --if-stale
-	$(GRIDSVC) maps render --if-stale
-	$(GRIDSVC) serve
+	$(GRIDSVC) demo up
 
 test: system-packages $(VENV)/.installed node_modules/.installed ## Run the tests against a real PostGIS (own database)
 	$(GRIDSVC) db start
