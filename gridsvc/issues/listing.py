@@ -24,7 +24,7 @@ from gridsvc.common.geojson import BBox
 from gridsvc.grids import service as grids_service
 from gridsvc.issues.catalog.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssueEvent
-from gridsvc.issues.names import AREA_LEVELS, NameBook, event_departments, load_names
+from gridsvc.issues.names import NameBook, event_departments, load_names
 from gridsvc.issues.schemas import IssueOut
 from gridsvc.issues.service import get_category, unknown_departments, visible_to
 from gridsvc.issues.workflow import OPEN_STATUSES, Action, Status, allowed_actions
@@ -140,30 +140,6 @@ class Viewer:
         return self.next_actions[status]
 
 
-#: The columns of an issue its staff answer gives as they are.
-ISSUE_COLUMNS = (
-    "id",
-    "public_id",
-    "status",
-    "priority",
-    "description",
-    "lon",
-    "lat",
-    "grid_code",
-    "community_code",
-    "street_code",
-    "district_code",
-    "department_code",
-    "escalated_at",
-    "survivor_id",
-    "rating",
-    "created_at",
-    "closed_at",
-    "published_at",
-    "published_text",
-)
-
-
 class SeenEvent:
     """An event as ``IssueEventOut`` reads it: its own columns, the departments named."""
 
@@ -172,18 +148,13 @@ class SeenEvent:
     def __init__(self, event: IssueEvent, viewer: Viewer) -> None:
         self.event, self.viewer = event, viewer
 
-    action, from_status, to_status, actor_role, actor, note, at = (
-        property(attrgetter(f"event.{column}"))
-        for column in (
-            "action",
-            "from_status",
-            "to_status",
-            "actor_role",
-            "actor",
-            "note",
-            "created_at",
-        )
-    )
+    action = property(attrgetter("event.action"))
+    from_status = property(attrgetter("event.from_status"))
+    to_status = property(attrgetter("event.to_status"))
+    actor_role = property(attrgetter("event.actor_role"))
+    actor = property(attrgetter("event.actor"))
+    note = property(attrgetter("event.note"))
+    at = property(attrgetter("event.created_at"))
 
     @property
     def departments(self) -> list[dict[str, str]]:
@@ -199,14 +170,33 @@ class SeenIssue:
     def __init__(self, issue: Issue, viewer: Viewer) -> None:
         self.issue, self.viewer = issue, viewer
 
-    # The row's own columns, read as they are (attrgetter: this runs for every row of a page).
-    locals().update({column: property(attrgetter(f"issue.{column}")) for column in ISSUE_COLUMNS})
+    # The row's own columns, as they are (attrgetter: these run for every row of a page).
+    id = property(attrgetter("issue.id"))
+    public_id = property(attrgetter("issue.public_id"))
+    status = property(attrgetter("issue.status"))
+    priority = property(attrgetter("issue.priority"))
+    description = property(attrgetter("issue.description"))
+    lon = property(attrgetter("issue.lon"))
+    lat = property(attrgetter("issue.lat"))
+    grid_code = property(attrgetter("issue.grid_code"))
+    community_code = property(attrgetter("issue.community_code"))
+    street_code = property(attrgetter("issue.street_code"))
+    district_code = property(attrgetter("issue.district_code"))
+    department_code = property(attrgetter("issue.department_code"))
+    escalated_at = property(attrgetter("issue.escalated_at"))
+    survivor_id = property(attrgetter("issue.survivor_id"))
+    rating = property(attrgetter("issue.rating"))
+    created_at = property(attrgetter("issue.created_at"))
+    closed_at = property(attrgetter("issue.closed_at"))
+    published_at = property(attrgetter("issue.published_at"))
+    published_text = property(attrgetter("issue.published_text"))
     category = property(attrgetter("issue.category_code"))
     deadline = property(attrgetter("issue.deadline_at"))
     departments = property(lambda self: self.issue.departments or [], doc="Handling them.")
-    grid_name, community_name, street_name, district_name = (
-        property(lambda self, level=level: self.area_name(level)) for level in AREA_LEVELS
-    )
+    grid_name = property(lambda self: self.area_name("grid"))
+    community_name = property(lambda self: self.area_name("community"))
+    street_name = property(lambda self: self.area_name("street"))
+    district_name = property(lambda self: self.area_name("district"))
 
     def area_name(self, level: str) -> str | None:
         """Return the name of the issue's district, street, community or grid."""
@@ -261,11 +251,6 @@ class SeenIssue:
     def events(self) -> list[SeenEvent]:
         """The history, oldest first."""
         return [SeenEvent(event, self.viewer) for event in self.issue.events]
-
-
-# The row's own columns, read as they are (attrgetter: this runs for every row of a page).
-for column in ISSUE_COLUMNS:
-    setattr(SeenIssue, column, property(attrgetter(f"issue.{column}")))
 
 
 def viewer_of(session: Session, principal: Principal, issues: list[Issue]) -> Viewer:
