@@ -48,6 +48,7 @@ COLUMNS = [
     "lat",
 ]
 LISTS = ("departments",)
+WANTED = set(COLUMNS)
 
 
 def export_rows(
@@ -69,7 +70,7 @@ def flat_rows(session: Session, principal: Principal, issues: list[Issue]) -> li
     """Rows of ``COLUMNS``, the names loaded once for all of them."""
     viewer = listing.viewer_of(session, principal, issues)
     return [
-        IssueOut.model_validate(issue, context=viewer).model_dump(include=set(COLUMNS))
+        IssueOut.model_validate(listing.SeenIssue(issue, viewer)).model_dump(include=WANTED)
         for issue in issues
     ]
 

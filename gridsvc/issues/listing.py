@@ -8,8 +8,10 @@ reporter's own text too (``export.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, any_, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload, with_expression
@@ -21,11 +23,11 @@ from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import BBox
 from gridsvc.grids import service as grids_service
 from gridsvc.issues.catalog.calendar import SHANGHAI
-from gridsvc.issues.models import Issue
-from gridsvc.issues.names import NameBook, load_names
+from gridsvc.issues.models import Issue, IssueEvent
+from gridsvc.issues.names import NameBook, event_departments, load_names
 from gridsvc.issues.schemas import IssueOut
 from gridsvc.issues.service import get_category, unknown_departments, visible_to
-from gridsvc.issues.workflow import OPEN_STATUSES
+from gridsvc.issues.workflow import OPEN_STATUSES, Action, Status, allowed_actions
 
 
 @dataclass(frozen=True)
@@ -123,23 +125,132 @@ def matching(
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who looks at issues, and what they see beside each row (the schemas' context)."""
+    """Who looks at issues, with the names of every code a page of them uses."""
 
     names: NameBook
     principal: Principal
     now: datetime
     contact: bool = False  # one issue's answer only; never in the list
+    next_actions: dict[str, list[Action]] = field(default_factory=dict)
 
-    def overdue(self, issue: Issue) -> bool:
+    def actions_after(self, status: str) -> list[Action]:
+        """Return what the viewer may do to an issue in ``status`` (worked out once each)."""
+        if status not in self.next_actions:
+            self.next_actions[status] = allowed_actions(Status(status), self.principal.role)
+        return self.next_actions[status]
+
+
+class SeenEvent:
+    """An event as ``IssueEventOut`` reads it: its own columns, the departments named."""
+
+    __slots__ = ("event", "viewer")
+
+    def __init__(self, event: IssueEvent, viewer: Viewer) -> None:
+        self.event, self.viewer = event, viewer
+
+    action = property(attrgetter("event.action"))
+    from_status = property(attrgetter("event.from_status"))
+    to_status = property(attrgetter("event.to_status"))
+    actor_role = property(attrgetter("event.actor_role"))
+    actor = property(attrgetter("event.actor"))
+    note = property(attrgetter("event.note"))
+    at = property(attrgetter("event.created_at"))
+
+    @property
+    def departments(self) -> list[dict[str, str]]:
+        """The departments the step named, with their names."""
+        return self.viewer.names.named_departments(event_departments(self.event.details))
+
+
+class SeenIssue:
+    """An issue row as ``IssueOut`` reads it: its own columns and what the viewer adds."""
+
+    __slots__ = ("issue", "viewer")
+
+    def __init__(self, issue: Issue, viewer: Viewer) -> None:
+        self.issue, self.viewer = issue, viewer
+
+    # The row's own columns, as they are (attrgetter: these run for every row of a page).
+    id = property(attrgetter("issue.id"))
+    public_id = property(attrgetter("issue.public_id"))
+    status = property(attrgetter("issue.status"))
+    priority = property(attrgetter("issue.priority"))
+    description = property(attrgetter("issue.description"))
+    lon = property(attrgetter("issue.lon"))
+    lat = property(attrgetter("issue.lat"))
+    grid_code = property(attrgetter("issue.grid_code"))
+    community_code = property(attrgetter("issue.community_code"))
+    street_code = property(attrgetter("issue.street_code"))
+    district_code = property(attrgetter("issue.district_code"))
+    department_code = property(attrgetter("issue.department_code"))
+    escalated_at = property(attrgetter("issue.escalated_at"))
+    survivor_id = property(attrgetter("issue.survivor_id"))
+    rating = property(attrgetter("issue.rating"))
+    created_at = property(attrgetter("issue.created_at"))
+    closed_at = property(attrgetter("issue.closed_at"))
+    published_at = property(attrgetter("issue.published_at"))
+    published_text = property(attrgetter("issue.published_text"))
+    category = property(attrgetter("issue.category_code"))
+    deadline = property(attrgetter("issue.deadline_at"))
+    departments = property(lambda self: self.issue.departments or [], doc="Handling them.")
+    grid_name = property(lambda self: self.area_name("grid"))
+    community_name = property(lambda self: self.area_name("community"))
+    street_name = property(lambda self: self.area_name("street"))
+    district_name = property(lambda self: self.area_name("district"))
+
+    def area_name(self, level: str) -> str | None:
+        """Return the name of the issue's district, street, community or grid."""
+        return self.viewer.names.area(level, getattr(self.issue, f"{level}_code"))
+
+    @property
+    def category_name(self) -> str | None:
+        """The category's name."""
+        return self.viewer.names.category(self.issue.category_code)
+
+    @property
+    def department_name(self) -> str | None:
+        """The name of the department the case was routed to."""
+        return self.viewer.names.department(self.issue.department_code)
+
+    @property
+    def departments_named(self) -> list[dict[str, str]]:
+        """The departments handling the case, with their names."""
+        return self.viewer.names.named_departments(self.departments)
+
+    @property
+    def routing(self) -> dict[str, Any]:
+        """How the point found its grid."""
+        return {"method": self.issue.routing, "distance_m": self.issue.routing_distance_m}
+
+    @property
+    def overdue(self) -> bool:
         """Whether the issue is open and past its stage deadline now."""
-        deadline = issue.deadline_at
-        return bool(issue.status in OPEN_STATUSES and deadline and deadline < self.now)
+        deadline = self.issue.deadline_at
+        return bool(self.issue.status in OPEN_STATUSES and deadline and deadline < self.viewer.now)
 
-    def contact_of(self, issue: Issue) -> str | None:
-        """Return the contact if shown: not in lists, not of anonymous reports to non-admins."""
-        if not self.contact or (issue.anonymous and self.principal.role is not Role.ADMIN):
+    @property
+    def contact_shown(self) -> str | None:
+        """The contact, if shown: not in lists, not of anonymous reports to non-admins."""
+        issue, viewer = self.issue, self.viewer
+        if not viewer.contact or (issue.anonymous and viewer.principal.role is not Role.ADMIN):
             return None
         return issue.reporter_contact
+
+    @property
+    def media_url(self) -> str | None:
+        """The link an Open311 app sent with the report, kept with its first event."""
+        reported = next((event for event in self.issue.events if event.action == "report"), None)
+        return (reported.details or {}).get("media_url") if reported else None
+
+    @property
+    def allowed_actions(self) -> list[Action]:
+        """What the viewer may do next."""
+        return self.viewer.actions_after(self.issue.status)
+
+    @property
+    def events(self) -> list[SeenEvent]:
+        """The history, oldest first."""
+        return [SeenEvent(event, self.viewer) for event in self.issue.events]
 
 
 def viewer_of(session: Session, principal: Principal, issues: list[Issue]) -> Viewer:
@@ -151,7 +262,7 @@ def viewer_of(session: Session, principal: Principal, issues: list[Issue]) -> Vi
 def page_bodies(session: Session, principal: Principal, issues: list[Issue]) -> list[IssueOut]:
     """Return the staff answers of a page of issues, in a fixed number of queries."""
     viewer = viewer_of(session, principal, issues)
-    return [IssueOut.model_validate(issue, context=viewer) for issue in issues]
+    return [IssueOut.model_validate(SeenIssue(issue, viewer)) for issue in issues]
 
 
 def issue_body(session: Session, issue: Issue, principal: Principal) -> IssueOut:
@@ -159,7 +270,7 @@ def issue_body(session: Session, issue: Issue, principal: Principal) -> IssueOut
     session.flush()
     loaded = session.scalars(page_query(Issue.id == issue.id)).one()
     viewer = replace(viewer_of(session, principal, [loaded]), contact=True)
-    return IssueOut.model_validate(loaded, context=viewer)
+    return IssueOut.model_validate(SeenIssue(loaded, viewer))
 
 
 def check_filter(session: Session, wanted: IssueFilter) -> IssueFilter:

@@ -5,23 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ModelWrapValidatorHandler,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from gridsvc.common.coords import CoordinateSystem
 from gridsvc.common.extent import outside_city_reason
 from gridsvc.issues.catalog.calendar import local
 from gridsvc.issues.catalog.deadlines import Priority
-from gridsvc.issues.names import AREA_LEVELS, event_departments
-from gridsvc.issues.workflow import Action, Status, allowed_actions
+from gridsvc.issues.workflow import Action, Status
 
 #: The most photos a submission may announce (the residents' page sends up to four).
 MAX_PHOTOS_ANNOUNCED = 10
@@ -151,16 +141,9 @@ class IssueCreated(IssueAccepted):
 
 
 class IssueEventOut(BaseModel):
-    """One row of an issue's history.
+    """One row of an issue's history (read from an event as ``listing.SeenEvent`` shows it)."""
 
-    Read from an ``IssueEvent`` row; the validation context (a ``listing.Viewer``) names
-    the departments the step named.
-    """
-
-    # Defaults stand for what the context adds; the schema still lists them as given.
-    model_config = ConfigDict(
-        from_attributes=True, json_schema_serialization_defaults_required=True
-    )
+    model_config = ConfigDict(from_attributes=True)
 
     action: str
     from_status: str | None
@@ -169,65 +152,44 @@ class IssueEventOut(BaseModel):
     actor: str | None = Field(description="Who acted; hidden on the public tracking page.")
     note: str | None
     departments: list[Named] = Field(
-        [],
-        validation_alias="details",
-        description="The departments the step named (dispatched, whistled, declined...).",
+        [], description="The departments the step named (dispatched, whistled, declined...)."
     )
-    at: CityMoment = Field(validation_alias="created_at")
-
-    @field_validator("departments", mode="before")
-    @classmethod
-    def named_departments(cls, details: Any, info: ValidationInfo) -> Any:
-        """Name the departments the event's details list."""
-        return info.context.names.named_departments(event_departments(details))
+    at: CityMoment
 
 
 class IssueOut(BaseModel):
-    """An issue as staff see it.
+    """An issue as staff see it (read from a row as ``listing.SeenIssue`` shows it)."""
 
-    Read from an ``Issue`` row loaded with its position and events (``listing.matching``);
-    the validation context (a ``listing.Viewer``: the names, the caller, the time) adds
-    what the row alone does not say.
-    """
-
-    # Defaults stand for what the context adds; the schema still lists them as given.
-    model_config = ConfigDict(
-        from_attributes=True, json_schema_serialization_defaults_required=True
-    )
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     public_id: str
     status: Status
     priority: Priority = Field(description="normal (一般) or urgent (紧急).")
-    category: str = Field(validation_alias="category_code")
-    category_name: str | None = None
+    category: str
+    category_name: str | None
     description: str
     reporter_contact: str | None = Field(
-        None,
-        validation_alias="contact_shown",  # never read from the row: the viewer decides
+        validation_alias="contact_shown",  # never a row's own: the viewer decides
         description="Only in one issue's answer (never in the list), unless anonymous.",
     )
     lon: float
     lat: float
-    routing: Routing = Field(None, validation_alias="routing_shown")  # type: ignore[assignment]
+    routing: Routing
     grid_code: str | None
-    grid_name: str | None = None
+    grid_name: str | None
     community_code: str | None
-    community_name: str | None = None
+    community_name: str | None
     street_code: str | None
-    street_name: str | None = None
+    street_name: str | None
     district_code: str | None
-    district_name: str | None = None
+    district_name: str | None
     department_code: str | None
-    department_name: str | None = None
+    department_name: str | None
     departments: list[str]
-    departments_named: list[Named] = Field(
-        [], validation_alias="departments_shown", description="``departments`` with their names."
-    )
-    overdue: bool = Field(
-        False, validation_alias="overdue_shown", description="Open and past its stage deadline."
-    )
-    deadline: CityTime = Field(validation_alias="deadline_at")
+    departments_named: list[Named] = Field(description="``departments`` with their names.")
+    overdue: bool = Field(description="Open and past its stage deadline.")
+    deadline: CityTime
     escalated_at: CityTime
     survivor_id: int | None
     rating: int | None
@@ -236,47 +198,10 @@ class IssueOut(BaseModel):
     published_at: CityTime = Field(description="When staff published it; None: private.")
     published_text: str | None = Field(description="The text the public sees.")
     media_url: str | None = Field(
-        None,
-        validation_alias="media_shown",
-        description="A link an Open311 app sent with the report (never fetched).",
+        None, description="A link an Open311 app sent with the report (never fetched)."
     )
-    allowed_actions: list[Action] = Field(
-        [], validation_alias="actions_shown", description="What the caller may do next."
-    )
+    allowed_actions: list[Action] = Field(description="What the caller may do next.")
     events: list[IssueEventOut]
-
-    @field_validator("departments", mode="before")
-    @classmethod
-    def no_departments(cls, departments: list[str] | None) -> list[str]:
-        """Read None (a row not yet refreshed) as the empty list."""
-        return departments or []
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def as_seen(
-        cls, issue: Any, handler: ModelWrapValidatorHandler[IssueOut], info: ValidationInfo
-    ) -> IssueOut:
-        """Add what the viewer's context knows: names, routing, overdue, next actions."""
-        answer = handler(issue)
-        if isinstance(issue, IssueOut):  # an answer already (FastAPI checks what a route returns)
-            return answer
-        viewer = info.context
-        names = viewer.names
-        answer.category_name = names.category(answer.category)
-        for level in AREA_LEVELS:
-            code = getattr(answer, f"{level}_code")
-            setattr(answer, f"{level}_name", names.area(level, code))
-        answer.department_name = names.department(answer.department_code)
-        answer.departments_named = [
-            Named(**named) for named in names.named_departments(answer.departments)
-        ]
-        answer.routing = Routing(method=issue.routing, distance_m=issue.routing_distance_m)
-        answer.overdue = viewer.overdue(issue)
-        answer.allowed_actions = allowed_actions(answer.status, viewer.principal.role)
-        answer.reporter_contact = viewer.contact_of(issue)
-        reported = next((event for event in issue.events if event.action == "report"), None)
-        answer.media_url = (reported.details or {}).get("media_url") if reported else None
-        return answer
 
 
 class ActionRequest(BaseModel):
