@@ -41,8 +41,8 @@ def worst_grid(server_url: str, district: str) -> str:
     return min(rows, key=lambda row: row["coverage"])["code"]
 
 
-# In the small city, a market in Dongsheng's least covered grid gains no one (another type
-# is what it lacks); in the full-size city it does.
+# Over the small test city a market in Dongsheng's least covered grid gains no residents,
+# so the figures below would not move; over the full-size city it gains some.
 @pytest.mark.full_city
 def test_a_click_adds_a_facility_and_recolours_with_the_what_if_figures(
     full_city_server_url, watched_page, full_demo_city
