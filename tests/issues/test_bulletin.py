@@ -11,7 +11,7 @@ import pytest
 from gridsvc.auth.tokens import SYSTEM
 from gridsvc.issues import bulletin, handling
 from tests.issues.conftest import bearer
-from tests.issues.test_indicators_api import ADMIN, URL, scenario
+from tests.issues.indicator_cases import ADMIN, URL, scenario
 from tests.maps.conftest import ARTIFACTS, is_local
 
 BULLETIN = "/api/v1/bulletins"

@@ -13,8 +13,7 @@ from datetime import date, datetime, timedelta
 
 from gridsvc.issues import handling
 from gridsvc.issues.calendar import SHANGHAI
-from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER
-from tests.issues.test_indicators_api import (
+from tests.issues.indicator_cases import (
     ADMIN,
     NORTH_WORKER,
     REPORTER,
@@ -26,6 +25,7 @@ from tests.issues.test_indicators_api import (
     report,
     steps,
 )
+from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER
 
 CASES = int(os.environ.get("GRIDSVC_TEST_HISTORY_CASES", "300"))
 

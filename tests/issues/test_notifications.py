@@ -19,8 +19,8 @@ import pytest
 
 from gridsvc.config import get_settings
 from gridsvc.issues import handling
+from tests.issues.indicator_cases import report
 from tests.issues.test_deadlines_service import at
-from tests.issues.test_indicators_api import report
 from tests.issues.test_workflow_api import WORKER_A, act
 
 

@@ -25,8 +25,8 @@ from gridsvc.issues import bulletin, bulletin_archive, bulletin_service, schedul
 from gridsvc.issues.calendar import SHANGHAI
 from gridsvc.issues.models import Issue, IssuedBulletin
 from tests.issues.conftest import bearer
+from tests.issues.indicator_cases import report, scenario
 from tests.issues.test_deadlines_service import at
-from tests.issues.test_indicators_api import report, scenario
 from tests.issues.test_notifications import receivers  # noqa: F401 - a fixture
 
 ADMIN = bearer("admin")
