@@ -30,6 +30,22 @@ TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")
 os.environ.setdefault("GRIDSVC_CITY_BBOX", "106.7,35.4,113.6,40.8")
 
 
+def uses_the_full_city(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return any(name == "full_demo_city" or name.startswith("full_city_") for name in names)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test over the full-size city that ``make test-fast`` would not skip."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if uses_the_full_city(item) and item.get_closest_marker("full_city") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"mark these full_city (they use the full-size city): {unmarked}")
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     get_settings.cache_clear()
