@@ -70,7 +70,7 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported lazily
+def alembic_config(url: str):  # alembic.config.Config, imported lazily
     """Return an Alembic configuration pointing at the project's ``alembic/`` folder and ``url``."""
     from alembic.config import Config
 

@@ -68,7 +68,7 @@ def print_file(executable: str, folder: Path, html: str, timeout: float) -> byte
         f"--user-data-dir={folder / 'profile'}", f"--print-to-pdf={out}", page.as_uri(),
     ]  # fmt: skip
     try:
-        subprocess.run(command, capture_output=True, timeout=timeout, check=True)  # noqa: S603
+        subprocess.run(command, capture_output=True, timeout=timeout, check=True)
     except subprocess.TimeoutExpired:
         raise PdfUnavailableError(
             f"PDF unavailable: printing took longer than {timeout:g} s (GRIDSVC_PDF_TIMEOUT_S)"

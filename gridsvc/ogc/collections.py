@@ -190,7 +190,7 @@ LABELS = Collection(
 )
 
 
-def coverage_collections(circle: str, name: str, threshold: float, types: tuple[str, ...]):  # noqa: ANN201
+def coverage_collections(circle: str, name: str, threshold: float, types: tuple[str, ...]):
     """Yield the coverage, gaps and service-area collections of one circle, for both modes."""
     for mode in MODES:
         suffix = f"{circle}-{mode}"

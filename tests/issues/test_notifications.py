@@ -30,7 +30,7 @@ class Received(list):
 
 def webhook_server(received: Received) -> HTTPServer:
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:  # http.server's name
             length = int(self.headers["Content-Length"])
             received.append(json.loads(self.rfile.read(length)))
             self.send_response(204)

@@ -115,7 +115,7 @@ DRAWN = """() => {
 }"""
 
 
-def drawn(page) -> dict:  # noqa: ANN001
+def drawn(page) -> dict:
     page.wait_for_timeout(300)
     deadline = time.monotonic() + 60
     while (state := page.evaluate(DRAWN)) is None and time.monotonic() < deadline:
