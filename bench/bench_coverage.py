@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy.spatial import cKDTree  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+import networkx as nx
+import numpy as np
+from scipy.spatial import cKDTree
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     bench_database_url,
     database_version,
     ensure_demo_city,
@@ -34,9 +34,9 @@ from bench.common import (  # noqa: E402
     print_machine,
     timed,
 )
-from gridsvc.coverage import analysis, planning, refresh, service, siting  # noqa: E402
-from gridsvc.coverage import network as walking  # noqa: E402
-from gridsvc.coverage.circles import load_circles  # noqa: E402
+from gridsvc.coverage import analysis, planning, refresh, service, siting
+from gridsvc.coverage import network as walking
+from gridsvc.coverage.circles import load_circles
 
 REACH_M = 1000.0
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from common import (  # noqa: E402
+import numpy as np
+import pandas as pd
+from common import (
     BENCH_SEED,
     bench_database_url,
     database_version,
@@ -23,13 +23,13 @@ from common import (  # noqa: E402
     print_machine,
     timed,
 )
-from sqlalchemy import create_engine  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
-from gridsvc.geodata.city_loader import clear_city  # noqa: E402
-from gridsvc.geodata.demo.build import build_demo_city  # noqa: E402
-from gridsvc.geodata.gpkg import write_city_geopackage  # noqa: E402
-from gridsvc.geodata.importer import ImportRequest, import_file  # noqa: E402
+from gridsvc.geodata.city_loader import clear_city
+from gridsvc.geodata.demo.build import build_demo_city
+from gridsvc.geodata.gpkg import write_city_geopackage
+from gridsvc.geodata.importer import ImportRequest, import_file
 
 POPULATION_POINTS = 1_000_000
 
@@ -44,7 +44,7 @@ def run(session: Session, layer: str, path: Path) -> None:
     )
 
 
-def population_csv(city, folder: Path) -> Path:  # noqa: ANN001
+def population_csv(city, folder: Path) -> Path:
     """1 million resident points near the demo city's own, as a lon/lat CSV."""
     rng = np.random.default_rng(BENCH_SEED)
     base = city.population.geometry

@@ -132,7 +132,7 @@ def server_environment(tree: Path, url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(command: list[str], tree: Path, env: dict[str, str], log: Path):  # noqa: ANN201
+def serving(command: list[str], tree: Path, env: dict[str, str], log: Path):
     """Run a server until the block ends; yield its base URL and process."""
     port = free_port()
     with log.open("w") as output:
@@ -218,7 +218,7 @@ def report(name: str, result: dict) -> None:
     )
 
 
-def measure(servers: dict[str, str], url: str, points: Path, arguments: argparse.Namespace):  # noqa: ANN201
+def measure(servers: dict[str, str], url: str, points: Path, arguments: argparse.Namespace):
     """Throughput, then the fixed rate, on each server; refuse any run with errors."""
     duration = f"{arguments.duration}s"
     flat_out = ["-t", str(arguments.threads), "-c", str(arguments.connections), "-d", duration]

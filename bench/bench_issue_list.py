@@ -77,11 +77,11 @@ def load(url: str, count: int) -> None:
     engine.dispose()
 
 
-def statements(session: Session, call) -> int:  # noqa: ANN001
+def statements(session: Session, call) -> int:
     seen: list[int] = []
     engine = session.get_bind().engine
 
-    def counted(*_args) -> None:  # noqa: ANN002
+    def counted(*_args) -> None:
         seen.append(1)
 
     event.listen(engine, "before_cursor_execute", counted)

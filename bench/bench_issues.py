@@ -95,7 +95,7 @@ def report_line(name: str, seconds: float, latencies: np.ndarray) -> float:
     return rate
 
 
-def submissions(url: str, city, arguments: argparse.Namespace) -> None:  # noqa: ANN001
+def submissions(url: str, city, arguments: argparse.Namespace) -> None:
     rng = np.random.default_rng(3)
     people = city.population.geometry.sample(arguments.requests, random_state=5, replace=True)
     lon, lat = wgs84_to_gcj02(people.x.to_numpy(), people.y.to_numpy())
@@ -131,7 +131,7 @@ def submissions(url: str, city, arguments: argparse.Namespace) -> None:  # noqa:
             process.wait(10)
 
 
-def bulk_routing(url: str, city, count: int) -> None:  # noqa: ANN001
+def bulk_routing(url: str, city, count: int) -> None:
     rng = np.random.default_rng(42)
     minx, miny, maxx, maxy = city.grids.total_bounds
     people = city.population.geometry.sample(count // 2, random_state=7, replace=True)

@@ -31,7 +31,7 @@ ONE_SQL = text(
 )
 
 
-def random_points(city, count: int, rng: np.random.Generator) -> np.ndarray:  # noqa: ANN001
+def random_points(city, count: int, rng: np.random.Generator) -> np.ndarray:
     near_people = city.population.geometry.sample(count // 2, random_state=7)
     jitter = rng.normal(0, 0.002, size=(len(near_people), 2))
     near = np.column_stack([near_people.x, near_people.y]) + jitter

@@ -91,7 +91,7 @@ def start_server(url: str, tree: Path) -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
-            with urlopen(f"{base}/health", timeout=2):  # noqa: S310 - loopback
+            with urlopen(f"{base}/health", timeout=2):  # loopback
                 return process, base
         except OSError:
             time.sleep(0.1)
@@ -99,14 +99,14 @@ def start_server(url: str, tree: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the server did not start")
 
 
-def guard_page(context, outside: list[str]):  # noqa: ANN001, ANN201 - Playwright objects
+def guard_page(context, outside: list[str]):  # Playwright objects
     """A page of ``context`` that records every request off the loopback (none resolves).
 
     Listening, not routing: a routed page has no HTTP cache (Playwright turns it off).
     """
     page = context.new_page()
 
-    def guard(request) -> None:  # noqa: ANN001
+    def guard(request) -> None:
         if not request.url.startswith(("http://127.0.0.1", "file://", "data:", "blob:")):
             outside.append(request.url)
 
@@ -115,7 +115,7 @@ def guard_page(context, outside: list[str]):  # noqa: ANN001, ANN201 - Playwrigh
     return page
 
 
-def load(page, url: str) -> dict[str, float]:  # noqa: ANN001
+def load(page, url: str) -> dict[str, float]:
     """One navigation: bytes before first paint and in all, first paint, all loaded (ms)."""
     page.goto(url, wait_until="commit", timeout=300_000)
     first_paint = page.evaluate(FIRST_PAINT)
@@ -129,7 +129,7 @@ def load(page, url: str) -> dict[str, float]:  # noqa: ANN001
     }
 
 
-def measure(browser, url: str, runs: int, outside: list[str]) -> tuple[dict, dict]:  # noqa: ANN001
+def measure(browser, url: str, runs: int, outside: list[str]) -> tuple[dict, dict]:
     """Medians of ``runs`` cold loads and of as many warm reloads of ``url``."""
     cold, warm = [], []
     for _ in range(runs):

@@ -22,16 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
-from bench.common import print_machine  # noqa: E402
-from gridsvc.common.cell_index import CellIndex  # noqa: E402
-from gridsvc.config import get_settings  # noqa: E402
-from gridsvc.region import layout  # noqa: E402
-from gridsvc.region.synthetic import city_code  # noqa: E402
+from bench.common import print_machine
+from gridsvc.common.cell_index import CellIndex
+from gridsvc.config import get_settings
+from gridsvc.region import layout
+from gridsvc.region.synthetic import city_code
 
 SEED = 20240601
 
@@ -73,7 +73,7 @@ def lowest(point_index: np.ndarray, grid_index: np.ndarray, count: int) -> np.nd
     return result
 
 
-def seconds(work) -> tuple[float, object]:  # noqa: ANN001
+def seconds(work) -> tuple[float, object]:
     started = time.perf_counter()
     value = work()
     return time.perf_counter() - started, value

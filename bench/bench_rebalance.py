@@ -23,15 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+import geopandas as gpd
+import numpy as np
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
-from bench.common import database_version, peak_memory_mib, print_machine, timed  # noqa: E402
-from gridsvc.db import resolve_database_url  # noqa: E402
-from gridsvc.grids import rebalance  # noqa: E402
-from gridsvc.rebalancing import service as rebalance_service  # noqa: E402
+from bench.common import database_version, peak_memory_mib, print_machine, timed
+from gridsvc.db import resolve_database_url
+from gridsvc.grids import rebalance
+from gridsvc.rebalancing import service as rebalance_service
 
 
 def district_codes(session: Session) -> list[str]:

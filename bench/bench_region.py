@@ -23,14 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geopandas as gpd  # noqa: E402
-import pandas as pd  # noqa: E402
+import geopandas as gpd
+import pandas as pd
 
-from bench.common import print_machine  # noqa: E402
-from gridsvc.config import get_settings  # noqa: E402
-from gridsvc.coverage.circles import load_circles  # noqa: E402
-from gridsvc.region import driver, layout  # noqa: E402
-from gridsvc.region.synthetic import city_code  # noqa: E402
+from bench.common import print_machine
+from gridsvc.config import get_settings
+from gridsvc.coverage.circles import load_circles
+from gridsvc.region import driver, layout
+from gridsvc.region.synthetic import city_code
 
 SEED = 20240601
 GRIDS = 6702
@@ -66,7 +66,7 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def worker_peaks(client) -> list[float]:  # noqa: ANN001
+def worker_peaks(client) -> list[float]:
     return sorted(client.run(driver.peak_memory_mb).values())
 
 

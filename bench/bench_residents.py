@@ -26,10 +26,10 @@ from common import print_machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gridsvc.cluster.databases import database_url  # noqa: E402
-from gridsvc.common.browser import launch_chromium  # noqa: E402
-from gridsvc.config import get_settings  # noqa: E402
-from tests.residents.photos import camera_photo  # noqa: E402
+from gridsvc.cluster.databases import database_url
+from gridsvc.common.browser import launch_chromium
+from gridsvc.config import get_settings
+from tests.residents.photos import camera_photo
 
 #: DevTools' presets: latency in ms, throughput in bytes/s.
 PROFILES = {
@@ -47,13 +47,13 @@ PAGE_PARTS = ("document", "script", "stylesheet")
 READY = "() => document.body && document.body.dataset.ready === 'true'"
 
 
-def page_weight(browser, base: str, outside: list[str]) -> tuple[int, int, list[str]]:  # noqa: ANN001
+def page_weight(browser, base: str, outside: list[str]) -> tuple[int, int, list[str]]:
     """Raw and gzipped bytes of the page's own HTML, scripts and styles, and their paths."""
     context = browser.new_context(**PHONE, service_workers="block")
     page = guard_page(context, outside)
     parts: list[tuple[str, bytes]] = []
 
-    def keep(response) -> None:  # noqa: ANN001
+    def keep(response) -> None:
         if response.request.resource_type in PAGE_PARTS and response.ok:
             parts.append((response.url.removeprefix(base), response.body()))
 
@@ -67,7 +67,7 @@ def page_weight(browser, base: str, outside: list[str]) -> tuple[int, int, list[
     return raw, zipped, [path for path, _ in parts]
 
 
-def time_to_interactive(browser, base: str, profile: tuple, outside: list[str]) -> float:  # noqa: ANN001
+def time_to_interactive(browser, base: str, profile: tuple, outside: list[str]) -> float:
     """Seconds from navigation to a usable form, on a throttled network, cold cache."""
     latency, down, up = profile
     context = browser.new_context(**PHONE, service_workers="block")
@@ -86,7 +86,7 @@ def time_to_interactive(browser, base: str, profile: tuple, outside: list[str]) 
     return seconds
 
 
-def photo_bytes(browser, base: str, outside: list[str]) -> tuple[int, int, tuple[int, int]]:  # noqa: ANN001
+def photo_bytes(browser, base: str, outside: list[str]) -> tuple[int, int, tuple[int, int]]:
     """A 12 MP camera JPEG's size, and the size and pixels of what the page would upload."""
     original = camera_photo((4000, 3000))
     context = browser.new_context(**PHONE, service_workers="block")

@@ -17,12 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # jobs (run 30 s after start-up, then on their crontab lines) would only add noise.
 os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
-from gridsvc.cluster import service as cluster_service  # noqa: E402
-from gridsvc.cluster.migrations import migrate  # noqa: E402
-from gridsvc.config import get_settings  # noqa: E402
+from gridsvc.cluster import service as cluster_service
+from gridsvc.cluster.migrations import migrate
+from gridsvc.config import get_settings
 from gridsvc.geodata.demo import DEFAULT_DEMO_SEED
 
 BENCH_DATABASE = "gridsvc_bench"
@@ -91,7 +91,7 @@ def database_version(url: str) -> str:
     return f"{version}, PostGIS {postgis}"
 
 
-def ensure_demo_city(url: str, seed: int = BENCH_SEED):  # noqa: ANN201 - DemoCity
+def ensure_demo_city(url: str, seed: int = BENCH_SEED):  # DemoCity
     """Build the default demo city and load it into the benchmark database."""
     from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city

@@ -119,7 +119,7 @@ ROLES = [role.value for role in Role if role is not Role.SYSTEM]
 @app.command("token")
 def token(
     role: str = typer.Option(..., help=f"One of: {', '.join(ROLES)}."),
-    grid: list[str] = typer.Option(  # noqa: B008 - typer's repeated option
+    grid: list[str] = typer.Option(
         [], help="A grid worker's grid code (15 digits); repeat for several grids."
     ),
     department: str | None = typer.Option(None, help="Department staff's department code."),

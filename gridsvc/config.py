@@ -91,7 +91,7 @@ def check_metric(text: str) -> str:
     """Return ``text`` if it names a projected CRS measured in metres, else raise ValueError."""
     try:
         crs = CRS.from_user_input(text)
-    except Exception as error:  # noqa: BLE001 - pyproj's CRSError and friends
+    except Exception as error:
         raise ValueError(f"{text!r} is not a coordinate reference system: {error}") from None
     units = {axis.unit_name for axis in crs.axis_info}
     if not crs.is_projected or units != {"metre"}:

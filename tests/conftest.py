@@ -31,6 +31,22 @@ TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")
 os.environ.setdefault("GRIDSVC_CITY_BBOX", "106.7,35.4,113.6,40.8")
 
 
+def uses_the_full_city(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return any(name == "full_demo_city" or name.startswith("full_city_") for name in names)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test over the full-size city that ``make test-fast`` would not skip."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if uses_the_full_city(item) and item.get_closest_marker("full_city") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"mark these full_city (they use the full-size city): {unmarked}")
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     get_settings.cache_clear()
@@ -107,21 +123,21 @@ FULL_CITY_DATABASE = f"{TEST_DATABASE}_full"
 
 
 @pytest.fixture(scope="session")
-def demo_city():  # noqa: ANN201 - DemoCity, imported lazily
+def demo_city():  # DemoCity, imported lazily
     from gridsvc.geodata.demo.build import build_demo_city
 
     return build_demo_city(seed=TEST_DEMO_SEED, grids=TEST_DEMO_GRIDS)
 
 
 @pytest.fixture(scope="session")
-def loaded_demo_city(engine: Engine, demo_city):  # noqa: ANN001, ANN201
+def loaded_demo_city(engine: Engine, demo_city):
     """The small demo city, committed into the test database once for the whole run."""
     load_committed(engine, demo_city)
     return demo_city
 
 
 @pytest.fixture(scope="session")
-def full_demo_city():  # noqa: ANN201 - DemoCity, imported lazily
+def full_demo_city():  # DemoCity, imported lazily
     """The full-size demo city (6,702 grids): only for tests marked ``full_city``."""
     from gridsvc.geodata.demo.build import build_demo_city
 
@@ -129,7 +145,7 @@ def full_demo_city():  # noqa: ANN201 - DemoCity, imported lazily
 
 
 @pytest.fixture(scope="session")
-def full_city_database_url(settings: Settings, full_demo_city) -> str:  # noqa: ANN001
+def full_city_database_url(settings: Settings, full_demo_city) -> str:
     """A second migrated test database with the full-size demo city committed."""
     cluster_service.start(settings)
     cluster_service.drop_database(settings, FULL_CITY_DATABASE)
@@ -150,7 +166,7 @@ def full_city_engine(full_city_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def load_committed(engine: Engine, city) -> None:  # noqa: ANN001 - a DemoCity
+def load_committed(engine: Engine, city) -> None:
     from gridsvc.geodata import city_loader
 
     with Session(engine) as session, session.begin():

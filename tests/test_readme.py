@@ -88,7 +88,7 @@ def test_the_readme_has_examples_for_every_part() -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_every_curl_example_answers(readme_server, tmp_path: Path) -> None:  # noqa: ANN001
+def test_every_curl_example_answers(readme_server, tmp_path: Path) -> None:
     base, server_env = readme_server
     env = {**os.environ, **server_env}
     host = base.removeprefix("http://")

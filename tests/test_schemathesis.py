@@ -71,7 +71,7 @@ def schema(engine: Engine) -> Iterator[schemathesis.BaseSchema]:
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 @pytest.mark.parametrize("caller", ["anonymous", "admin"])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_operation_conforms(schema, method: str, path: str, caller: str, mode: GenerationMode):  # noqa: ANN001
+def test_operation_conforms(schema, method: str, path: str, caller: str, mode: GenerationMode):
     operation = schema[path][method]
     headers = bearer("admin") if caller == "admin" else {}
     budget = max(2, EXAMPLES // 3) if path.startswith(HEAVY) else EXAMPLES
@@ -85,7 +85,7 @@ def test_operation_conforms(schema, method: str, path: str, caller: str, mode: G
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    def conforms(case) -> None:  # noqa: ANN001
+    def conforms(case) -> None:
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridsvc.config import project_root
 
 
-def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config, imported lazily
+def alembic_config(url: str):
     """Return an Alembic configuration pointing at the project's ``alembic/`` folder and ``url``."""
     from alembic.config import Config
 

@@ -149,6 +149,6 @@ class CollectionBase(BaseModel):
     """The members every paged FeatureCollection has besides its features."""
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
-    numberMatched: int = Field(description="Features matching the filters, on all pages.")  # noqa: N815
-    numberReturned: int = Field(description="Features on this page.")  # noqa: N815
+    numberMatched: int = Field(description="Features matching the filters, on all pages.")
+    numberReturned: int = Field(description="Features on this page.")
     links: list[Link] = Field(default_factory=list)

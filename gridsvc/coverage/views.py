@@ -57,7 +57,7 @@ def coverage(
     weight: Weight = "population",
     district: DistrictQuery = None,
     level: Level = "grid",
-    format: Literal["json", "geojson"] = "json",  # noqa: A002 - the public parameter's name
+    format: Literal["json", "geojson"] = "json",  # the public parameter's name
 ) -> Any:
     """Coverage per grid (or per community, street, district, city) for a circle."""
     if format == "geojson" and level != "grid":

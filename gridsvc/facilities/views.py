@@ -27,7 +27,7 @@ def list_facilities(
     session: SessionDep,
     page: PageDep,
     bbox: BBoxDep,
-    type: Annotated[  # noqa: A002 - the public parameter's name
+    type: Annotated[  # the public parameter's name
         str | None,
         Query(
             description="Facility type code, or several separated by commas "

@@ -32,7 +32,7 @@ LAYER_HELP = {
 }
 
 
-def migrated_session():  # noqa: ANN201 - a context manager of a session, imported lazily
+def migrated_session():
     """Return :func:`gridsvc.db.session_scope` on the configured database, migrated first."""
     from gridsvc.cluster.home import ClusterError
     from gridsvc.cluster.migrations import migrate
@@ -51,7 +51,7 @@ def summary(problems: list[Problem]) -> str:
     return ", ".join(f"{field}: {count}" for field, count in counts.most_common())
 
 
-def report(result) -> None:  # noqa: ANN001 - importer.ImportResult
+def report(result) -> None:  # importer.ImportResult
     """Print what the import found; exit 1 when it loaded nothing."""
     if result.errors:
         typer.echo(problem_table(result.problems, SHOWN_PROBLEMS))
@@ -92,7 +92,7 @@ def refresh_coverage() -> None:
     try:
         with session_scope() as session:
             done = coverage_service.refresh_after_change(session, progress=True)
-    except Exception as error:  # noqa: BLE001 - whatever failed, the import is kept
+    except Exception as error:  # whatever failed, the import is kept
         raise fail(
             f"The import is committed, but refreshing stored coverage failed: {error}. "
             "Coverage is computed live until 'gridsvc coverage refresh' succeeds."
@@ -107,7 +107,7 @@ def refresh_coverage() -> None:
     )
 
 
-def run_import(request, refresh: bool = True) -> None:  # noqa: ANN001 - importer.ImportRequest
+def run_import(request, refresh: bool = True) -> None:  # importer.ImportRequest
     """Run one import in one transaction: committed whole, or rolled back and reported.
 
     After a committed import of a layer coverage is made from, stored coverage is refreshed

@@ -61,7 +61,7 @@ def open_extract(path: Path, bbox: BBox | None) -> Any:
     box = None if bbox is None else [bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat]
     try:
         return pyrosm.OSM(str(path), bounding_box=box)
-    except Exception as error:  # noqa: BLE001 - pyrosm raises plain exceptions
+    except Exception as error:  # pyrosm raises plain exceptions
         raise GridsvcError(f"cannot read {path} as OpenStreetMap PBF: {error}") from None
 
 

@@ -84,7 +84,7 @@ def choose_layer(path: Path, layer: str | None, wanted: str) -> str | None:
     """Pick the layer to read: the one asked for, the only one, or the one named like ``wanted``."""
     try:
         names = [str(name) for name, _ in pyogrio.list_layers(path)]
-    except Exception as error:  # noqa: BLE001 - GDAL's errors come in many classes
+    except Exception as error:  # GDAL's errors come in many classes
         raise ReadError(f"cannot open {path}: {open_problem(path, error)}") from None
     if layer is not None:
         if layer not in names:
@@ -130,7 +130,7 @@ def read_vector(
         frame = pyogrio.read_dataframe(path, layer=chosen, encoding=encoding, force_2d=True)
     except LookupError:
         raise ReadError(f"--encoding '{encoding}' is not an encoding Python knows") from None
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise ReadError(f"cannot read {path}: {open_problem(path, error)}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise ReadError(f"{path} holds no geometry column")
@@ -267,7 +267,7 @@ def to_wgs84(frame: gpd.GeoDataFrame, crs: str | None) -> gpd.GeoDataFrame:
     if system is None:
         try:
             declared = CRS.from_user_input(crs)
-        except Exception:  # noqa: BLE001 - pyproj raises CRSError and others
+        except Exception:  # pyproj raises CRSError and others
             raise ReadError(
                 f"--crs '{crs}' is neither wgs84, gcj02, bd09 nor a CRS such as EPSG:4490"
             ) from None

@@ -28,7 +28,7 @@ class BoundaryVersion:
     valid_to: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
 
     @declared_attr
-    def geom(cls) -> Mapped[object]:  # noqa: N805 - declared_attr receives the class
+    def geom(cls) -> Mapped[object]:  # declared_attr receives the class
         """Outline of the area, a MultiPolygon in EPSG:4326."""
         return mapped_column(geometry_column_type("MULTIPOLYGON"))
 

@@ -85,7 +85,7 @@ def post(url: str, messages: list[dict[str, Any]], timeout: float) -> None:
     request = urllib.request.Request(
         url, data=body, headers={"Content-Type": "application/json; charset=utf-8"}
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - a setting
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # a setting
         response.read()
 
 

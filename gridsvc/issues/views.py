@@ -116,7 +116,7 @@ def list_issues(
     principal: StaffDep,
     page: PageDep,
     wanted: IssueFilterDep,
-    format: Annotated[  # noqa: A002 - public name
+    format: Annotated[  # public name
         Literal["json", "csv", "geojson"],
         Query(description="json: a page; csv (UTF-8 with BOM) or geojson: every match."),
     ] = "json",
@@ -296,7 +296,7 @@ def issue_statistics(
     by: Annotated[
         Literal["grid", "community", "street", "district", "department", "category"], Query()
     ] = "district",
-    format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002 - public name
+    format: Annotated[Literal["json", "csv"], Query()] = "json",  # public name
 ) -> Any:
     """Count issues by status, with on-time rate, median hours to close and overdue cases."""
     rows = stats.issue_statistics(session, principal, period, by)

@@ -140,7 +140,7 @@ PANEL_CSS = (
 
 
 def rebalance_map(
-    proposal,  # noqa: ANN001 - gridsvc.rebalancing.service.Proposal
+    proposal,
     title: str,
     options: RenderOptions,
 ) -> folium.Map:
@@ -171,6 +171,6 @@ def rebalance_map(
     return fmap
 
 
-def rebalance_map_page(proposal, title: str, options: RenderOptions) -> str:  # noqa: ANN001
+def rebalance_map_page(proposal, title: str, options: RenderOptions) -> str:
     """Return the review map as an offline HTML page."""
     return to_html(rebalance_map(proposal, title, options), options)

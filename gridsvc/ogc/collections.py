@@ -218,7 +218,7 @@ GRID_COVERAGE_FROM = (
 )
 
 
-def coverage_collections(circle: str, name: str, threshold: float, types: tuple[str, ...]):  # noqa: ANN201
+def coverage_collections(circle: str, name: str, threshold: float, types: tuple[str, ...]):
     """Yield the coverage, gaps and service-area collections of one circle, for both modes."""
     for mode in MODES:
         yield grid_coverage_collection(circle, name, mode)

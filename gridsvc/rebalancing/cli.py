@@ -26,7 +26,7 @@ def scope_of(district: str | None, street: str | None, community: str | None) ->
     return chosen[0]
 
 
-def print_proposal(proposal) -> None:  # noqa: ANN001 - rebalance_service.Proposal
+def print_proposal(proposal) -> None:  # rebalance_service.Proposal
     """Print the figures, the communities with their grids out of band, the first changes."""
     summary = proposal.summary()
     request = proposal.request
@@ -93,7 +93,7 @@ def rebalance(
     )
 
 
-def in_session(request, apply: str | None = None):  # noqa: ANN001, ANN201
+def in_session(request, apply: str | None = None):
     """Propose (rolled back: nothing is written) or apply (committed) in one transaction."""
     from gridsvc.geodata.cli import migrated_session
     from gridsvc.rebalancing import apply as rebalance_apply
@@ -111,7 +111,7 @@ def in_session(request, apply: str | None = None):  # noqa: ANN001, ANN201
     return result
 
 
-def write_outputs(proposal, map_file: Path | None, changes: Path | None) -> None:  # noqa: ANN001
+def write_outputs(proposal, map_file: Path | None, changes: Path | None) -> None:
     """Write the review map (with its assets) and the change table, when asked."""
     from gridsvc.config import get_settings
     from gridsvc.maps import rebalance as rebalance_map

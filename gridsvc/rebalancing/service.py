@@ -305,7 +305,7 @@ def fitted(new: gpd.GeoDataFrame, outlines: dict) -> gpd.GeoDataFrame:
     return new.set_geometry(gpd.GeoSeries(geometries, index=new.index, crs=4326))
 
 
-def community_table(communities, old, new, allowed) -> pd.DataFrame:  # noqa: ANN001
+def community_table(communities, old, new, allowed) -> pd.DataFrame:
     """One row per community: load, grids and grids out of band before and after."""
     result = pd.DataFrame(
         {"code": communities["code"], "name": communities["name"], "kind": communities["kind"]}

@@ -23,7 +23,7 @@ WORKERS = typer.Option(
 ROOT = typer.Argument(..., help="Region folder (GeoParquet layers and region.json).")
 
 
-def _client(scheduler: str | None, workers: int | None):  # noqa: ANN202 - a context manager
+def _client(scheduler: str | None, workers: int | None):  # a context manager
     from gridsvc.region.driver import region_client
 
     settings = get_settings()

@@ -218,7 +218,7 @@ def _extent(points: gpd.GeoDataFrame) -> tuple[int, float, float, float, float]:
     return (len(points), *(float(v) for v in points.total_bounds))
 
 
-def _placed_points(client: Client, frame, partitions: int, boxes: np.ndarray):  # noqa: ANN001, ANN202
+def _placed_points(client: Client, frame, partitions: int, boxes: np.ndarray):
     """Hold the points in memory, in partitions that each meet as few cities as they can.
 
     Points already grouped by place (one city to a partition, as ``region points`` writes

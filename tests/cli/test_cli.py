@@ -22,7 +22,7 @@ runner = CliRunner()
 def all_command_paths() -> list[list[str]]:
     paths: list[list[str]] = []
 
-    def walk(command, prefix: list[str]) -> None:  # noqa: ANN001
+    def walk(command, prefix: list[str]) -> None:
         paths.append(prefix)
         for name, sub in getattr(command, "commands", {}).items():
             walk(sub, [*prefix, name])

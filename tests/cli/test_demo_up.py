@@ -17,7 +17,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     return calls
 
 
-def test_demo_up_runs_each_step_then_serves(monkeypatch, served) -> None:  # noqa: ANN001
+def test_demo_up_runs_each_step_then_serves(monkeypatch, served) -> None:
     monkeypatch.setattr(cli, "DEMO_STEPS", (("coverage", "circles"), ("db", "url", "--libpq")))
     result = runner.invoke(cli.app, ["demo", "up", "--port", "8123"])
     assert result.exit_code == 0, result.output
@@ -28,7 +28,7 @@ def test_demo_up_runs_each_step_then_serves(monkeypatch, served) -> None:  # noq
     assert served == [{"host": None, "port": 8123, "workers": None}]
 
 
-def test_a_failed_step_stops_demo_up_before_serving(monkeypatch, served) -> None:  # noqa: ANN001
+def test_a_failed_step_stops_demo_up_before_serving(monkeypatch, served) -> None:
     steps = (("demo", "build", "--grids", "3"), ("coverage", "circles"))
     monkeypatch.setattr(cli, "DEMO_STEPS", steps)
     result = runner.invoke(cli.app, ["demo", "up"])

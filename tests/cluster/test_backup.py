@@ -127,7 +127,7 @@ def test_restore_force_replaces_a_changed_database(
     assert row_counts(url) == before
 
 
-def test_restore_refuses_what_is_no_backup(populated, tmp_path: Path) -> None:  # noqa: ANN001
+def test_restore_refuses_what_is_no_backup(populated, tmp_path: Path) -> None:
     other = tmp_path / "other.tar"
     other.write_bytes(b"not a tar at all")
     result = runner.invoke(app, ["db", "restore", str(other), "--force"])

@@ -31,7 +31,7 @@ def blocked_siting(monkeypatch) -> Iterator[tuple[threading.Semaphore, threading
     """Siting that signals when it starts and then waits until released."""
     started, release = threading.Semaphore(0), threading.Event()
 
-    def slow_site(session, circle, mode, district, ask):  # noqa: ANN001, ANN202
+    def slow_site(session, circle, mode, district, ask):
         started.release()
         release.wait(120)
         return {"sites": []}
@@ -81,7 +81,7 @@ def test_saturated_heavy_lane_leaves_reports_alone(server, blocked_siting, engin
 def test_heavy_sql_past_the_time_limit_is_a_504(server, monkeypatch) -> None:
     monkeypatch.setattr(get_settings(), "heavy_timeout_s", 0.3)
 
-    def sleeping_site(session, circle, mode, district, ask):  # noqa: ANN001, ANN202
+    def sleeping_site(session, circle, mode, district, ask):
         session.execute(text("SELECT pg_sleep(5)"))
         return {"sites": []}
 

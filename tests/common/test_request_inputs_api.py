@@ -11,7 +11,7 @@ from tests.issues.conftest import bearer
 BEYOND_BIGINT = "99999999999999999999"
 
 
-def problem(response, location: str, *path) -> str:  # noqa: ANN001
+def problem(response, location: str, *path) -> str:
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["errors"][0]["loc"] == [location, *path], body
@@ -116,7 +116,7 @@ def test_nul_in_a_form_field_is_named(client: TestClient):
         ("/maps/grids?zoom=3", "zoom", {}),
     ],
 )
-def test_unknown_query_parameters_are_named(client: TestClient, url, unknown, headers):  # noqa: ANN001
+def test_unknown_query_parameters_are_named(client: TestClient, url, unknown, headers):
     detail = problem(client.get(url, headers=headers), "query", unknown)
     assert f"query parameter '{unknown}': unknown parameter" in detail
     assert "this operation takes" in detail

@@ -12,7 +12,7 @@ from tests.issues.conftest import bearer
 SUPERVISOR = bearer("supervisor", "headers-check")
 
 
-def assert_security_headers(response) -> None:  # noqa: ANN001
+def assert_security_headers(response) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-frame-options"] in ("DENY", "SAMEORIGIN")

@@ -307,7 +307,7 @@ def test_a_district_without_grids_has_no_rows_and_a_bad_code_is_named(client: Te
     assert response.status_code == 422 and "district" in response.json()["detail"]
 
 
-def test_refreshes_run_one_at_a_time(engine, loaded_demo_city) -> None:  # noqa: ANN001
+def test_refreshes_run_one_at_a_time(engine, loaded_demo_city) -> None:
     """A second refresh waits for the first's transaction to end."""
     from psycopg.errors import LockNotAvailable
     from sqlalchemy import text

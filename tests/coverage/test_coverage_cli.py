@@ -35,7 +35,7 @@ def test_circles_lists_every_circle() -> None:
     assert "consumption_10min" in result.output and "500 m" in result.output
 
 
-def test_report_per_grid_to_csv(cli_env: None, loaded_demo_city, tmp_path: Path) -> None:  # noqa: ANN001
+def test_report_per_grid_to_csv(cli_env: None, loaded_demo_city, tmp_path: Path) -> None:
     counts = loaded_demo_city.grids["community_code"].str[:6].value_counts()
     district = str(counts.idxmin())
     target = tmp_path / "coverage.csv"

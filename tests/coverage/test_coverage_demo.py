@@ -12,7 +12,7 @@ from gridsvc.coverage.models import GridCoverage, ServiceArea
 
 
 @pytest.fixture
-def small_district(loaded_demo_city) -> str:  # noqa: ANN001
+def small_district(loaded_demo_city) -> str:
     counts = loaded_demo_city.grids["community_code"].str[:6].value_counts()
     return str(counts.idxmin())
 
@@ -20,7 +20,7 @@ def small_district(loaded_demo_city) -> str:  # noqa: ANN001
 def test_refresh_covers_every_grid_for_every_circle_in_both_modes(
     db_session: Session,
     loaded_demo_city,
-    small_district: str,  # noqa: ANN001
+    small_district: str,
 ) -> None:
     summary = refresh.refresh(db_session, district=small_district)
     grids = int((loaded_demo_city.grids["community_code"].str[:6] == small_district).sum())

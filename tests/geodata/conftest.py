@@ -71,10 +71,10 @@ class Cli:
         self.engine = engine
         self.runner = CliRunner()
 
-    def __call__(self, *args: object):  # noqa: ANN204
+    def __call__(self, *args: object):
         return self.runner.invoke(app, [str(arg) for arg in args])
 
-    def ok(self, *args: object):  # noqa: ANN201
+    def ok(self, *args: object):
         result = self(*args)
         assert result.exit_code == 0, result.output
         return result

@@ -21,7 +21,7 @@ LIBRARY = (ORIGIN[0] + 0.5 * STEP, ORIGIN[1] + 0.5 * STEP)
 NAMES = ["东胜区图书馆", "第一小学"]
 
 
-def assert_refused(result, *expected: str) -> None:  # noqa: ANN001 - click's Result
+def assert_refused(result, *expected: str) -> None:  # click's Result
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     for text in expected:

@@ -20,7 +20,7 @@ from tests.geodata.cityfiles import FixtureCity, block
 from tests.geodata.conftest import Cli
 
 
-def redrawn_grids(city: FixtureCity):  # noqa: ANN201 - GeoDataFrame
+def redrawn_grids(city: FixtureCity):  # GeoDataFrame
     """Community 150602001001's four grids merged into two; the rest unchanged."""
     grids = city.frames["grids"]
     keep = grids[~grids["code"].str.startswith("150602001001")]

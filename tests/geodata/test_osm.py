@@ -66,7 +66,7 @@ def test_walking_network_and_facilities(cli: Cli, extract: Path) -> None:
     assert 26.92 < west and east < 26.96 and 60.51 < south and north < 60.54
 
 
-def test_facilities_may_use_types_the_mapping_file_declares(cli: Cli, city_files) -> None:  # noqa: ANN001
+def test_facilities_may_use_types_the_mapping_file_declares(cli: Cli, city_files) -> None:
     cli.load_boundaries(city_files)
     data = city_files.frames["facilities"].copy()
     data["type_code"] = ["pharmacy", "kindergarten"]

@@ -14,7 +14,7 @@ from gridsvc.grids.models import PopulationPoint
 from tests.factories import LatticeCity
 
 # The CLI commits: its tests use the import tests' database of their own and fixture files.
-from tests.geodata.conftest import (  # noqa: F401, E402 - fixtures
+from tests.geodata.conftest import (  # noqa: F401 - fixtures
     city_files,
     cli,
     geodata_db,

@@ -35,7 +35,7 @@ def server(engine: Engine) -> Iterator[str]:
 
 
 @pytest.fixture
-def cases(db_session, city):  # noqa: ANN001, ANN201
+def cases(db_session, city):
     """The indicators' scenario (tests/issues/indicator_cases.py) in the test's session."""
     from tests.issues.indicator_cases import scenario
 

@@ -102,7 +102,7 @@ def test_bulletin_renders_in_chromium_offline(client, cases, browser) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
 
-    def guard(route, request) -> None:  # noqa: ANN001
+    def guard(route, request) -> None:
         if is_local(request.url):
             route.continue_()
         else:

@@ -19,8 +19,8 @@ import pytest
 
 from gridsvc.config import get_settings
 from gridsvc.issues import actions
+from tests.issues.indicator_cases import report
 from tests.issues.test_deadlines_service import at
-from tests.issues.test_indicators_api import report
 from tests.issues.test_workflow_api import WORKER_A, act
 
 
@@ -30,7 +30,7 @@ class Received(list):
 
 def webhook_server(received: Received) -> HTTPServer:
     class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:  # http.server's name
             length = int(self.headers["Content-Length"])
             received.append(json.loads(self.rfile.read(length)))
             self.send_response(204)

@@ -34,7 +34,7 @@ def encoded(kind: str, size: tuple[int, int], orientation: int | None = None) ->
     return out.getvalue()
 
 
-def upload(client, issue: dict, data: bytes):  # noqa: ANN001, ANN201
+def upload(client, issue: dict, data: bytes):
     return client.post(
         f"/api/v1/issues/{issue['id']}/photos",
         files={"photo": ("photo.bin", data, "application/octet-stream")},

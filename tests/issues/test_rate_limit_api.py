@@ -55,7 +55,7 @@ def test_two_workers_share_the_device_limit(two_workers, engine, monkeypatch) ->
     marker = f"rate-{uuid.uuid4().hex[:8]}"
     device = {"X-Device-Id": f"phone-{marker}"}
 
-    def post(number: int):  # noqa: ANN202
+    def post(number: int):
         worker = two_workers[number % 2]
         return worker.post("/api/v1/issues", json=report(marker), headers=device)
 

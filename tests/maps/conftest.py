@@ -41,7 +41,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) ->
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            with urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+            with urlopen(url, timeout=2) as response:  # loopback only
                 if response.status == 200:
                     return
         except OSError:
@@ -72,7 +72,7 @@ def serve_app(settings: dict[str, str], log_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+def server_url(database_url: str, loaded_demo_city) -> Iterator[str]:
     """Base URL of a gridsvc server serving the test database with the demo city."""
     settings = {"GRIDSVC_DATABASE_URL": database_url, "GRIDSVC_MAP_TILES": "none"}
     yield from serve_app(settings, ARTIFACTS / "server.log")
@@ -112,13 +112,13 @@ def is_local(url: str) -> bool:
 
 
 @pytest.fixture
-def watched_page(browser) -> Iterator[WatchedPage]:  # noqa: ANN001
+def watched_page(browser) -> Iterator[WatchedPage]:
     """A fresh page, 1280x800, refusing and recording every request off the loopback."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     watched = WatchedPage(page)
 
-    def guard(route, request) -> None:  # noqa: ANN001
+    def guard(route, request) -> None:
         if is_local(request.url):
             route.continue_()
         else:
@@ -138,7 +138,7 @@ def watched_page(browser) -> Iterator[WatchedPage]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def stored_district(engine, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+def stored_district(engine, loaded_demo_city) -> Iterator[str]:
     """A district's stored coverage of CIRCLE, committed for the server; removed after.
 
     Module-scoped: the maps of other modules draw live coverage (GeoJSON) while none is stored.

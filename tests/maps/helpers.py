@@ -115,7 +115,7 @@ DRAWN = """() => {
 }"""
 
 
-def drawn(page) -> dict:  # noqa: ANN001
+def drawn(page) -> dict:
     page.wait_for_timeout(300)
     deadline = time.monotonic() + 60
     while (state := page.evaluate(DRAWN)) is None and time.monotonic() < deadline:
@@ -124,7 +124,7 @@ def drawn(page) -> dict:  # noqa: ANN001
     return state
 
 
-def export(page) -> dict:  # noqa: ANN001
+def export(page) -> dict:
     """Click the scenario's GeoJSON export and return the file it downloads."""
     page.locator(".scenario-export").click()
     page.wait_for_function("() => window.gridsvcScenario.exported", timeout=120_000)

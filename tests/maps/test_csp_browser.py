@@ -18,7 +18,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-def open_under_policy(watched, url: str) -> str:  # noqa: ANN001
+def open_under_policy(watched, url: str) -> str:
     """Open ``url``; return the policy it was served with."""
     page = watched.page
     page.add_init_script(RECORD_VIOLATIONS)
@@ -29,13 +29,13 @@ def open_under_policy(watched, url: str) -> str:  # noqa: ANN001
     return policy
 
 
-def assert_no_violation(watched) -> None:  # noqa: ANN001
+def assert_no_violation(watched) -> None:
     assert watched.page.evaluate("window.__violations") == []
     assert not [text for text in watched.console_errors if "Content Security Policy" in text]
     watched.assert_clean()
 
 
-def test_docs_render_under_the_policy(server_url, watched_page) -> None:  # noqa: ANN001
+def test_docs_render_under_the_policy(server_url, watched_page) -> None:
     open_under_policy(watched_page, f"{server_url}/docs")
     title = watched_page.page.locator(".swagger-ui .info .title")
     title.wait_for(timeout=30_000)
@@ -44,7 +44,7 @@ def test_docs_render_under_the_policy(server_url, watched_page) -> None:  # noqa
     assert_no_violation(watched_page)
 
 
-def test_grids_map_renders_under_the_policy(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_grids_map_renders_under_the_policy(server_url, watched_page, demo_city) -> None:
     code = demo_city.districts["code"].iloc[0]
     open_under_policy(watched_page, f"{server_url}/maps/grids?district={code}")
     watched_page.page.wait_for_function(
@@ -54,7 +54,7 @@ def test_grids_map_renders_under_the_policy(server_url, watched_page, demo_city)
     assert_no_violation(watched_page)
 
 
-def test_issues_map_renders_under_the_policy(server_url, watched_page, demo_issues) -> None:  # noqa: ANN001
+def test_issues_map_renders_under_the_policy(server_url, watched_page, demo_issues) -> None:
     token = bearer("supervisor", "csp-test")["Authorization"].removeprefix("Bearer ")
     page = watched_page.page
     open_under_policy(watched_page, f"{server_url}/maps/issues?token={token}")

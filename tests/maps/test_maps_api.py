@@ -17,7 +17,7 @@ def escaped(text: str) -> str:
     return json.dumps(text)[1:-1]
 
 
-def test_grids_map_of_a_district(client, city, db_session) -> None:  # noqa: ANN001
+def test_grids_map_of_a_district(client, city, db_session) -> None:
     # A type of its own: the demo city, loaded by other tests, has the usual ones.
     make_facility_type(db_session, "map_test_square", "测试广场", "Map test square")
     inside = city.grids[0].polygon.centroid
@@ -41,7 +41,7 @@ def test_grids_map_of_a_district(client, city, db_session) -> None:  # noqa: ANN
         assert client.get(link).status_code == 200, link
 
 
-def test_grids_map_measure(client, city) -> None:  # noqa: ANN001
+def test_grids_map_measure(client, city) -> None:
     response = client.get(
         "/maps/grids", params={"district": DISTRICT_CODE, "measure": "households"}
     )
@@ -49,7 +49,7 @@ def test_grids_map_measure(client, city) -> None:  # noqa: ANN001
     assert "households" in response.text
 
 
-def test_bad_map_parameters(client, city) -> None:  # noqa: ANN001
+def test_bad_map_parameters(client, city) -> None:
     response = client.get("/maps/grids", params={"district": "15"})
     assert response.status_code == 422 and "district" in response.json()["detail"]
     response = client.get("/maps/grids", params={"measure": "beauty"})
@@ -58,13 +58,13 @@ def test_bad_map_parameters(client, city) -> None:  # noqa: ANN001
     assert response.status_code == 404 and "150600" in response.json()["detail"]
 
 
-def test_maps_index_lists_city_and_districts(client, city) -> None:  # noqa: ANN001
+def test_maps_index_lists_city_and_districts(client, city) -> None:
     html = client.get("/maps").text
     assert 'href="/maps/grids"' in html
     assert f'href="/maps/grids?district={DISTRICT_CODE}"' in html
 
 
-def test_static_assets_are_served(client) -> None:  # noqa: ANN001
+def test_static_assets_are_served(client) -> None:
     for path in (
         "/static/leaflet/leaflet.js",
         "/static/leaflet/leaflet.css",
@@ -77,7 +77,7 @@ def test_static_assets_are_served(client) -> None:  # noqa: ANN001
     assert client.get("/static/leaflet/nothing.js").status_code == 404
 
 
-def test_static_assets_go_gzipped_to_clients_that_accept_it(client, settings) -> None:  # noqa: ANN001
+def test_static_assets_go_gzipped_to_clients_that_accept_it(client, settings) -> None:
     original = (settings.assets_dir / "leaflet" / "dist" / "leaflet.js").read_bytes()
     plain = client.get("/static/leaflet/leaflet.js", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content == original
@@ -87,7 +87,7 @@ def test_static_assets_go_gzipped_to_clients_that_accept_it(client, settings) ->
     assert packed.num_bytes_downloaded < len(original) / 2  # bytes on the wire
 
 
-def test_docs_reference_no_external_url(client) -> None:  # noqa: ANN001
+def test_docs_reference_no_external_url(client) -> None:
     html = client.get("/docs").text
     assert "/static/swagger-ui/swagger-ui-bundle.js" in html
     assert "/static/swagger-ui/swagger-ui.css" in html
@@ -98,7 +98,7 @@ def test_docs_reference_no_external_url(client) -> None:  # noqa: ANN001
     )
 
 
-def test_coverage_map_agrees_with_the_coverage_api(client, loaded_demo_city) -> None:  # noqa: ANN001
+def test_coverage_map_agrees_with_the_coverage_api(client, loaded_demo_city) -> None:
     code = loaded_demo_city.districts["code"].iloc[1]
     params = {"circle": "living_10min", "mode": "euclidean", "district": code}
     response = client.get("/maps/coverage", params=params)
@@ -123,7 +123,7 @@ def test_coverage_map_agrees_with_the_coverage_api(client, loaded_demo_city) -> 
     assert embedded_collections(plain.text) == [grids, gaps]
 
 
-def test_bad_coverage_map_parameters(client, city) -> None:  # noqa: ANN001
+def test_bad_coverage_map_parameters(client, city) -> None:
     response = client.get("/maps/coverage", params={"circle": "nope"})
     assert response.status_code == 422 and "circle" in response.json()["detail"]
     response = client.get("/maps/coverage", params={"mode": "flying"})
@@ -132,7 +132,7 @@ def test_bad_coverage_map_parameters(client, city) -> None:  # noqa: ANN001
     assert response.status_code == 404
 
 
-def test_coverage_map_service_areas_per_type(client, db_session, loaded_demo_city) -> None:  # noqa: ANN001
+def test_coverage_map_service_areas_per_type(client, db_session, loaded_demo_city) -> None:
     from gridsvc.coverage import refresh
 
     code = loaded_demo_city.districts["code"].iloc[1]
@@ -160,7 +160,7 @@ def test_coverage_map_service_areas_per_type(client, db_session, loaded_demo_cit
 
 def test_merged_service_areas_are_reused_until_the_next_refresh(
     db_session,
-    loaded_demo_city,  # noqa: ANN001
+    loaded_demo_city,
 ) -> None:
     from gridsvc.coverage import refresh
     from gridsvc.coverage.circles import load_circles

@@ -30,26 +30,26 @@ SCREEN_POINT = """([lat, lon, zoom]) => {
 }"""
 
 
-def open_map(watched, url: str) -> dict:  # noqa: ANN001
+def open_map(watched, url: str) -> dict:
     page = watched.page
     page.goto(url, wait_until="load")
     page.wait_for_function(f"({MAP_STATE})() && ({MAP_STATE})().polygons > 0", timeout=60_000)
     return page.evaluate(MAP_STATE)
 
 
-def district_facilities(demo_city, code: str) -> int:  # noqa: ANN001
+def district_facilities(demo_city, code: str) -> int:
     outline = demo_city.districts.set_index("code").geometry[code]
     return int(shapely.intersects(outline, demo_city.facilities.geometry.values).sum())
 
 
-def circle_types_in(demo_city, code: str, types: tuple[str, ...]) -> set[str]:  # noqa: ANN001
+def circle_types_in(demo_city, code: str, types: tuple[str, ...]) -> set[str]:
     outline = demo_city.districts.set_index("code").geometry[code]
     facilities = demo_city.facilities
     inside = facilities[shapely.intersects(outline, facilities.geometry.values)]
     return set(inside["type_code"]) & set(types)
 
 
-def hide_overlays_but(watched, keep: str) -> None:  # noqa: ANN001
+def hide_overlays_but(watched, keep: str) -> None:
     labels = watched.page.locator(".leaflet-control-layers-overlays label")
     for index in range(labels.count()):
         label = labels.nth(index)
@@ -57,11 +57,11 @@ def hide_overlays_but(watched, keep: str) -> None:  # noqa: ANN001
             label.locator("input").uncheck()
 
 
-def hide_overlays_but_grids(watched) -> None:  # noqa: ANN001
+def hide_overlays_but_grids(watched) -> None:
     hide_overlays_but(watched, "grids")
 
 
-def hover_grid(watched, demo_city, code: str, zoom: int | None = None) -> str:  # noqa: ANN001
+def hover_grid(watched, demo_city, code: str, zoom: int | None = None) -> str:
     grid = demo_city.grids.set_index("code").geometry[code]
     inside = grid.representative_point()
     x, y = watched.page.evaluate(SCREEN_POINT, [inside.y, inside.x, zoom])
@@ -71,13 +71,13 @@ def hover_grid(watched, demo_city, code: str, zoom: int | None = None) -> str:  
     return tooltip.first.inner_text()
 
 
-def show_all_overlays(watched) -> None:  # noqa: ANN001
+def show_all_overlays(watched) -> None:
     inputs = watched.page.locator(".leaflet-control-layers-overlays label input")
     for index in range(inputs.count()):
         inputs.nth(index).check()
 
 
-def test_district_grids_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_district_grids_map(server_url, watched_page, demo_city) -> None:
     code = demo_city.districts["code"].iloc[0]
     grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
     state = open_map(watched_page, f"{server_url}/maps/grids?district={code}")
@@ -106,7 +106,7 @@ def test_district_grids_map(server_url, watched_page, demo_city) -> None:  # noq
 
 
 @pytest.mark.full_city
-def test_full_city_grids_map(full_city_server_url, watched_page, full_demo_city) -> None:  # noqa: ANN001
+def test_full_city_grids_map(full_city_server_url, watched_page, full_demo_city) -> None:
     state = open_map(watched_page, f"{full_city_server_url}/maps/grids")
     assert state["polygons"] == len(full_demo_city.grids) == 6702
     assert state["markers"] == 0  # facility layers wait in the layer control
@@ -124,7 +124,7 @@ def test_full_city_grids_map(full_city_server_url, watched_page, full_demo_city)
     watched_page.assert_clean()
 
 
-def test_district_coverage_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_district_coverage_map(server_url, watched_page, demo_city) -> None:
     code = demo_city.districts["code"].iloc[1]
     grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
     url = f"{server_url}/maps/coverage?district={code}&mode=euclidean&circle=living_10min"
@@ -152,7 +152,7 @@ def test_district_coverage_map(server_url, watched_page, demo_city) -> None:  # 
     watched_page.assert_clean()
 
 
-def test_full_city_coverage_map(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_full_city_coverage_map(server_url, watched_page, demo_city) -> None:
     # Nothing stored: computed live and sent as GeoJSON (test_maps_tiled_browser stores
     # coverage and checks the map drawn from the tiles).
     url = f"{server_url}/maps/coverage?mode=euclidean&circle=living_10min"
@@ -162,7 +162,7 @@ def test_full_city_coverage_map(server_url, watched_page, demo_city) -> None:  #
     watched_page.assert_clean()
 
 
-def test_maps_index_links_open(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_maps_index_links_open(server_url, watched_page, demo_city) -> None:
     page = watched_page.page
     page.goto(f"{server_url}/maps")
     assert page.locator('a[href^="/maps/grids"]').count() == 1 + len(demo_city.districts)
@@ -173,7 +173,7 @@ def test_maps_index_links_open(server_url, watched_page, demo_city) -> None:  # 
     watched_page.assert_clean()
 
 
-def test_swagger_ui_offline(server_url, watched_page) -> None:  # noqa: ANN001
+def test_swagger_ui_offline(server_url, watched_page) -> None:
     page = watched_page.page
     page.goto(f"{server_url}/docs")
     page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)

@@ -21,7 +21,7 @@ def export(database_url: str, out: Path, *arguments: str) -> subprocess.Complete
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_export_png_and_pdf(database_url, loaded_demo_city, tmp_path: Path) -> None:  # noqa: ANN001
+def test_export_png_and_pdf(database_url, loaded_demo_city, tmp_path: Path) -> None:
     try:
         chromium_path()
     except ValueError:

@@ -25,7 +25,7 @@ STATUSES = {"submitted": "已受理", "dispatched": "已派遣", "resolved": "�
 
 
 @pytest.fixture
-def test_database_settings(database_url: str, monkeypatch) -> Iterator[None]:  # noqa: ANN001
+def test_database_settings(database_url: str, monkeypatch) -> Iterator[None]:
     """The CLI's settings point at the test database."""
     monkeypatch.setenv("GRIDSVC_DATABASE_URL", database_url)
     get_settings.cache_clear()
@@ -37,7 +37,7 @@ def test_render_writes_maps_an_index_and_their_assets(
     test_database_settings,
     loaded_demo_city,
     tmp_path: Path,
-    watched_page,  # noqa: ANN001
+    watched_page,
 ) -> None:
     code = loaded_demo_city.districts["code"].iloc[-1]
     arguments = ["--district", code, "--circle", "living_10min", "--mode", "euclidean"]
@@ -67,7 +67,7 @@ def test_render_if_stale_skips_maps_drawn_from_the_same_data(
     loaded_demo_city,
     engine,
     monkeypatch,
-    tmp_path: Path,  # noqa: ANN001
+    tmp_path: Path,
 ) -> None:
     code = loaded_demo_city.districts["code"].iloc[-1]
     arguments = ["maps", "render", "-d", code, "--circle", "living_10min", "--no-issues"]
@@ -108,7 +108,7 @@ def test_render_refuses_bad_input(
     test_database_settings,
     tmp_path: Path,
     arguments: list[str],
-    message: str,  # noqa: ANN001
+    message: str,
 ) -> None:
     result = runner.invoke(app, ["maps", "render", "--out", str(tmp_path), *arguments])
     assert result.exit_code == 1
@@ -118,7 +118,7 @@ def test_render_refuses_bad_input(
 def test_render_refuses_a_bad_tiles_setting(
     test_database_settings,
     tmp_path: Path,
-    monkeypatch,  # noqa: ANN001
+    monkeypatch,
 ) -> None:
     monkeypatch.setenv("GRIDSVC_MAP_TILES", "google")
     get_settings.cache_clear()
@@ -127,7 +127,7 @@ def test_render_refuses_a_bad_tiles_setting(
     assert "XYZ URL" in result.output
 
 
-def write_page(folder: Path, name: str, fmap, options: RenderOptions) -> Path:  # noqa: ANN001
+def write_page(folder: Path, name: str, fmap, options: RenderOptions) -> Path:
     html = to_html(fmap, options)
     copy_assets(get_settings().assets_dir, folder, html)
     path = folder / name
@@ -146,12 +146,12 @@ POINTS = """() => {
 }"""
 
 
-def switch_on(watched, name: str) -> None:  # noqa: ANN001
+def switch_on(watched, name: str) -> None:
     label = watched.page.locator(".leaflet-control-layers-overlays label", has_text=name)
     label.locator("input").check()
 
 
-def test_coverage_map_in_the_browser(tmp_path: Path, watched_page) -> None:  # noqa: ANN001
+def test_coverage_map_in_the_browser(tmp_path: Path, watched_page) -> None:
     options = RenderOptions(static_url="static")
     fmap = render.coverage_map(*make_coverage(), "覆盖率 coverage", options)
     watched_page.page.goto(write_page(tmp_path, "coverage.html", fmap, options).as_uri())
@@ -165,7 +165,7 @@ def test_coverage_map_in_the_browser(tmp_path: Path, watched_page) -> None:  # n
     watched_page.assert_clean()
 
 
-def test_issues_map_in_the_browser(tmp_path: Path, watched_page) -> None:  # noqa: ANN001
+def test_issues_map_in_the_browser(tmp_path: Path, watched_page) -> None:
     options = RenderOptions(static_url="static")
     fmap = render.issues_map(make_issues(), STATUSES, "事件 issues", options)
     watched_page.page.goto(write_page(tmp_path, "issues.html", fmap, options).as_uri())

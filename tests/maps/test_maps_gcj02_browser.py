@@ -24,13 +24,13 @@ SITES = """() => window.gridsvcScenario.sites.getLayers().map((marker) => [
 
 
 def siting(base: str, body: dict) -> dict:
-    request = Request(  # noqa: S310 - loopback
+    request = Request(  # loopback
         f"{base}/api/v1/coverage/siting",
         json.dumps(body).encode(),
         {"Content-Type": "application/json"},
         method="POST",
     )
-    with urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
+    with urlopen(request, timeout=120) as response:  # loopback
         return json.loads(response.read())
 
 
@@ -48,7 +48,7 @@ def gcj02_server_url(database_url: str, server_url: str) -> Iterator[str]:
 
 def test_suggested_sites_are_shifted_onto_a_gcj02_base_map(
     gcj02_server_url, watched_page, demo_city
-) -> None:  # noqa: ANN001
+) -> None:
     district = demo_city.districts["code"].iloc[0]
     page = watched_page.page
     url = f"{gcj02_server_url}/maps/scenario?circle={CIRCLE}&mode=euclidean&district={district}"
@@ -87,7 +87,7 @@ def test_suggested_sites_are_shifted_onto_a_gcj02_base_map(
     watched_page.assert_clean()
 
 
-def test_siting_answers_in_the_coordinate_system_asked(client, loaded_demo_city) -> None:  # noqa: ANN001
+def test_siting_answers_in_the_coordinate_system_asked(client, loaded_demo_city) -> None:
     district = loaded_demo_city.districts["code"].iloc[0]
     body = {"circle": CIRCLE, "mode": "euclidean", "district": district, "k": 2}
     wgs84 = client.post("/api/v1/coverage/siting", json=body).json()

@@ -18,7 +18,7 @@ LONG_AGO = datetime(2020, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def issues(db_session, city) -> dict[str, str]:  # noqa: ANN001
+def issues(db_session, city) -> dict[str, str]:
     """Public ids by name: two issues in grid A (one long overdue), one in grid B."""
     grids = city.by_code()
 
@@ -32,19 +32,19 @@ def issues(db_session, city) -> dict[str, str]:  # noqa: ANN001
     return {"a_new": report(GRID_A), "a_late": report(GRID_A, LONG_AGO), "b_new": report(GRID_B)}
 
 
-def test_no_token_is_a_clear_401(client, issues) -> None:  # noqa: ANN001
+def test_no_token_is_a_clear_401(client, issues) -> None:
     response = client.get("/maps/issues")
     assert response.status_code == 401
     assert "token" in response.json()["detail"] and "?token=" in response.json()["detail"]
     assert client.get("/maps/issues", params={"token": "nonsense"}).status_code == 401
 
 
-def test_reporters_may_not_open_it(client, issues) -> None:  # noqa: ANN001
+def test_reporters_may_not_open_it(client, issues) -> None:
     response = client.get("/maps/issues", headers=bearer("reporter", "resident-7"))
     assert response.status_code == 403
 
 
-def test_each_role_sees_its_scope(client, issues) -> None:  # noqa: ANN001
+def test_each_role_sees_its_scope(client, issues) -> None:
     def seen(headers: dict[str, str], **params: str) -> set[str]:
         response = client.get("/maps/issues", headers=headers, params=params)
         assert response.status_code == 200, response.text
@@ -64,7 +64,7 @@ def test_each_role_sees_its_scope(client, issues) -> None:  # noqa: ANN001
     assert seen(supervisor, status="unrouted") == set()
 
 
-def test_overdue_issues_stand_out(client, issues) -> None:  # noqa: ANN001
+def test_overdue_issues_stand_out(client, issues) -> None:
     html = client.get("/maps/issues", headers=bearer("supervisor")).text
     boundaries, overdue = embedded_collections(html)  # district outlines under the points
     assert boundaries["features"] and all(
@@ -76,7 +76,7 @@ def test_overdue_issues_stand_out(client, issues) -> None:  # noqa: ANN001
     assert "overdue (1)" in html and "http://" not in html and "https://" not in html
 
 
-def test_bad_parameters(client, issues) -> None:  # noqa: ANN001
+def test_bad_parameters(client, issues) -> None:
     headers = bearer("supervisor")
     for params, name in (
         ({"status": "lost"}, "status"),
@@ -91,7 +91,7 @@ def test_bad_parameters(client, issues) -> None:  # noqa: ANN001
     )
 
 
-def test_token_in_the_url_becomes_a_cookie(client, issues) -> None:  # noqa: ANN001
+def test_token_in_the_url_becomes_a_cookie(client, issues) -> None:
     token = bearer("grid_worker", grids=(GRID_B,))["Authorization"].removeprefix("Bearer ")
     response = client.get(
         "/maps/issues", params={"token": token, "since": "2024-01-01"}, follow_redirects=False
@@ -108,5 +108,5 @@ def test_token_in_the_url_becomes_a_cookie(client, issues) -> None:  # noqa: ANN
     assert client.get("/maps/issues").status_code == 401
 
 
-def test_index_lists_the_issues_map(client, city) -> None:  # noqa: ANN001
+def test_index_lists_the_issues_map(client, city) -> None:
     assert 'href="/maps/issues"' in client.get("/maps").text

@@ -31,7 +31,7 @@ POINTS = """() => {
 
 
 @pytest.fixture
-def demo_issues(engine: Engine, loaded_demo_city) -> Iterator[list[str]]:  # noqa: ANN001
+def demo_issues(engine: Engine, loaded_demo_city) -> Iterator[list[str]]:
     """Four committed reports in the demo city's first district, the first long overdue."""
     marker = f"map-{uuid.uuid4().hex}"
     grids = loaded_demo_city.grids
@@ -53,7 +53,7 @@ def demo_issues(engine: Engine, loaded_demo_city) -> Iterator[list[str]]:  # noq
         remove_issues(engine, marker)
 
 
-def test_issues_map_in_the_browser(server_url, watched_page, demo_issues) -> None:  # noqa: ANN001
+def test_issues_map_in_the_browser(server_url, watched_page, demo_issues) -> None:
     page = watched_page.page
     token = bearer("supervisor", "map-test")["Authorization"].removeprefix("Bearer ")
     page.goto(f"{server_url}/maps/issues?token={token}", wait_until="load")

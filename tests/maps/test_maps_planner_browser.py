@@ -14,13 +14,13 @@ TYPE = "park_square"
 TYPE_NAME = "公园广场"
 
 
-def open_map(page, url: str) -> dict:  # noqa: ANN001
+def open_map(page, url: str) -> dict:
     page.goto(url, wait_until="load")
     page.wait_for_function(f"({MAP_STATE})() && ({MAP_STATE})().polygons > 0", timeout=90_000)
     return page.evaluate(MAP_STATE)
 
 
-def type_fill(page, name: str) -> str:  # noqa: ANN001
+def type_fill(page, name: str) -> str:
     """The fill of a facility type's symbol in the layer control."""
     label = page.locator(".leaflet-control-layers-overlays label", has_text=name)
     match = FILL.search(label.inner_html())
@@ -28,7 +28,7 @@ def type_fill(page, name: str) -> str:  # noqa: ANN001
     return match.group(1)
 
 
-def test_a_facility_type_keeps_its_colour_across_maps(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_a_facility_type_keeps_its_colour_across_maps(server_url, watched_page, demo_city) -> None:
     code = demo_city.districts["code"].iloc[0]
     page = watched_page.page
     open_map(page, f"{server_url}/maps/grids?district={code}")
@@ -45,7 +45,7 @@ def test_a_facility_type_keeps_its_colour_across_maps(server_url, watched_page, 
     watched_page.assert_clean()
 
 
-def test_search_finds_a_grid_by_code_and_by_name(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_search_finds_a_grid_by_code_and_by_name(server_url, watched_page, demo_city) -> None:
     code = demo_city.districts["code"].iloc[2]
     grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
     grid = grids.iloc[len(grids) // 2]
@@ -73,7 +73,7 @@ def test_search_finds_a_grid_by_code_and_by_name(server_url, watched_page, demo_
 
 
 @pytest.mark.parametrize("where", ["city", "district", "zoom17"])
-def test_coverage_map_on_a_phone(server_url, browser, demo_city, where) -> None:  # noqa: ANN001
+def test_coverage_map_on_a_phone(server_url, browser, demo_city, where) -> None:
     from tests.maps.conftest import ARTIFACTS, is_local
 
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)

@@ -28,7 +28,7 @@ REFERENCE = """() => {
 }"""
 
 
-def reference(page) -> dict:  # noqa: ANN001
+def reference(page) -> dict:
     """What the reference layers drew once every tile in view has loaded."""
     page.wait_for_timeout(300)  # let a move's tile requests start
     # Polled from here: the page's CSP refuses the eval a wait_for_function would need.
@@ -39,13 +39,13 @@ def reference(page) -> dict:  # noqa: ANN001
     return drawn
 
 
-def open_map(page, url: str) -> dict:  # noqa: ANN001
+def open_map(page, url: str) -> dict:
     page.goto(url, wait_until="load")
     page.wait_for_function(f"({MAP_STATE})() && ({MAP_STATE})().polygons > 0", timeout=90_000)
     return reference(page)
 
 
-def test_city_map_names_every_district(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_city_map_names_every_district(server_url, watched_page, demo_city) -> None:
     drawn = open_map(watched_page.page, f"{server_url}/maps/grids")
     assert drawn["outlines"] > 0  # district (and street) outlines
     assert sorted(drawn["labels"]["district"]) == sorted(demo_city.districts["name"])
@@ -54,7 +54,7 @@ def test_city_map_names_every_district(server_url, watched_page, demo_city) -> N
     watched_page.assert_clean()
 
 
-def test_district_map_names_its_streets(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_district_map_names_its_streets(server_url, watched_page, demo_city) -> None:
     code = demo_city.districts["code"].iloc[0]
     drawn = open_map(watched_page.page, f"{server_url}/maps/coverage?district={code}")
     assert drawn["zoom"] >= 10 and drawn["outlines"] > 0
@@ -71,7 +71,7 @@ def test_district_map_names_its_streets(server_url, watched_page, demo_city) -> 
     watched_page.assert_clean()
 
 
-def test_street_zoom_draws_the_walking_network(server_url, watched_page, demo_city) -> None:  # noqa: ANN001
+def test_street_zoom_draws_the_walking_network(server_url, watched_page, demo_city) -> None:
     code = demo_city.districts["code"].iloc[0]
     grids = demo_city.grids[demo_city.grids["code"].str.startswith(code)]
     dense = grids.assign(density=grids["population"] / grids.to_crs(3857).area)

@@ -15,7 +15,7 @@ from tests.maps.helpers import CIRCLE, MAP_STATE, MODE, drawn
 
 def test_city_coverage_tiles_match_the_database(
     server_url, watched_page, engine, stored_district, demo_city
-) -> None:  # noqa: ANN001
+) -> None:
     page = watched_page.page
     response = page.goto(f"{server_url}/maps/coverage?circle={CIRCLE}&mode={MODE}")
     assert response.ok

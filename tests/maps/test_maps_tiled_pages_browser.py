@@ -30,7 +30,7 @@ TRANSFERS = """() => {
 TILE_URL = re.compile(rf"collections/coverage-{CIRCLE}-{MODE}/tiles/[^\"]*\?v=([0-9a-f]+)")
 
 
-def stored_rows(engine, district: str) -> dict:  # noqa: ANN001
+def stored_rows(engine, district: str) -> dict:
     with engine.connect() as connection:
         rows = connection.execute(
             text(
@@ -48,7 +48,7 @@ def district_url(server_url: str, district: str) -> str:
 
 def test_district_coverage_map_is_drawn_from_the_tiles(
     server_url, watched_page, engine, stored_district, demo_city
-) -> None:  # noqa: ANN001
+) -> None:
     page = watched_page.page
     response = page.goto(district_url(server_url, stored_district))
     assert response.ok
@@ -80,7 +80,7 @@ def test_district_coverage_map_is_drawn_from_the_tiles(
 
 def test_a_reload_takes_every_tile_from_the_browser_cache(
     server_url, browser, stored_district
-) -> None:  # noqa: ANN001
+) -> None:
     # No request routing here: Playwright turns the HTTP cache off on a routed page.
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
@@ -125,7 +125,7 @@ def test_a_reload_takes_every_tile_from_the_browser_cache(
 
 def test_a_data_change_gives_the_page_new_tile_urls(
     server_url, watched_page, engine, stored_district, demo_city
-) -> None:  # noqa: ANN001
+) -> None:
     page = watched_page.page
     url = district_url(server_url, stored_district)
     before = TILE_URL.search(page.goto(url).text()).group(1)

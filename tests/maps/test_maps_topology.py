@@ -30,7 +30,7 @@ def gap_and_overlap_m2(geometries: gpd.GeoSeries) -> tuple[float, float]:
     return float(holes.to_crs(32649).area.sum()), float(overlap)
 
 
-def test_district_map_has_no_more_slivers_than_the_database(client, loaded_demo_city) -> None:  # noqa: ANN001
+def test_district_map_has_no_more_slivers_than_the_database(client, loaded_demo_city) -> None:
     city = loaded_demo_city
     code = city.districts["code"].iloc[0]
     stored = city.grids[city.grids["code"].str.startswith(code)]

@@ -11,7 +11,7 @@ from tests.servers import committing_server
 
 
 @pytest.fixture(scope="module")
-def ogc_server(engine: Engine, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+def ogc_server(engine: Engine, loaded_demo_city) -> Iterator[str]:
     """Base URL of the service at /ogc, serving the test database's demo city."""
     serving = committing_server(engine)
     base = next(serving)

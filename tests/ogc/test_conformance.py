@@ -100,7 +100,7 @@ def test_cql2_text_equals_python(client, city, condition: str) -> None:
     got = sorted(f["id"] for f in answer.json()["features"] if f["id"].startswith(DISTRICT_CODE))
     rows = {g.code: g for g in city.grids}
 
-    def keep(g) -> bool:  # noqa: ANN001
+    def keep(g) -> bool:
         return {
             0: g.population > 500 and g.district_code == "150699",
             1: 100 <= g.population <= 900,

@@ -36,7 +36,7 @@ def run(*command: str) -> str:
     return done.stdout
 
 
-def grids_in_sql(engine: Engine, where: str = "TRUE", **values) -> dict[str, object]:  # noqa: ANN003
+def grids_in_sql(engine: Engine, where: str = "TRUE", **values) -> dict[str, object]:
     with engine.connect() as connection:
         rows = connection.execute(text(f"{CURRENT_GRIDS} AND {where}"), values)
         return {code: shapely.from_wkb(bytes(wkb)) for code, wkb in rows}

@@ -59,7 +59,7 @@ def read_with_gdal(ogc_server: str, layers: list[str], crs: str = "-") -> dict:
 
 
 @pytest.fixture
-def stored_coverage(engine: Engine, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+def stored_coverage(engine: Engine, loaded_demo_city) -> Iterator[str]:
     """The 10-minute circle's coverage of the smallest district, committed, then removed."""
     counts = loaded_demo_city.grids["community_code"].str[:6].value_counts()
     district = str(counts.idxmin())

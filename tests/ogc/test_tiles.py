@@ -19,7 +19,7 @@ def centre_tile(z: int) -> tuple[int, int]:
     return tile_of(ORIGIN[0] + 3 * STEP_LON, ORIGIN[1] + 2.5 * STEP_LAT, z)
 
 
-def decode(response) -> dict:  # noqa: ANN001
+def decode(response) -> dict:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     return mapbox_vector_tile.decode(response.content) if response.content else {}

@@ -25,7 +25,7 @@ def to_mercator(lon: float, lat: float) -> tuple[float, float]:
     return x, y
 
 
-def mercator(geometry):  # noqa: ANN001, ANN201
+def mercator(geometry):
     """The geometry with every vertex in Web Mercator metres (spherical formula)."""
 
     def project(xy: np.ndarray) -> np.ndarray:
@@ -42,5 +42,5 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     return int((x + HALF_WORLD) // size), int((HALF_WORLD - y) // size)
 
 
-def tile_box(z: int, x: int, y: int, margin: float = 0.0):  # noqa: ANN201
+def tile_box(z: int, x: int, y: int, margin: float = 0.0):
     return box(*tile_bounds_m(z, x, y, margin))

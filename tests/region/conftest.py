@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).with_name("dask")
 
 
-def load_and_refresh(session: Session, city) -> None:  # noqa: ANN001 - a DemoCity
+def load_and_refresh(session: Session, city) -> None:  # a DemoCity
     """Load a demo city into the session's transaction and store its coverage."""
     for _ in city_loader.load_city(session, city):
         pass
@@ -198,7 +198,7 @@ def region(*arguments: str) -> subprocess.CompletedProcess:
     )
 
 
-def single_process(root: Path, city: layout.CityEntry):  # noqa: ANN201 - a GeoDataFrame
+def single_process(root: Path, city: layout.CityEntry):  # a GeoDataFrame
     """The same city computed here, in this one process, from the same layers."""
     inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
     circles = list(load_circles().values())

@@ -64,7 +64,7 @@ def test_a_synthetic_city_is_not_stored_into_a_database(
 @pytest.mark.full_city
 def test_full_demo_city_on_dask_equals_stored_coverage(
     db_session: Session,
-    full_demo_city,  # noqa: ANN001
+    full_demo_city,
     local_client: Client,
     tmp_path: Path,
 ) -> None:

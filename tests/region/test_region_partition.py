@@ -22,7 +22,7 @@ def tiny_layers() -> tuple[layout.CityLayers, str]:
     return demo_layers(build_demo_city(seed=3, grids=20), city_offset(5))
 
 
-def test_layers_round_trip_through_the_coverage_inputs(tiny_layers, tmp_path: Path) -> None:  # noqa: ANN001
+def test_layers_round_trip_through_the_coverage_inputs(tiny_layers, tmp_path: Path) -> None:
     layers, crs = tiny_layers
     layout.write_city(tmp_path, "x", layers)
     inputs = partition.layers_to_inputs(layout.read_city(tmp_path, "x"))
@@ -39,7 +39,7 @@ def test_layers_round_trip_through_the_coverage_inputs(tiny_layers, tmp_path: Pa
     assert shapely.intersects(grids[inputs.resident_grid], points).all()
 
 
-def test_a_moved_city_is_in_its_own_utm_zone_with_lengths_measured_there(tiny_layers) -> None:  # noqa: ANN001
+def test_a_moved_city_is_in_its_own_utm_zone_with_lengths_measured_there(tiny_layers) -> None:
     layers, crs = tiny_layers
     lon, _ = city_offset(5)
     assert crs == "EPSG:32650" and lon == 5.5  # Ordos' 49N moved one zone east
@@ -48,7 +48,7 @@ def test_a_moved_city_is_in_its_own_utm_zone_with_lengths_measured_there(tiny_la
     assert (layers.grids["district_code"] == layers.grids["code"].str[:6]).all()
 
 
-def test_city_coverage_has_every_grid_circle_and_mode(tiny_layers) -> None:  # noqa: ANN001
+def test_city_coverage_has_every_grid_circle_and_mode(tiny_layers) -> None:
     layers, crs = tiny_layers
     inputs = partition.layers_to_inputs(layers)
     circles = list(load_circles().values())[:2]
@@ -66,7 +66,7 @@ def test_city_coverage_has_every_grid_circle_and_mode(tiny_layers) -> None:  # n
     assert inside.all()
 
 
-def test_located_points_equal_brute_force_across_two_cities(tiny_layers) -> None:  # noqa: ANN001
+def test_located_points_equal_brute_force_across_two_cities(tiny_layers) -> None:
     # The tiny city's grids dealt to two cities that meet along many shared edges.
     grids = tiny_layers[0].grids.to_crs(4326)
     halves = {"c00": grids.iloc[1::2], "c01": grids.iloc[::2]}

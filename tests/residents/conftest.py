@@ -37,7 +37,7 @@ def photos_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def site(database_url: str, loaded_demo_city, photos_dir: Path) -> Iterator[str]:  # noqa: ANN001
+def site(database_url: str, loaded_demo_city, photos_dir: Path) -> Iterator[str]:
     """Base URL of a gridsvc server (uvicorn subprocess) committing into the test database."""
     settings = {
         "GRIDSVC_DATABASE_URL": database_url,
@@ -48,7 +48,7 @@ def site(database_url: str, loaded_demo_city, photos_dir: Path) -> Iterator[str]
 
 
 @pytest.fixture(scope="session")
-def dongsheng_point(loaded_demo_city) -> tuple[str, float, float]:  # noqa: ANN001
+def dongsheng_point(loaded_demo_city) -> tuple[str, float, float]:
     """A grid of Dongsheng and a point well inside it: (grid code, lon, lat)."""
     grids = loaded_demo_city.grids
     grid = grids[grids["code"].str.startswith("150602")].iloc[5]
@@ -67,7 +67,7 @@ class Phone(WatchedPage):
 
 
 @pytest.fixture
-def phone(browser, dongsheng_point) -> Iterator[Phone]:  # noqa: ANN001
+def phone(browser, dongsheng_point) -> Iterator[Phone]:
     """A fresh phone page; requests off the loopback are refused and recorded."""
     _, lon, lat = dongsheng_point
     context = browser.new_context(
@@ -77,7 +77,7 @@ def phone(browser, dongsheng_point) -> Iterator[Phone]:  # noqa: ANN001
     page = context.new_page()
     watched = Phone(page)
 
-    def guard(route, request) -> None:  # noqa: ANN001
+    def guard(route, request) -> None:
         if is_local(request.url):
             route.continue_()
         else:

@@ -26,7 +26,7 @@ ADMIN = bearer("admin", "moderator")
 
 
 @pytest.fixture(scope="module")
-def server(engine: Engine, loaded_demo_city) -> Iterator[str]:  # noqa: ANN001
+def server(engine: Engine, loaded_demo_city) -> Iterator[str]:
     settings = get_settings()
     keys, settings.open311_api_keys = settings.open311_api_keys, APP_KEY
     try:
@@ -59,7 +59,7 @@ def test_georeport_reads_the_services_in_json_and_xml(server: str, engine: Engin
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_posted_request_read_back_by_georeport(server, engine, dongsheng_point, posted, fmt):  # noqa: ANN001
+def test_posted_request_read_back_by_georeport(server, engine, dongsheng_point, posted, fmt):
     grid_code, lon, lat = dongsheng_point
     answer = post_form(server, fmt, {
         "service_code": "road_damage", "lat": f"{lat:.6f}", "long": f"{lon:.6f}",

@@ -35,7 +35,7 @@ def drawn(phone: Phone) -> dict:
     return state
 
 
-def test_report_map_draws_the_city_from_its_own_tiles(phone, site, demo_city) -> None:  # noqa: ANN001
+def test_report_map_draws_the_city_from_its_own_tiles(phone, site, demo_city) -> None:
     page = phone.page
     page.goto(f"{site}/report")
     page.wait_for_selector("body[data-ready=true]")

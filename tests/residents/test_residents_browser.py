@@ -19,7 +19,7 @@ SUPERVISOR = bearer("supervisor", "city-centre")
 
 
 @pytest.fixture
-def committed(engine: Engine):  # noqa: ANN201
+def committed(engine: Engine):
     """Public ids of reports a test committed; removed afterwards."""
     public_ids: list[str] = []
     yield public_ids
@@ -64,7 +64,7 @@ def photo_rows(engine: Engine, issue_id: int) -> list:
         ))  # fmt: skip
 
 
-def test_full_report_with_photo(phone, site, engine, dongsheng_point, photos_dir, committed):  # noqa: ANN001
+def test_full_report_with_photo(phone, site, engine, dongsheng_point, photos_dir, committed):
     grid_code, _, _ = dongsheng_point
     marker = uuid.uuid4().hex
     open_report_page(phone, site)
@@ -94,7 +94,7 @@ def lose_first_answer(phone: Phone, pattern: str) -> list[int]:
     """Let the first matching POST reach the server, then cut the line before its answer."""
     lost: list[int] = []
 
-    def handler(route, request) -> None:  # noqa: ANN001
+    def handler(route, request) -> None:
         if request.method == "POST" and not lost:
             response = route.fetch()
             lost.append(response.status)
@@ -106,7 +106,7 @@ def lose_first_answer(phone: Phone, pattern: str) -> list[int]:
     return lost
 
 
-def test_offline_report_arrives_once(phone, site, engine, committed) -> None:  # noqa: ANN001
+def test_offline_report_arrives_once(phone, site, engine, committed) -> None:
     marker = uuid.uuid4().hex
     open_report_page(phone, site)
     page = phone.page
@@ -147,7 +147,7 @@ def test_offline_report_arrives_once(phone, site, engine, committed) -> None:  #
     phone.assert_clean()
 
 
-def test_photo_and_category_alone_make_a_report(phone, site, engine, committed) -> None:  # noqa: ANN001
+def test_photo_and_category_alone_make_a_report(phone, site, engine, committed) -> None:
     open_report_page(phone, site)
     page = phone.page
     page.get_by_text("道路破损").tap()
@@ -179,7 +179,7 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, bu
   .map((c) => c.id || c.name || c.outerHTML.slice(0, 60))"""
 
 
-def test_report_page_at_twice_the_text_size(phone, site) -> None:  # noqa: ANN001
+def test_report_page_at_twice_the_text_size(phone, site) -> None:
     open_report_page(phone, site)
     page = phone.page
     assert page.evaluate(UNLABELLED) == []

@@ -16,7 +16,7 @@ CLOSING_STEPS = ["report", "register", "dispatch", "accept", "resolve", "verify"
 
 
 @pytest.fixture
-def report(site, engine: Engine, dongsheng_point):  # noqa: ANN001, ANN201
+def report(site, engine: Engine, dongsheng_point):
     """A road-damage report in Dongsheng, made through the API; removed afterwards."""
     _, lon, lat = dongsheng_point
     body = {"lon": lon, "lat": lat, "category": "road_damage", "description": uuid.uuid4().hex}
@@ -41,14 +41,14 @@ def timeline(phone: Phone, site: str, secret: str) -> list[str]:
     return [item.get_attribute("data-action") for item in page.locator("#timeline li").all()]
 
 
-def rate(page, stars: int) -> str:  # noqa: ANN001
+def rate(page, stars: int) -> str:
     page.locator(f"#stars input[value='{stars}']").check()
     page.locator("#rate button[type=submit]").tap()
     page.wait_for_selector("#action-message:not([hidden])")
     return page.locator("#action-message").inner_text()
 
 
-def test_timeline_follows_staff_and_rating_once(phone, site, engine, report) -> None:  # noqa: ANN001
+def test_timeline_follows_staff_and_rating_once(phone, site, engine, report) -> None:
     issue_id, secret = report["id"], report["secret"]
     worker = bearer("grid_worker", "worker", grids=(report["grid"]["code"],))
     department = bearer("department", "staff", department=report["department"]["code"])
@@ -88,7 +88,7 @@ def test_timeline_follows_staff_and_rating_once(phone, site, engine, report) -> 
     phone.assert_clean()
 
 
-def test_public_map_shows_published_reports_coarsely(phone, site, report) -> None:  # noqa: ANN001
+def test_public_map_shows_published_reports_coarsely(phone, site, report) -> None:
     published = httpx.put(
         f"{site}/api/v1/issues/{report['id']}/publication",
         json={"text": "路面破损，已登记。"},

@@ -74,7 +74,7 @@ def print_file(executable: str, folder: Path, html: str, timeout: float) -> byte
         page.as_uri(),
     ]
     try:
-        subprocess.run(command, capture_output=True, timeout=timeout, check=True)  # noqa: S603
+        subprocess.run(command, capture_output=True, timeout=timeout, check=True)
     except subprocess.TimeoutExpired:
         raise PdfUnavailableError(
             f"PDF unavailable: printing took longer than {timeout:g} s (GRIDSVC_PDF_TIMEOUT_S)"

@@ -75,7 +75,7 @@ def get_issued_bulletin(
     session: SessionDep,
     principal: SupervisorDep,
     bulletin_id: Annotated[int, Path(ge=1)],
-    format: FormatQuery = "html",  # noqa: A002 - public name
+    format: FormatQuery = "html",  # public name
 ) -> Response:
     """Show a bulletin as it was issued: the stored page and tables, never recomputed."""
     row = bulletin_archive.get_issued(session, principal, bulletin_id)
@@ -97,7 +97,7 @@ def get_bulletin(
     district: Annotated[
         str | None, Query(description="A district's 6-digit code; default: the token's scope.")
     ] = None,
-    format: FormatQuery = "html",  # noqa: A002 - public name
+    format: FormatQuery = "html",  # public name
 ) -> Response:
     """Show the period's bulletin (定期通报) as of now: indicators, league, overdue, hotspots.
 

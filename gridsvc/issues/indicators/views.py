@@ -51,7 +51,7 @@ def indicator_table(
         Query(),
     ] = "district",
     period: Annotated[Literal["day", "week", "month", "quarter", "year"], Query()] = "month",
-    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",  # noqa: A002
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
 ) -> Any:
     """Rate the cases reported in a date range: each indicator with numerator and denominator.
 
@@ -137,7 +137,7 @@ def hotspot_list(
         int,
         Query(ge=5, le=9, description="h3: the cells' resolution (8: about 0.74 km² each)."),
     ] = 8,
-    format: Annotated[  # noqa: A002
+    format: Annotated[
         Literal["json", "geojson"],
         Query(description="geojson: by=grid or by=h3 as a map layer (grids or hexagons)."),
     ] = "json",
