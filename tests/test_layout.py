@@ -165,3 +165,9 @@ def test_no_function_is_over_the_limit() -> None:
     found = long_functions()
     assert {name: n for name, n in found.items() if name not in KNOWN_LONG_FUNCTIONS} == {}
     assert KNOWN_LONG_FUNCTIONS - set(found) == set(), "a known long function is short now"
+
+
+def test_the_walk_sees_imports_inside_functions() -> None:
+    # refresh_coverage imports the coverage service inside the function, on purpose late.
+    why = package_edges()[("gridsvc.geodata", "gridsvc.coverage")]
+    assert "gridsvc.geodata.cli imports gridsvc.coverage.service" in why
