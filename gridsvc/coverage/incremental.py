@@ -44,11 +44,14 @@ _CHANGES = text(
     " OR abs(now.x - seen.x) > 1e-6 OR abs(now.y - seen.y) > 1e-6"
     " ORDER BY 1 LIMIT :limit"
 )
+# The box test (grown a little: a metric box is not quite a box in degrees) uses the index.
 _NEAR_GRIDS = text(
     "SELECT g.code FROM grids g, unnest(CAST(:x AS float8[]), CAST(:y AS float8[]),"
     " CAST(:reach AS float8[])) AS p(x, y, reach)"
-    " WHERE g.valid_to IS NULL AND ST_DWithin(ST_Transform(g.geom, :srid),"
-    " ST_SetSRID(ST_MakePoint(p.x, p.y), :srid), p.reach)"
+    " WHERE g.valid_to IS NULL AND g.geom && ST_Transform(ST_Expand("
+    " ST_SetSRID(ST_MakePoint(p.x, p.y), :srid), 1.01 * p.reach + 10), 4326)"
+    " AND ST_DWithin(ST_Transform(g.geom, :srid), ST_SetSRID(ST_MakePoint(p.x, p.y), :srid),"
+    " p.reach)"
     " GROUP BY g.code ORDER BY g.code"
 )
 
