@@ -135,7 +135,7 @@ def update(session: Session) -> dict[str, Any] | None:
         return None
     circles = [c for c in load_circles().values() if changes.types & set(c.facility_types)]
     codes = _near_grids(session, changes, circles)
-    inputs = load_inputs(session, grid_codes=codes, around=changes.places)
+    inputs = load_inputs(session, grid_codes=codes, around=changes.places, margin=_margin(circles))
     _clear(session, codes, circles, changes.ids)
     bar = tqdm(total=0, disable=True)
     if codes:
@@ -153,6 +153,16 @@ def update(session: Session) -> dict[str, Any] | None:
         "service_areas": areas,
         "seconds": round(seconds, 3),
     }
+
+
+def _margin(circles: list[Circle]) -> float:
+    """Metres around the grids (and changed places) that hold every path that counts.
+
+    A walk within the threshold T to a point of a grid stays within T of it; the edge a
+    facility that reaches it snaps onto lies within 2 T; so do a resident's.
+    """
+    largest = max((c.threshold_m for c in circles), default=0.0)
+    return 2 * largest * _REACH_FACTOR + get_settings().service_area_buffer_m + 50.0
 
 
 def _near_grids(session: Session, changes: Changes, circles: list[Circle]) -> list[str]:

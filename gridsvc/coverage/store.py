@@ -77,27 +77,36 @@ def load_inputs(
     district: str | None = None,
     grid_codes: list[str] | None = None,
     around: np.ndarray | None = None,
+    margin: float | None = None,
 ) -> analysis.CityInputs:
     """Read grids, residents, facilities and the walking network into memory (metric CRS).
 
     With ``district`` (or ``grid_codes``), only those grids and their residents, and the
-    facilities and network within reach of them (the largest circle's threshold) and of
-    the metric points ``around``.
+    facilities and network within ``margin`` metres (:func:`reach_margin` unless given)
+    of them and of the metric points ``around``.
     """
     srid = metric_srid()
     grids = _load_grids(session, district, srid, grid_codes)
-    margin = reach_margin()
+    margin = reach_margin() if margin is None else margin
     places = grids["geometry"].to_numpy() if not grids.empty else np.zeros(0, dtype=object)
     if around is not None and len(around):
         places = np.concatenate([places, shapely.points(np.asarray(around).reshape(-1, 2))])
     if not len(places):  # an unknown district: nothing to compute
         return _inputs(grids, np.zeros((0, 3)), [], [])
     area = _envelope(shapely.total_bounds(places), margin, srid)
-    return _inputs(grids, *_read_within(session, area, srid))
+    # Only residents inside the grids count; a city or district reads the whole box as
+    # it always did, a few grids only their own box.
+    if grid_codes is not None and not grids.empty:
+        homes = _envelope(shapely.total_bounds(grids["geometry"].to_numpy()), 50.0, srid)
+    else:
+        homes = area
+    return _inputs(grids, *_read_within(session, area, srid, homes))
 
 
-def _read_within(session: Session, area: Any, srid: int) -> tuple[np.ndarray, list, list]:
-    """Residents, facilities and network edges whose boxes meet ``area``."""
+def _read_within(
+    session: Session, area: Any, srid: int, homes: Any
+) -> tuple[np.ndarray, list, list]:
+    """Residents whose place meets ``homes``, facilities and network edges meeting ``area``."""
 
     def within(geom: Any) -> list:
         return [geom.op("&&")(area)]
@@ -105,7 +114,7 @@ def _read_within(session: Session, area: Any, srid: int) -> tuple[np.ndarray, li
     residents = np.array(
         session.execute(
             select(*_xy(PopulationPoint.geom, srid), PopulationPoint.persons).where(
-                *within(PopulationPoint.geom)
+                PopulationPoint.geom.op("&&")(homes)
             )
         ).all(),
         dtype=np.float64,
