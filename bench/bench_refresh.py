@@ -1,13 +1,19 @@
 """Coverage refresh of the demo city: main's code against this tree's, in one run.
 
 Each tree runs in its own process (PYTHONPATH at that tree) on the same database and
-prints its stages; the parent prints both with the ratio and the machine:
+prints its stages; the parent prints both with the ratio, the load average after each
+stage, and the machine:
 - per-grid figures alone (covered residents of every circle x both modes, no polygons);
 - the coverage tables with gaps (figures, covered area, gap polygons) of the same;
 - the network service areas of every threshold;
-- the full refresh (every circle x both modes, service areas, gaps, stored; rolled back).
+- the full refresh (every circle x both modes, service areas, gaps, stored);
+- the freshness check right after it (is the stored coverage current?);
+- stored coverage made current after one shop is added, moved or removed
+  (``refresh_after_change``: this tree updates incrementally, main refreshes districts).
+Everything is rolled back: the database is left as it was.
 
 Run: .venv/bin/python bench/bench_refresh.py [--old /work/main] [--database gridsvc_bench]
+The database must be at a revision both trees know, or be a fresh copy of the demo's.
 """
 
 from __future__ import annotations
@@ -21,20 +27,99 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-STAGES = ("load", "snap", "figures", "tables", "service_areas", "full_refresh")
+STAGES = (
+    "load",
+    "snap",
+    "figures",
+    "tables",
+    "service_areas",
+    "full_refresh",
+    "fresh_check",
+    "update_add",
+    "update_move",
+    "update_remove",
+)
 
 
-def measure(database: str) -> dict[str, float]:
-    """Time each stage with whatever gridsvc is first on the path."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.orm import Session
+def _timed(figures: dict, stage: str, work) -> None:
+    started = time.perf_counter()
+    work()
+    figures[stage] = time.perf_counter() - started
+    figures[f"{stage}_load"] = os.getloadavg()[0]
 
-    from bench.common import bench_database_url, ensure_demo_city
+
+def measure_stages(session, figures: dict) -> None:
+    """Time the computation's stages with whatever gridsvc is first on the path."""
     from gridsvc.config import get_settings
     from gridsvc.coverage import analysis, refresh
     from gridsvc.coverage.circles import load_circles
     from gridsvc.coverage.network import snap
     from gridsvc.coverage.reach import service_area_polygons
+
+    buffer_m = get_settings().service_area_buffer_m
+    circles = list(load_circles().values())
+    loaded = {}
+    _timed(figures, "load", lambda: loaded.setdefault("inputs", refresh.load_inputs(session)))
+    inputs = loaded["inputs"]
+    _timed(figures, "snap", lambda: inputs.resident_snaps)
+
+    def every_circle(with_gaps: bool) -> None:
+        for circle in circles:
+            rows = inputs.facilities_of(circle.facility_types)
+            for mode in analysis.MODES:
+                analysis.compute_coverage(
+                    inputs, rows, mode, circle.threshold_m, buffer_m, with_gaps=with_gaps
+                )
+
+    _timed(figures, "figures", lambda: every_circle(False))
+    _timed(figures, "tables", lambda: every_circle(True))
+    thresholds: dict[float, set[str]] = {}
+    for circle in circles:
+        thresholds.setdefault(circle.threshold_m, set()).update(circle.facility_types)
+
+    def service_areas() -> None:
+        for threshold, types in thresholds.items():
+            xy = inputs.facility_xy[inputs.facilities_of(tuple(types))]
+            service_area_polygons(inputs.network, snap(inputs.network, xy), threshold, buffer_m)
+
+    _timed(figures, "service_areas", service_areas)
+
+
+CHANGES = {
+    "add": "INSERT INTO facilities (type_code, name, source, geom) SELECT type_code,"
+    " 'bench', 'bench', ST_Translate(geom, 0.002, 0.002) FROM facilities WHERE id = :id",
+    "move": "UPDATE facilities SET geom = ST_Translate(geom, 0.003, 0.002) WHERE id = :id",
+    "remove": "DELETE FROM facilities WHERE id = :id",
+}
+
+
+def measure_updates(session, figures: dict) -> None:
+    """Full refresh, then one shop added, moved or removed and coverage made current."""
+    from sqlalchemy import text
+
+    from gridsvc.coverage import refresh, service
+
+    _timed(figures, "full_refresh", lambda: (refresh.refresh(session), session.flush()))
+    _timed(figures, "fresh_check", lambda: refresh.is_fresh(session))
+    shop = session.scalar(
+        text(
+            "SELECT id FROM facilities WHERE type_code = 'shop_market'"
+            " ORDER BY id LIMIT 1 OFFSET 100"
+        )
+    )
+    for kind, statement in CHANGES.items():
+        nested = session.begin_nested()
+        session.execute(text(statement), {"id": shop})
+        _timed(figures, f"update_{kind}", lambda: service.refresh_after_change(session))
+        nested.rollback()
+
+
+def measure(database: str) -> dict[str, float]:
+    """Time each stage with whatever gridsvc is first on the path; roll everything back."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from bench.common import bench_database_url, ensure_demo_city
 
     url = bench_database_url(database)
     engine = create_engine(url)
@@ -42,39 +127,9 @@ def measure(database: str) -> dict[str, float]:
         if not session.scalar(text("SELECT count(*) FROM grids WHERE valid_to IS NULL")):
             ensure_demo_city(url)
     figures: dict[str, float] = {}
-    buffer_m = get_settings().service_area_buffer_m
-    circles = list(load_circles().values())
     with Session(engine) as session:
-        started = time.perf_counter()
-        inputs = refresh.load_inputs(session)
-        figures["load"] = time.perf_counter() - started
-        started = time.perf_counter()
-        _ = inputs.resident_snaps
-        figures["snap"] = time.perf_counter() - started
-        figures["figures"] = figures["tables"] = 0.0
-        for circle in circles:
-            rows = inputs.facilities_of(circle.facility_types)
-            for mode in analysis.MODES:
-                started = time.perf_counter()
-                analysis.compute_coverage(
-                    inputs, rows, mode, circle.threshold_m, buffer_m, with_gaps=False
-                )
-                figures["figures"] += time.perf_counter() - started
-                started = time.perf_counter()
-                analysis.compute_coverage(inputs, rows, mode, circle.threshold_m, buffer_m)
-                figures["tables"] += time.perf_counter() - started
-        thresholds: dict[float, set[str]] = {}
-        for circle in circles:
-            thresholds.setdefault(circle.threshold_m, set()).update(circle.facility_types)
-        started = time.perf_counter()
-        for threshold, types in thresholds.items():
-            xy = inputs.facility_xy[inputs.facilities_of(tuple(types))]
-            service_area_polygons(inputs.network, snap(inputs.network, xy), threshold, buffer_m)
-        figures["service_areas"] = time.perf_counter() - started
-        started = time.perf_counter()
-        refresh.refresh(session)
-        session.flush()
-        figures["full_refresh"] = time.perf_counter() - started
+        measure_stages(session, figures)
+        measure_updates(session, figures)
         session.rollback()
     engine.dispose()
     return figures
@@ -115,11 +170,14 @@ def main() -> None:
     old = run_tree(old_tree, args.database)
     new = run_tree(HERE, args.database) if old_tree != HERE else old
     print(f"old: {old_tree}   new: {HERE}   database: {args.database}")
-    print(f"{'stage':<14}{'old s':>9}{'new s':>9}{'old/new':>9}")
+    print(f"{'stage':<15}{'old s':>9}{'new s':>9}{'old/new':>9}{'load old':>10}{'load new':>10}")
     for stage in STAGES:
         ratio = old[stage] / new[stage] if new[stage] > 0 else float("inf")
-        print(f"{stage:<14}{old[stage]:>9.2f}{new[stage]:>9.2f}{ratio:>8.1f}x")
-    print("targets (issue 14): full refresh < 10 s; figures alone < 2 s")
+        loads = f"{old[stage + '_load']:>10.2f}{new[stage + '_load']:>10.2f}"
+        print(f"{stage:<15}{old[stage]:>9.3f}{new[stage]:>9.3f}{ratio:>8.1f}x{loads}")
+    print(
+        "targets (issue 14): full refresh < 10 s; figures alone < 2 s; one facility's update < 1 s"
+    )
 
 
 if __name__ == "__main__":

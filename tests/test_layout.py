@@ -53,13 +53,7 @@ LAYERS = [
 KNOWN_UPWARD_EDGES: set[tuple[str, str]] = set()
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 50
-#: Functions still over the limit inside packages other helpers are restructuring this
-#: round (issue 17: `coverspeed` owns gridsvc/coverage/).
-KNOWN_LONG_FUNCTIONS = {
-    "gridsvc/coverage/planning.py:site",
-    "gridsvc/coverage/reach.py:reached_pieces",
-    "gridsvc/coverage/refresh.py:refresh",
-}
+KNOWN_LONG_FUNCTIONS: set[str] = set()
 
 
 def module_name(path: Path) -> str:

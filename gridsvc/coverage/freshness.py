@@ -1,5 +1,11 @@
 """Whether stored coverage still matches the data it was made from, per district and city.
 
+First by data versions (:mod:`gridsvc.common.data_versions`): every refresh records the
+versions of the coverage's input tables (:data:`INPUT_TABLES`), and a record whose versions
+are today's is fresh after one small lookup, whatever the city's size. Only when an input
+table was written since does the fingerprint below decide, so that a change in one district
+leaves the others fresh.
+
 A district's coverage depends only on its current grids and on the residents, facilities
 and walking network within reach of them: the box :func:`refresh.load_inputs` reads (the
 grids' extent in the metric CRS grown by :func:`reach_margin`). A district's fingerprint
@@ -12,14 +18,32 @@ district is fresh.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from gridsvc.common.data_versions import table_states
 from gridsvc.config import get_settings
 from gridsvc.coverage.circles import load_circles
 from gridsvc.coverage.models import CoverageRefresh
 
 CITY = "city"
+#: The fingerprint of a record left by an incremental update (which hashes nothing).
+INCREMENTAL = "incremental"
+
+#: The tables stored coverage is computed from: a write to any of them may change it.
+INPUT_TABLES = (
+    "districts",
+    "streets",
+    "communities",
+    "grids",
+    "population_points",
+    "facility_types",
+    "facilities",
+    "network_nodes",
+    "network_edges",
+)
 
 # The box of a district's current grids, grown by the reach margin, in EPSG:4326.
 _DISTRICT_AREA = (
@@ -39,12 +63,25 @@ _PARTS = (
     " (SELECT md5(coalesce(string_agg(id || type_code || ST_AsText(geom), ','"
     "   ORDER BY id), '')) FROM facilities WHERE {near}),"
     " (SELECT count(*) || ':' || coalesce(round(sum(length_m)::numeric, 3), 0)"
-    "   || ':' || coalesce(sum(source + 3 * target), 0) FROM network_edges WHERE {near}),"
+    "   || ':' || coalesce(sum(source + 3 * target), 0) || ':' || {edge_places}"
+    "   FROM network_edges WHERE {near}),"
     " (SELECT md5(coalesce(string_agg(g.code || g.generation, ',' ORDER BY g.code), ''))"
     "   FROM grids g WHERE g.valid_to IS NULL AND {grids}),"
-    " (SELECT count(*) || ':' || coalesce(sum(persons), 0) FROM population_points"
-    "   WHERE {near})"
+    " (SELECT count(*) || ':' || coalesce(sum(persons), 0) || ':' || {resident_places}"
+    "   FROM population_points WHERE {near})"
 )
+# Exact sums of coordinates, so that a moved resident or a redrawn edge tells.
+_RESIDENT_PLACES = "coalesce(sum((ST_X(geom) + 3 * ST_Y(geom))::numeric), 0)"
+_EDGE_PLACES = (
+    "coalesce(sum((ST_X(ST_StartPoint(geom)) + 3 * ST_Y(ST_EndPoint(geom))"
+    " + ST_NPoints(geom))::numeric), 0)"
+)
+
+
+def _parts(near: str, grids: str) -> str:
+    return _PARTS.format(
+        near=near, grids=grids, edge_places=_EDGE_PLACES, resident_places=_RESIDENT_PLACES
+    )
 
 
 def reach_margin() -> float:
@@ -68,16 +105,55 @@ def fingerprint(session: Session, district: str | None = None) -> str:
     Facilities, network, current grids and residents (of the district's reach), circles.
     """
     if district is None:
-        sql, parameters = _PARTS.format(near="TRUE", grids="TRUE"), {}
+        sql, parameters = _parts(near="TRUE", grids="TRUE"), {}
     else:
         near = "geom && (SELECT box FROM area)"
-        sql = _DISTRICT_AREA + _PARTS.format(near=near, grids=_DISTRICT_GRIDS)
+        sql = _DISTRICT_AREA + _parts(near=near, grids=_DISTRICT_GRIDS)
         # One metre more than load_inputs reads, so float rounding never leaves a row out.
         parameters = {"srid": metric_srid(), "margin": reach_margin() + 1, "district": district}
     parts = session.execute(text(sql), parameters).one()
     circles = ";".join(f"{c.code}={c.key}" for c in load_circles().values())
     buffer_m = get_settings().service_area_buffer_m
     return "|".join(str(part) for part in (*parts, circles, buffer_m))
+
+
+def input_versions(session: Session) -> str:
+    """Return the data versions of the input tables, with the circles and buffer width."""
+    states = table_states(session, INPUT_TABLES)
+    circles = ";".join(f"{c.code}={c.key}" for c in load_circles().values())
+    settings = {"circles": circles, "buffer_m": get_settings().service_area_buffer_m}
+    return json.dumps({**states, **settings}, sort_keys=True)
+
+
+class _Now:
+    """Today's input versions and city fingerprint, each read at most once per check."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._versions: str | None = None
+        self._city: str | None = None
+
+    def versions(self) -> str:
+        if self._versions is None:
+            self._versions = input_versions(self.session)
+        return self._versions
+
+    def city(self) -> str:
+        if self._city is None:
+            self._city = fingerprint(self.session)
+        return self._city
+
+    def same_versions(self, record: CoverageRefresh) -> bool:
+        """Whether ``record`` was made when the input tables were as they are now."""
+        return record.input_versions is not None and record.input_versions == self.versions()
+
+    def same_rows(self, record: CoverageRefresh, district: str | None) -> bool:
+        """Whether ``record`` was made from today's rows (an update's record never is)."""
+        if record.fingerprint == INCREMENTAL:
+            return False
+        if district is None:
+            return record.fingerprint == self.city()
+        return record.fingerprint == fingerprint(self.session, district)
 
 
 def current_districts(session: Session) -> list[str]:
@@ -96,42 +172,40 @@ def _newest(session: Session, scopes: list[str]) -> CoverageRefresh | None:
     )
 
 
-class _CityFingerprint:
-    """The city's fingerprint, computed at most once per check."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.value: str | None = None
-
-    def __call__(self) -> str:
-        if self.value is None:
-            self.value = fingerprint(self.session)
-        return self.value
-
-
-def _district_fresh(session: Session, district: str, city: _CityFingerprint) -> bool:
-    newest = _newest(session, [district])
-    if newest is not None:
-        return newest.fingerprint == fingerprint(session, district)
-    # Refreshes from before per-district records: only the city's fingerprint counts.
-    newest = _newest(session, [CITY])
-    return newest is not None and newest.fingerprint == city()
+def _district_fresh(session: Session, district: str, now: _Now) -> bool:
+    newest = _newest(session, [district, CITY])
+    if newest is None:
+        return False
+    if now.same_versions(newest):
+        return True
+    own = _newest(session, [district])
+    if own is None:  # refreshes from before per-district records: the city's counts
+        return now.same_rows(newest, None)
+    # After an incremental update the district's rows may differ from its own record's.
+    updated = session.scalar(
+        select(CoverageRefresh.id)
+        .where(CoverageRefresh.id > own.id, CoverageRefresh.fingerprint == INCREMENTAL)
+        .limit(1)
+    )
+    return updated is None and now.same_rows(own, district)
 
 
 def is_fresh(session: Session, district: str | None = None) -> bool:
     """Whether the stored coverage of ``district`` (or of the whole city) is current."""
-    city = _CityFingerprint(session)
+    now = _Now(session)
     if district is not None:
-        return _district_fresh(session, district, city)
+        return _district_fresh(session, district, now)
     newest = _newest(session, [CITY])
     last = session.scalar(select(CoverageRefresh.id).order_by(CoverageRefresh.id.desc()).limit(1))
-    if newest is not None and newest.id == last and newest.fingerprint == city():
+    if newest is not None and newest.id == last and now.same_versions(newest):
+        return True
+    if newest is not None and newest.id == last and now.same_rows(newest, None):
         return True
     districts = current_districts(session)
-    return bool(districts) and all(_district_fresh(session, code, city) for code in districts)
+    return bool(districts) and all(_district_fresh(session, code, now) for code in districts)
 
 
 def stale_districts(session: Session) -> list[str]:
     """Return the current districts whose stored coverage is missing or out of date."""
-    city = _CityFingerprint(session)
-    return [code for code in current_districts(session) if not _district_fresh(session, code, city)]
+    now = _Now(session)
+    return [code for code in current_districts(session) if not _district_fresh(session, code, now)]

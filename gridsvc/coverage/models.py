@@ -110,6 +110,23 @@ class CoverageRefresh(Base):
     fingerprint: Mapped[str] = mapped_column(Text)
     circles: Mapped[str] = mapped_column(Text)
     seconds: Mapped[float] = mapped_column(Float)
+    # The data versions of the input tables when it ran (NULL: made before they existed).
+    input_versions: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime] = mapped_column(
         TIMESTAMP(timezone=True), server_default=text("now()")
     )
+
+
+class CoverageFacility(Base):
+    """A facility as the stored coverage last saw it: type and metric place.
+
+    Written by every refresh of the city and by incremental updates; comparing it with
+    ``facilities`` tells which facilities were added, moved or removed since.
+    """
+
+    __tablename__ = "coverage_facilities"
+
+    facility_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type_code: Mapped[str] = mapped_column(String(40))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)

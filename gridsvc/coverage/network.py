@@ -46,6 +46,8 @@ class WalkingNetwork:
     lines: np.ndarray
 
     def __post_init__(self) -> None:
+        # Results worth keeping while the network is (edge buffers of a width...).
+        self.memo: dict = {}
         self.tree = shapely.STRtree(self.lines)
         count = len(self.node_ids)
         rows = np.concatenate([self.source, self.target])

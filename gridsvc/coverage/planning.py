@@ -331,6 +331,24 @@ def sites_geojson(answer: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, "siting": summary}
 
 
+def _site_rows(
+    session: Session, candidate_xy: np.ndarray, node_ids: np.ndarray | None, best: siting.Sites
+) -> list[dict[str, Any]]:
+    """Return the chosen sites, best first: place, node, residents gained, grid names."""
+    lonlat = to_lonlat(candidate_xy[best.chosen]) if best.chosen else np.zeros((0, 2))
+    return [
+        {
+            "rank": rank + 1,
+            "lon": round(float(lonlat[rank, 0]), 7),
+            "lat": round(float(lonlat[rank, 1]), 7),
+            "node_id": None if node_ids is None else int(node_ids[candidate]),
+            "residents_gained": int(round(gain)),
+            **site_names(session, float(lonlat[rank, 0]), float(lonlat[rank, 1])),
+        }
+        for rank, (candidate, gain) in enumerate(zip(best.chosen, best.gains, strict=True))
+    ]
+
+
 def site(
     session: Session,
     circle: Circle,
@@ -353,18 +371,7 @@ def site(
     cover = cover_matrix(inputs, candidate_xy, uncovered, mode, limit)
     solved = _solve(weights, cover, ask.k, ask.method)
     best: siting.Sites = solved["best"]
-    lonlat = to_lonlat(candidate_xy[best.chosen]) if best.chosen else np.zeros((0, 2))
-    sites = [
-        {
-            "rank": rank + 1,
-            "lon": round(float(lonlat[rank, 0]), 7),
-            "lat": round(float(lonlat[rank, 1]), 7),
-            "node_id": None if node_ids is None else int(node_ids[candidate]),
-            "residents_gained": int(round(gain)),
-            **site_names(session, float(lonlat[rank, 0]), float(lonlat[rank, 1])),
-        }
-        for rank, (candidate, gain) in enumerate(zip(best.chosen, best.gains, strict=True))
-    ]
+    sites = _site_rows(session, candidate_xy, node_ids, best)
     extra = {key: solved.get(key) for key in ("optimum", "greedy_objective", "greedy_gap_pct")}
     # Optimal means over every candidate: over an evenly taken subset it is not.
     subset = len(candidate_xy) < candidates_before

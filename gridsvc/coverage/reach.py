@@ -65,31 +65,32 @@ def reached_pieces(
     left = np.clip((limit - distances[rows, network.source[cols]]) / length, 0, 1)
     right = np.clip((limit - distances[rows, network.target[cols]]) / length, 0, 1)
     whole = left + right >= 1
-    parts = [
-        (rows[whole], cols[whole], 0.0, 1.0, None),
-        (rows[~whole & (left > 0)], cols[~whole & (left > 0)], 0.0, "left", ~whole & (left > 0)),
-        (
-            rows[~whole & (right > 0)],
-            cols[~whole & (right > 0)],
-            "right",
-            1.0,
-            ~whole & (right > 0),
-        ),
-    ]
-    source, edge, start, end = [], [], [], []
-    for part_rows, part_cols, low, high, mask in parts:
-        source.append(row_labels[part_rows])
-        edge.append(part_cols)
-        start.append(1 - right[mask] if low == "right" else np.full(len(part_rows), low))
-        end.append(left[mask] if high == "left" else np.full(len(part_rows), high))
+    from_source, from_target = ~whole & (left > 0), ~whole & (right > 0)
+    masks = (whole, from_source, from_target)
+    starts = (np.zeros(whole.sum()), np.zeros(from_source.sum()), 1 - right[from_target])
+    ends = (np.ones(whole.sum()), left[from_source], np.ones(from_target.sum()))
+    own_source, own_edge, own_start, own_end = _own_edge_pieces(network, own, own_labels, limit)
+    pieces = Pieces(
+        np.concatenate([row_labels[rows[mask]] for mask in masks] + [own_source]),
+        np.concatenate([cols[mask] for mask in masks] + [own_edge]),
+        np.concatenate([*starts, own_start]),
+        np.concatenate([*ends, own_end]),
+    )
+    return _take(pieces, pieces.end > pieces.start)
+
+
+def _own_edge_pieces(
+    network: WalkingNetwork, own: Snapped, own_labels: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Source, edge, start and end of each source's reach along its own edge."""
     remaining = (limit - own.offset) / network.length[own.edge]
     inside = remaining > 0
-    source.append(own_labels[inside])
-    edge.append(own.edge[inside])
-    start.append(np.clip(own.fraction[inside] - remaining[inside], 0, 1))
-    end.append(np.clip(own.fraction[inside] + remaining[inside], 0, 1))
-    pieces = Pieces(*(np.concatenate(values) for values in (source, edge, start, end)))
-    return _take(pieces, pieces.end > pieces.start)
+    return (
+        own_labels[inside],
+        own.edge[inside],
+        np.clip(own.fraction[inside] - remaining[inside], 0, 1),
+        np.clip(own.fraction[inside] + remaining[inside], 0, 1),
+    )
 
 
 def nearest_pieces(
@@ -162,10 +163,15 @@ def service_area_polygons(
         farther than ``limit`` from every edge).
     """
     result = np.array([shapely.Polygon()] * len(sources), dtype=object)
-    # Whole edges are buffered once and shared; each area unions the buffers of its pieces.
-    whole_edges = in_threads(
-        lambda part: shapely.buffer(network.lines[part], buffer_m, quad_segs=4), len(network.lines)
-    )
+    # Whole edges are buffered once (per network and width) and shared; each area unions
+    # the buffers of its pieces.
+    key = ("edge_buffers", buffer_m)
+    if key not in network.memo:
+        network.memo[key] = in_threads(
+            lambda part: shapely.buffer(network.lines[part], buffer_m, quad_segs=4),
+            len(network.lines),
+        )
+    whole_edges = network.memo[key]
     for indices, distances in each_source_distances(network, sources, limit, chunk):
         own = sources.take(indices)
         pieces = reached_pieces(network, distances, indices, own, indices, limit)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import feature
 from gridsvc.config import get_settings
-from gridsvc.coverage import analysis, freshness, refresh
+from gridsvc.coverage import analysis, freshness, incremental, refresh
 from gridsvc.coverage.circles import Circle, custom_circle, load_circles
 from gridsvc.coverage.models import GridCoverage, ServiceArea
 from gridsvc.facilities import service as facilities_service
@@ -90,7 +90,7 @@ def city_inputs(session: Session, district: str | None = None) -> analysis.CityI
     """Return the city (or a district) in memory, cached per database, data and district."""
     if district is not None:
         grids_service.check_code("district", district)
-    key = (str(session.get_bind().engine.url), refresh.fingerprint(session), district)
+    key = (str(session.get_bind().engine.url), freshness.input_versions(session), district)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
@@ -106,10 +106,15 @@ def refresh_after_change(
 ) -> dict[str, Any]:
     """Recompute stored coverage where the data changed: the stale districts, or the city.
 
-    Only districts whose stored coverage no longer matches the data are recomputed (of
-    ``districts`` when given); when every district is stale, the city is refreshed in one
-    pass. The caller commits.
+    When only facilities changed since the city's coverage was current, only what they
+    reach is recomputed (:mod:`gridsvc.coverage.incremental`). Otherwise only districts
+    whose stored coverage no longer matches the data are recomputed (of ``districts`` when
+    given); when every district is stale, the city is refreshed in one pass. The caller
+    commits.
     """
+    updated = incremental.update(session)
+    if updated is not None:
+        return {key: updated[key] for key in ("districts", "grids", "service_areas", "seconds")}
     stale = freshness.stale_districts(session)
     if districts is not None:
         stale = [code for code in stale if code in districts]

@@ -1,0 +1,288 @@
+"""PostGIS I/O of coverage: read the city, store service areas and per-grid coverage.
+
+The computation itself is in :mod:`gridsvc.coverage.analysis` and
+:mod:`gridsvc.coverage.network`; here rows go in and out, in EPSG:4326 in the database and
+the settings' metric CRS in memory. What runs when is in :mod:`gridsvc.coverage.refresh`
+(every grid) and :mod:`gridsvc.coverage.incremental` (what one facility reaches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from gridsvc.common import postgis
+from gridsvc.config import get_settings
+from gridsvc.coverage import analysis
+from gridsvc.coverage.circles import Circle, load_circles
+from gridsvc.coverage.freshness import metric_srid, reach_margin
+from gridsvc.coverage.inputs import city_inputs
+from gridsvc.coverage.models import NetworkEdge
+from gridsvc.coverage.network import snap
+from gridsvc.coverage.reach import service_area_polygons
+from gridsvc.facilities.models import Facility
+from gridsvc.grids import service as grids_service
+from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
+
+WGS84 = 4326
+
+
+def _xy(geom: Any, srid: int) -> tuple[Any, Any]:
+    projected = func.ST_Transform(geom, srid)
+    return func.ST_X(projected), func.ST_Y(projected)
+
+
+def _load_grids(
+    session: Session, district: str | None, srid: int, codes: list[str] | None = None
+) -> pd.DataFrame:
+    statement = grids_service.with_parents(
+        select(
+            Grid.code,
+            Community.code.label("community_code"),
+            Street.code.label("street_code"),
+            District.code.label("district_code"),
+            func.ST_AsBinary(func.ST_Transform(Grid.geom, srid)).label("wkb"),
+        ).select_from(Grid)
+    ).where(Grid.valid_to.is_(None))
+    if district is not None:
+        statement = statement.where(District.code == grids_service.check_code("district", district))
+    if codes is not None:
+        statement = statement.where(Grid.code.in_(codes))
+    frame = pd.DataFrame(session.execute(statement.order_by(Grid.code)).all())
+    if frame.empty:
+        columns = ["code", "community_code", "street_code", "district_code", "geometry"]
+        return pd.DataFrame(columns=columns)
+    frame["geometry"] = shapely.from_wkb(frame.pop("wkb").map(bytes).to_numpy())
+    return frame
+
+
+def _envelope(bounds: np.ndarray, margin: float, srid: int) -> Any:
+    """Return the box ``bounds`` (metric) grown by ``margin`` metres, in EPSG:4326."""
+    west, south, east, north = bounds
+    box = func.ST_MakeEnvelope(west - margin, south - margin, east + margin, north + margin, srid)
+    return func.ST_Transform(box, WGS84)
+
+
+def load_inputs(
+    session: Session,
+    district: str | None = None,
+    grid_codes: list[str] | None = None,
+    around: np.ndarray | None = None,
+    margin: float | None = None,
+) -> analysis.CityInputs:
+    """Read grids, residents, facilities and the walking network into memory (metric CRS).
+
+    With ``district`` (or ``grid_codes``), only those grids and their residents, and the
+    facilities and network within ``margin`` metres (:func:`reach_margin` unless given)
+    of them and of the metric points ``around``.
+    """
+    srid = metric_srid()
+    grids = _load_grids(session, district, srid, grid_codes)
+    margin = reach_margin() if margin is None else margin
+    places = grids["geometry"].to_numpy() if not grids.empty else np.zeros(0, dtype=object)
+    if around is not None and len(around):
+        places = np.concatenate([places, shapely.points(np.asarray(around).reshape(-1, 2))])
+    if not len(places):  # an unknown district: nothing to compute
+        return _inputs(grids, np.zeros((0, 3)), [], [])
+    area = _envelope(shapely.total_bounds(places), margin, srid)
+    # Only residents inside the grids count; a city or district reads the whole box as
+    # it always did, a few grids only their own box.
+    if grid_codes is not None and not grids.empty:
+        homes = _envelope(shapely.total_bounds(grids["geometry"].to_numpy()), 50.0, srid)
+    else:
+        homes = area
+    return _inputs(grids, *_read_within(session, area, srid, homes))
+
+
+def _read_within(
+    session: Session, area: Any, srid: int, homes: Any
+) -> tuple[np.ndarray, list, list]:
+    """Residents whose place meets ``homes``, facilities and network edges meeting ``area``."""
+
+    def within(geom: Any) -> list:
+        return [geom.op("&&")(area)]
+
+    residents = np.array(
+        session.execute(
+            select(*_xy(PopulationPoint.geom, srid), PopulationPoint.persons).where(
+                PopulationPoint.geom.op("&&")(homes)
+            )
+        ).all(),
+        dtype=np.float64,
+    ).reshape(-1, 3)
+    facilities = session.execute(
+        select(Facility.id, Facility.type_code, *_xy(Facility.geom, srid))
+        .where(*within(Facility.geom))
+        .order_by(Facility.id)
+    ).all()
+    edges = session.execute(
+        select(
+            NetworkEdge.source,
+            NetworkEdge.target,
+            NetworkEdge.length_m,
+            func.ST_AsBinary(func.ST_Transform(NetworkEdge.geom, srid)),
+        ).where(*within(NetworkEdge.geom))
+    ).all()
+    return residents, facilities, edges
+
+
+def _inputs(
+    grids: pd.DataFrame, residents: np.ndarray, facilities: list, edges: list
+) -> analysis.CityInputs:
+    walking = None
+    if edges:
+        source, target, length, wkb = (
+            np.array(column, dtype=object) for column in zip(*edges, strict=True)
+        )
+        lines = shapely.from_wkb([bytes(value) for value in wkb])
+        walking = (source.astype(np.int64), target.astype(np.int64), length.astype(float), lines)
+    return city_inputs(
+        grids,
+        residents,
+        (
+            np.array([row[0] for row in facilities], dtype=np.int64),
+            np.array([row[1] for row in facilities], dtype=object),
+            np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
+        ),
+        walking,
+    )
+
+
+def _ewkb(geometries: np.ndarray, srid: int) -> list[str | None]:
+    """Metric geometries as hex EWKB MultiPolygons in EPSG:4326 (None for empty ones)."""
+    multi = as_multipolygons(geometries)
+    present = np.array([geometry is not None for geometry in multi], dtype=bool)
+    result: list[str | None] = [None] * len(multi)
+    if present.any():
+        to_wgs84 = _to_wgs84(srid)
+        geographic = shapely.transform(
+            multi[present], lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
+        )
+        hexes = shapely.to_wkb(shapely.set_srid(geographic, WGS84), hex=True, include_srid=True)
+        for position, value in zip(np.flatnonzero(present), hexes, strict=True):
+            result[position] = value
+    return result
+
+
+@lru_cache
+def _to_wgs84(srid: int) -> Transformer:
+    return Transformer.from_crs(srid, WGS84, always_xy=True)
+
+
+def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
+    """Keep the polygonal parts of each geometry as one MultiPolygon (None when none)."""
+    result = np.full(len(geometries), None, dtype=object)
+    if len(geometries) == 0:
+        return result
+    parts, index = shapely.get_parts(np.asarray(geometries, dtype=object), return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    if keep.any():
+        shapely.multipolygons(parts[keep], indices=index[keep], out=result)
+    return result
+
+
+def _copy(session: Session, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    postgis.copy_rows(session, table, columns, rows)
+
+
+def store_coverage(
+    session: Session, table: pd.DataFrame, circle: Circle, mode: str, srid: int
+) -> None:
+    """Write one circle's per-grid coverage (with gaps) for one mode."""
+    gaps = _ewkb(table["gap"].to_numpy(), srid)
+    columns = [
+        "grid_code",
+        "circle",
+        "mode",
+        "district_code",
+        "street_code",
+        "community_code",
+        "residents",
+        "covered_residents",
+        "area_m2",
+        "covered_area_m2",
+        "geom",
+    ]
+    rows = zip(
+        table["code"],
+        [circle.code] * len(table),
+        [mode] * len(table),
+        table["district_code"],
+        table["street_code"],
+        table["community_code"],
+        table["residents"].astype(int),
+        table["covered_residents"].astype(int),
+        table["area_m2"].astype(float),
+        table["covered_area_m2"].astype(float),
+        gaps,
+        strict=True,
+    )
+    _copy(session, "grid_coverage", columns, rows)
+
+
+def complete_facilities(inputs: analysis.CityInputs, district: str | None) -> np.ndarray:
+    """Mask of the facilities whose service areas the loaded network holds whole.
+
+    The city: all. A district: those within the reach margin less the largest threshold
+    of its grids' extent; farther ones may walk out of the loaded box, so their stored
+    service areas are left to the refresh of a district nearer to them.
+    """
+    keep = np.ones(len(inputs.facility_ids), dtype=bool)
+    if district is None or inputs.grids.empty or not len(keep):
+        return keep
+    distance = reach_margin() - max(c.threshold_m for c in load_circles().values())
+    west, south, east, north = shapely.total_bounds(inputs.grids["geometry"].to_numpy())
+    x, y = inputs.facility_xy[:, 0], inputs.facility_xy[:, 1]
+    return (
+        (x >= west - distance)
+        & (x <= east + distance)
+        & (y >= south - distance)
+        & (y <= north + distance)
+    )
+
+
+def store_service_areas(
+    session: Session,
+    inputs: analysis.CityInputs,
+    circles: list[Circle],
+    keep: np.ndarray,
+    bar: tqdm,
+) -> int:
+    """Compute and write the ``keep`` facilities' service areas for the circles' thresholds."""
+    srid = metric_srid()
+    buffer_m = get_settings().service_area_buffer_m
+    thresholds: dict[float, set[str]] = {}
+    for circle in circles:
+        thresholds.setdefault(circle.threshold_m, set()).update(circle.facility_types)
+    written = 0
+    for threshold, types in sorted(thresholds.items()):
+        rows = inputs.facilities_of(tuple(types))
+        rows = rows[keep[rows]]
+        xy = inputs.facility_xy[rows]
+        areas = {
+            "euclidean": shapely.buffer(shapely.points(xy.reshape(-1, 2)), threshold, quad_segs=16)
+        }
+        if analysis.has_network(inputs) and len(rows):
+            sources = snap(inputs.network, xy)
+            areas["network"] = service_area_polygons(inputs.network, sources, threshold, buffer_m)
+        for mode, polygons in areas.items():
+            geometry = _ewkb(polygons, srid)
+            values = [
+                (int(inputs.facility_ids[row]), inputs.facility_types[row], mode, threshold, geom)
+                for row, geom in zip(rows, geometry, strict=True)
+                if geom is not None
+            ]
+            columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
+            _copy(session, "service_areas", columns, values)
+            written += len(values)
+        bar.update(1)
+    return written
