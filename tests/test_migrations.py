@@ -38,6 +38,7 @@ TABLES = {
     "service_areas",
     "grid_coverage",
     "coverage_refreshes",
+    "coverage_facilities",
     "rate_limits",
     "issued_bulletins",
     "data_versions",
@@ -114,6 +115,7 @@ def test_every_geometry_has_a_gist_index(empty_database_url: str) -> None:
     assert (
         gist_indexed_tables(empty_database_url)
         == TABLES
-        - {"facility_types", "coverage_refreshes", "rate_limits", "data_versions"}
+        - {"facility_types", "coverage_refreshes", "coverage_facilities", "rate_limits"}
+        - {"data_versions"}
         - ISSUE_TABLES_WITHOUT_GEOMETRY
     )

@@ -50,6 +50,9 @@ COUNTED_TABLES = (
     "idempotency_keys",
     "rate_limits",
     "issued_bulletins",
+    # Coverage's own bookkeeping (the facilities as stored coverage last saw them): no map
+    # or tile reads it.
+    "coverage_facilities",
 )
 
 
