@@ -16,13 +16,13 @@ from gridsvc.common.errors import (
     status_of,
 )
 
-#: Errors in gridsvc/issues/ that still name their status themselves; helper `issuespkg`
-#: restructures that package this round, and the merge moves them onto the kinds above.
+#: Errors in gridsvc/issues/ that still name their status themselves (issue 17 moves them
+#: onto the kinds above); any other one fails.
 STATUS_OF_THEIR_OWN = {
-    "gridsvc.issues.attachments.AfterPhotoMissing",
-    "gridsvc.issues.bulletin_pdf.PdfUnavailableError",
+    "gridsvc.issues.photos.service.AfterPhotoMissing",
+    "gridsvc.issues.bulletins.pdf.PdfUnavailableError",
     "gridsvc.issues.idempotency.IdempotencyKeyReused",
-    "gridsvc.issues.reporter.ReporterActionRefused",
+    "gridsvc.issues.reporters.secrets.ReporterActionRefused",
 }
 
 

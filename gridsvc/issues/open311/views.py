@@ -73,9 +73,13 @@ def open311_errors(handler: ErrorHandler) -> ErrorHandler:
     """
 
     async def handle(request: Request, error: Exception) -> Response:
-        if not isinstance(error, GridsvcError) or not request.url.path.startswith(PREFIX):
+        if (
+            not isinstance(error, GridsvcError)
+            or isinstance(error, InvalidParameterError)  # one 422 shape, as the document says
+            or not request.url.path.startswith(PREFIX)
+        ):
             return await handler(request, error)
-        code = 400 if isinstance(error, InvalidParameterError) else status_of(error)
+        code = status_of(error)
         fmt: Format = "xml" if request.url.path.endswith(".xml") else "json"
         response = rendered(
             [{"code": code, "description": error.message}], fmt, open311_xml.ERRORS, code
