@@ -17,14 +17,20 @@ import select
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from common import bench_database_url, database_version, ensure_demo_city, print_machine
+from common import (
+    bench_database_url,
+    database_version,
+    ensure_demo_city,
+    free_port,
+    print_machine,
+    uvicorn_command,
+)
 from sqlalchemy import create_engine, text
 
 BENCH_DATABASE = "gridsvc_bench_bounds"
@@ -39,12 +45,6 @@ REPORT = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_server(database_url: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {
@@ -53,18 +53,7 @@ def start_server(database_url: str) -> tuple[subprocess.Popen, int]:
         # One client address sends every report here: the per-address limit is not measured.
         "GRIDSVC_RATE_LIMIT_PER_ADDRESS": "1000000/hour",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "gridsvc.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    command = uvicorn_command(port)
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

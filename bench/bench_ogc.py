@@ -23,14 +23,13 @@ import random
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
-from common import free_port, print_machine
+from common import free_port, print_machine, uvicorn_command
 from sqlalchemy import create_engine, text
 
 from gridsvc.db import resolve_database_url
@@ -66,18 +65,7 @@ def sample_points(url: str) -> list[tuple[float, float]]:
 
 def start_server() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "gridsvc.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    command = uvicorn_command(port)
     process = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):

@@ -59,6 +59,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def uvicorn_command(port: int, *options: str) -> list[str]:
+    """``uvicorn gridsvc.main:app`` on 127.0.0.1:``port``, quiet, with ``options`` added."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "gridsvc.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *options,
+        "--log-level",
+        "warning",
+    ]
+
+
 def peak_memory_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from common import free_port
+from common import free_port, uvicorn_command
 
 from gridsvc.cluster import service as cluster_service
 from gridsvc.cluster.home import ClusterError, ClusterPaths
@@ -82,20 +81,7 @@ def api_server(url: str, settings: Settings, workers: int, log: Path) -> Iterato
         "GRIDSVC_HOME": str(settings.home),
         "GRIDSVC_PHOTOS_DIR": str(settings.photos_dir),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "gridsvc.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-    ]
+    command = uvicorn_command(port, "--workers", str(workers))
     with log.open("w") as output:
         # A session of its own: a Ctrl-C reaches this script, which stops the server itself.
         process = subprocess.Popen(
