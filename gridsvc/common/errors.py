@@ -84,7 +84,15 @@ class PermissionDeniedError(GridsvcError):
     """The caller is known but may not do this."""
 
 
-class DatabaseUnavailableError(GridsvcError):
+class UnprocessableError(GridsvcError):
+    """The request is well formed but cannot be done as it is (a key reused, another body)."""
+
+
+class UnavailableError(GridsvcError):
+    """Something the request needs cannot serve it now (the database, a PDF printer)."""
+
+
+class DatabaseUnavailableError(UnavailableError):
     """The database cannot be reached or answered with an error."""
 
 
@@ -96,7 +104,8 @@ STATUS_CODES: dict[type[GridsvcError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     InvalidParameterError: 422,
-    DatabaseUnavailableError: 503,
+    UnprocessableError: 422,
+    UnavailableError: 503,
 }
 
 

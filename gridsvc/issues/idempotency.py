@@ -18,17 +18,15 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from gridsvc.common.errors import GridsvcError, InvalidParameterError
+from gridsvc.common.errors import InvalidParameterError, UnprocessableError
 from gridsvc.config import get_settings
 from gridsvc.issues.models import IdempotencyKey
 
 MAX_KEY_LENGTH = 255
 
 
-class IdempotencyKeyReused(GridsvcError):
-    """The key was used before with another body (422)."""
-
-    status_code = 422
+class IdempotencyKeyReused(UnprocessableError):
+    """The key was used before with another body."""
 
 
 def body_hash(body: dict[str, Any]) -> str:

@@ -15,15 +15,13 @@ from gridsvc.common.errors import (
     NotFoundError,
     status_of,
 )
+from gridsvc.issues.bulletins.pdf import PdfUnavailableError
+from gridsvc.issues.idempotency import IdempotencyKeyReused
+from gridsvc.issues.photos.service import AfterPhotoMissing
+from gridsvc.issues.reporters.secrets import ReporterActionRefused
 
-#: Errors in gridsvc/issues/ that still name their status themselves (issue 17 moves them
-#: onto the kinds above); any other one fails.
-STATUS_OF_THEIR_OWN = {
-    "gridsvc.issues.photos.service.AfterPhotoMissing",
-    "gridsvc.issues.bulletins.pdf.PdfUnavailableError",
-    "gridsvc.issues.idempotency.IdempotencyKeyReused",
-    "gridsvc.issues.reporters.secrets.ReporterActionRefused",
-}
+#: Errors that name their status themselves instead of taking their kind's: none.
+STATUS_OF_THEIR_OWN: set[str] = set()
 
 
 def every_error_class() -> set[type[GridsvcError]]:
@@ -63,6 +61,10 @@ class StaleStep(StaleProposal):
         (NotFoundError("x"), 404),
         (InvalidParameterError("limit", "too big"), 422),
         (StaleStep("x"), 409),
+        (AfterPhotoMissing("x"), 409),
+        (ReporterActionRefused("x"), 409),
+        (IdempotencyKeyReused("x"), 422),
+        (PdfUnavailableError("x"), 503),
     ],
 )
 def test_an_error_answers_with_its_nearest_kind(error: GridsvcError, status: int) -> None:

@@ -15,16 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from gridsvc.common.browser import CHROMIUM_ARGS, chromium_path
-from gridsvc.common.errors import GridsvcError
+from gridsvc.common.errors import UnavailableError
 from gridsvc.config import get_settings
 
 PDF_MEDIA_TYPE = "application/pdf"
 
 
-class PdfUnavailableError(GridsvcError):
+class PdfUnavailableError(UnavailableError):
     """No PDF could be printed now: no Chromium, too busy, or it took too long."""
-
-    status_code = 503
 
 
 @lru_cache

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.auth.roles import Role
 from gridsvc.auth.tokens import Principal
-from gridsvc.common.errors import GridsvcError, InvalidParameterError, NotFoundError
+from gridsvc.common.errors import ConflictError, InvalidParameterError, NotFoundError
 from gridsvc.config import get_settings
 from gridsvc.issues import service
 from gridsvc.issues.models import Issue, IssueCategory, IssueEvent, IssuePhoto
@@ -41,10 +41,8 @@ class PhotoStage(StrEnum):
 REPORTER_STAGES = (PhotoStage.REPORT.value, PhotoStage.AFTER.value)
 
 
-class AfterPhotoMissing(GridsvcError):
-    """Resolve needs a photo after handling first (409)."""
-
-    status_code = 409
+class AfterPhotoMissing(ConflictError):
+    """Resolve needs a photo after handling first."""
 
 
 def issue_for_upload(

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal, signing_secret
-from gridsvc.common.errors import GridsvcError, NotFoundError
+from gridsvc.common.errors import ConflictError, NotFoundError
 from gridsvc.config import get_settings
 from gridsvc.issues.models import Issue, IssueEvent
 from gridsvc.issues.workflow import Action
@@ -30,10 +30,8 @@ SECRET_HEX_DIGITS = 32  # 128 bits
 MAX_SECRET_LENGTH = 64
 
 
-class ReporterActionRefused(GridsvcError):
-    """A rating or reopening the case's state no longer allows (409)."""
-
-    status_code = 409
+class ReporterActionRefused(ConflictError):
+    """A rating or reopening the case's state no longer allows."""
 
 
 def hash_secret(secret: str) -> str:
