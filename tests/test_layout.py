@@ -25,6 +25,7 @@ The layers, lowest first; a node imports only nodes of lower layers:
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -54,6 +55,20 @@ KNOWN_UPWARD_EDGES: set[tuple[str, str]] = set()
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 50
 KNOWN_LONG_FUNCTIONS: set[str] = set()
+#: The tables of the domains below coverage: it reads them only through their services.
+OTHER_DOMAINS_TABLES = {
+    "districts",
+    "streets",
+    "communities",
+    "grids",
+    "population_points",
+    "facility_types",
+    "facilities",
+}
+#: ``path: what`` of coverage's own SQL over those tables or imports of other domains'
+#: models, each with the work that removes it. An entry that no longer occurs fails too.
+KNOWN_COVERAGE_READS: set[str] = set()
+SQL_TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+(\w+)")
 
 
 def module_name(path: Path) -> str:
@@ -165,3 +180,49 @@ def test_the_walk_sees_imports_inside_functions() -> None:
     # refresh_coverage imports the coverage service inside the function, on purpose late.
     why = package_edges()[("gridsvc.geodata", "gridsvc.coverage")]
     assert "gridsvc.geodata.cli imports gridsvc.coverage.service" in why
+
+
+def other_domain_reads(source: str, module: str) -> set[str]:
+    """What in ``source`` (of ``module``) reads another domain's tables but its service.
+
+    Upper-case SQL naming one of :data:`OTHER_DOMAINS_TABLES` in a string literal (implicit
+    concatenation and f-strings included), and any import of another package's ``models``.
+    """
+    own = node_of(module)
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            for table in SQL_TABLE.findall(node.value):
+                if table in OTHER_DOMAINS_TABLES:
+                    found.add(f"{module}:{node.lineno}: SQL over {table}")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [alias.name for alias in node.names]
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(f"{node.module}.{name}" for name in names)]
+            for name in names:
+                if name.endswith(".models") and node_of(name) != own and name.startswith("gridsvc"):
+                    found.add(f"{module}:{node.lineno}: imports {name}")
+    return found
+
+
+def test_coverage_reads_other_domains_through_their_services() -> None:
+    found: set[str] = set()
+    for path in (PACKAGE / "coverage").rglob("*.py"):
+        found |= other_domain_reads(path.read_text(encoding="utf-8"), module_name(path))
+    assert found - KNOWN_COVERAGE_READS == set(), "call grids_service or facilities_service"
+    assert KNOWN_COVERAGE_READS - found == set(), "a known read is gone: remove it here"
+
+
+def test_the_read_check_sees_sql_and_model_imports() -> None:
+    source = (
+        "from gridsvc.grids.models import Grid\n"
+        "from gridsvc.coverage.models import ServiceArea\n"
+        "SQL = ('SELECT code FROM grids g'\n"
+        "       ' JOIN communities c ON c.id = g.community_id')\n"
+        "DOC = 'computed from facilities near the grids'\n"
+    )
+    assert other_domain_reads(source, "gridsvc.coverage.example") == {
+        "gridsvc.coverage.example:1: imports gridsvc.grids.models",
+        "gridsvc.coverage.example:3: SQL over grids",
+        "gridsvc.coverage.example:3: SQL over communities",
+    }

@@ -1,4 +1,4 @@
-"""Database plumbing for bulk rows: COPY into a table, geometries as the EWKB COPY reads.
+"""Database plumbing for bulk rows: COPY into a table, geometries as EWKB, boxes as EWKB.
 
 The one home of COPY: the city's loaders and the stored coverage both stream through it.
 """
@@ -25,3 +25,11 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def meets_box(box: bytes | None) -> str:
+    """Return the SQL condition on ``geom`` for rows meeting ``box`` (bound as ``:box``).
+
+    ``box`` is an EPSG:4326 polygon as EWKB; None means everywhere (``TRUE``).
+    """
+    return "TRUE" if box is None else "geom && ST_GeomFromEWKB(:box)"

@@ -23,10 +23,13 @@ import json
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from gridsvc.common import postgis
 from gridsvc.common.data_versions import table_states
 from gridsvc.config import get_settings
 from gridsvc.coverage.circles import load_circles
 from gridsvc.coverage.models import CoverageRefresh
+from gridsvc.facilities import service as facilities_service
+from gridsvc.grids import service as grids_service
 
 CITY = "city"
 #: The fingerprint of a record left by an incremental update (which hashes nothing).
@@ -45,43 +48,14 @@ INPUT_TABLES = (
     "network_edges",
 )
 
-# The box of a district's current grids, grown by the reach margin, in EPSG:4326.
-_DISTRICT_AREA = (
-    "WITH area AS (SELECT ST_Transform(ST_SetSRID(ST_Expand(ST_Extent("
-    "ST_Transform(g.geom, :srid)), :margin)::geometry, :srid), 4326) AS box"
-    " FROM grids g JOIN communities c ON c.id = g.community_id"
-    " JOIN streets s ON s.id = c.street_id JOIN districts d ON d.id = s.district_id"
-    " WHERE g.valid_to IS NULL AND d.code = :district) "
-)
-_DISTRICT_GRIDS = (
-    "g.code IN (SELECT g2.code FROM grids g2 JOIN communities c ON c.id = g2.community_id"
-    " JOIN streets s ON s.id = c.street_id JOIN districts d ON d.id = s.district_id"
-    " WHERE g2.valid_to IS NULL AND d.code = :district)"
-)
-_PARTS = (
-    "SELECT"
-    " (SELECT md5(coalesce(string_agg(id || type_code || ST_AsText(geom), ','"
-    "   ORDER BY id), '')) FROM facilities WHERE {near}),"
-    " (SELECT count(*) || ':' || coalesce(round(sum(length_m)::numeric, 3), 0)"
-    "   || ':' || coalesce(sum(source + 3 * target), 0) || ':' || {edge_places}"
-    "   FROM network_edges WHERE {near}),"
-    " (SELECT md5(coalesce(string_agg(g.code || g.generation, ',' ORDER BY g.code), ''))"
-    "   FROM grids g WHERE g.valid_to IS NULL AND {grids}),"
-    " (SELECT count(*) || ':' || coalesce(sum(persons), 0) || ':' || {resident_places}"
-    "   FROM population_points WHERE {near})"
-)
-# Exact sums of coordinates, so that a moved resident or a redrawn edge tells.
-_RESIDENT_PLACES = "coalesce(sum((ST_X(geom) + 3 * ST_Y(geom))::numeric), 0)"
-_EDGE_PLACES = (
-    "coalesce(sum((ST_X(ST_StartPoint(geom)) + 3 * ST_Y(ST_EndPoint(geom))"
+# Exact sums of coordinates, so that a redrawn edge tells.
+_EDGES_DIGEST = (
+    "SELECT count(*) || ':' || coalesce(round(sum(length_m)::numeric, 3), 0)"
+    " || ':' || coalesce(sum(source + 3 * target), 0) || ':'"
+    " || coalesce(sum((ST_X(ST_StartPoint(geom)) + 3 * ST_Y(ST_EndPoint(geom))"
     " + ST_NPoints(geom))::numeric), 0)"
+    " FROM network_edges WHERE {near}"
 )
-
-
-def _parts(near: str, grids: str) -> str:
-    return _PARTS.format(
-        near=near, grids=grids, edge_places=_EDGE_PLACES, resident_places=_RESIDENT_PLACES
-    )
 
 
 def reach_margin() -> float:
@@ -104,14 +78,17 @@ def fingerprint(session: Session, district: str | None = None) -> str:
 
     Facilities, network, current grids and residents (of the district's reach), circles.
     """
-    if district is None:
-        sql, parameters = _parts(near="TRUE", grids="TRUE"), {}
-    else:
-        near = "geom && (SELECT box FROM area)"
-        sql = _DISTRICT_AREA + _parts(near=near, grids=_DISTRICT_GRIDS)
+    box = None
+    if district is not None:
         # One metre more than load_inputs reads, so float rounding never leaves a row out.
-        parameters = {"srid": metric_srid(), "margin": reach_margin() + 1, "district": district}
-    parts = session.execute(text(sql), parameters).one()
+        box = grids_service.reach_box(session, district, metric_srid(), reach_margin() + 1)
+    edges = text(_EDGES_DIGEST.format(near=postgis.meets_box(box)))
+    parts = (
+        facilities_service.facilities_digest(session, box),
+        session.execute(edges, {"box": box}).scalar_one(),
+        grids_service.grids_digest(session, district),
+        grids_service.residents_digest(session, box),
+    )
     circles = ";".join(f"{c.code}={c.key}" for c in load_circles().values())
     buffer_m = get_settings().service_area_buffer_m
     return "|".join(str(part) for part in (*parts, circles, buffer_m))
@@ -158,9 +135,7 @@ class _Now:
 
 def current_districts(session: Session) -> list[str]:
     """Codes of the current districts, in order."""
-    return list(
-        session.scalars(text("SELECT code FROM districts WHERE valid_to IS NULL ORDER BY code"))
-    )
+    return grids_service.district_codes(session)
 
 
 def _newest(session: Session, scopes: list[str]) -> CoverageRefresh | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select, text
+from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -25,35 +25,16 @@ from gridsvc.config import get_settings
 from gridsvc.coverage import refresh
 from gridsvc.coverage.circles import Circle, load_circles
 from gridsvc.coverage.freshness import CITY, INCREMENTAL, input_versions, metric_srid
-from gridsvc.coverage.models import CoverageRefresh, GridCoverage, ServiceArea
+from gridsvc.coverage.models import CoverageFacility, CoverageRefresh, GridCoverage, ServiceArea
 from gridsvc.coverage.store import load_inputs, store_service_areas
+from gridsvc.facilities import service as facilities_service
+from gridsvc.grids import service as grids_service
 
 #: More changed facilities than this: a full refresh is as quick and simpler.
 MAX_CHANGES = 200
 # Reach in metres of a circle's threshold: network lengths are measured on the ground, the
 # metric CRS scales distances by up to about 0.1 %; this is ample for both.
 _REACH_FACTOR = 1.01
-
-_CHANGES = text(
-    "WITH now AS (SELECT id, type_code, ST_X(ST_Transform(geom, :srid)) AS x,"
-    " ST_Y(ST_Transform(geom, :srid)) AS y FROM facilities)"
-    " SELECT coalesce(now.id, seen.facility_id), seen.type_code, seen.x, seen.y,"
-    " now.type_code, now.x, now.y"
-    " FROM now FULL JOIN coverage_facilities seen ON seen.facility_id = now.id"
-    " WHERE now.id IS NULL OR seen.facility_id IS NULL OR now.type_code <> seen.type_code"
-    " OR abs(now.x - seen.x) > 1e-6 OR abs(now.y - seen.y) > 1e-6"
-    " ORDER BY 1 LIMIT :limit"
-)
-# The box test (grown a little: a metric box is not quite a box in degrees) uses the index.
-_NEAR_GRIDS = text(
-    "SELECT g.code FROM grids g, unnest(CAST(:x AS float8[]), CAST(:y AS float8[]),"
-    " CAST(:reach AS float8[])) AS p(x, y, reach)"
-    " WHERE g.valid_to IS NULL AND g.geom && ST_Transform(ST_Expand("
-    " ST_SetSRID(ST_MakePoint(p.x, p.y), :srid), 1.01 * p.reach + 10), 4326)"
-    " AND ST_DWithin(ST_Transform(g.geom, :srid), ST_SetSRID(ST_MakePoint(p.x, p.y), :srid),"
-    " p.reach)"
-    " GROUP BY g.code ORDER BY g.code"
-)
 
 
 @dataclass
@@ -75,12 +56,32 @@ class Changes:
         return set(self.place_types)
 
 
+def _changes_statement(limit: int) -> Select:
+    """Facilities now and as last seen, for every one added, removed, retyped or moved."""
+    now = facilities_service.metric_places(metric_srid()).subquery("now")
+    seen = CoverageFacility
+    facility_id = func.coalesce(now.c.id, seen.facility_id)
+    return (
+        select(facility_id, seen.type_code, seen.x, seen.y, now.c.type_code, now.c.x, now.c.y)
+        .select_from(now.join(seen, seen.facility_id == now.c.id, full=True))
+        .where(
+            now.c.id.is_(None)
+            | seen.facility_id.is_(None)
+            | (now.c.type_code != seen.type_code)
+            | (func.abs(now.c.x - seen.x) > 1e-6)
+            | (func.abs(now.c.y - seen.y) > 1e-6)
+        )
+        .order_by(facility_id)
+        .limit(limit)
+    )
+
+
 def facility_changes(session: Session, limit: int = MAX_CHANGES) -> Changes:
     """Return the facilities added, moved, retyped or removed since the coverage saw them.
 
     At most ``limit + 1`` of them: more tells the caller to refresh instead.
     """
-    rows = session.execute(_CHANGES, {"srid": metric_srid(), "limit": limit + 1}).all()
+    rows = session.execute(_changes_statement(limit + 1)).all()
     places, place_types, present = [], [], []
     for _id, old_type, old_x, old_y, new_type, new_x, new_y in rows:
         if old_type is not None:
@@ -168,13 +169,8 @@ def _margin(circles: list[Circle]) -> float:
 def _near_grids(session: Session, changes: Changes, circles: list[Circle]) -> list[str]:
     if not circles or not len(changes.places):
         return []
-    parameters = {
-        "x": changes.places[:, 0].tolist(),
-        "y": changes.places[:, 1].tolist(),
-        "reach": _reach_of(changes, circles).tolist(),
-        "srid": metric_srid(),
-    }
-    return list(session.scalars(_NEAR_GRIDS, parameters))
+    reach = _reach_of(changes, circles)
+    return grids_service.grids_near(session, changes.places, reach, metric_srid())
 
 
 def _clear(session: Session, codes: list[str], circles: list[Circle], ids: list[int]) -> None:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -35,7 +35,7 @@ from gridsvc.coverage.store import (
     store_coverage,
     store_service_areas,
 )
-from gridsvc.facilities.models import Facility
+from gridsvc.facilities import service as facilities_service
 
 # Key of the transaction-level advisory lock that serialises refreshes.
 REFRESH_LOCK = 5_180_627
@@ -116,21 +116,15 @@ def record_refresh(
     session.flush()
 
 
-_SNAPSHOT = text(
-    "INSERT INTO coverage_facilities (facility_id, type_code, x, y)"
-    " SELECT id, type_code, ST_X(ST_Transform(geom, :srid)), ST_Y(ST_Transform(geom, :srid))"
-    " FROM facilities WHERE id = ANY(:ids) OR :every"
-)
-
-
 def snapshot_facilities(session: Session, ids: list[int] | None = None) -> None:
     """Remember the facilities (all, or ``ids``) as the stored coverage now sees them."""
     if ids is None:
         session.execute(delete(CoverageFacility))
     else:
         session.execute(delete(CoverageFacility).where(CoverageFacility.facility_id.in_(ids)))
-    parameters = {"srid": metric_srid(), "ids": ids or [], "every": ids is None}
-    session.execute(_SNAPSHOT, parameters)
+    places = facilities_service.metric_places(metric_srid(), ids)
+    columns = ["facility_id", "type_code", "x", "y"]
+    session.execute(insert(CoverageFacility).from_select(columns, places))
 
 
 def _clear(
@@ -154,5 +148,5 @@ def _clear(
     session.execute(delete(ServiceArea).where(*conditions))
     # Facilities deleted since (withdrawn, replaced) are in no district's inputs: their
     # service areas go whatever the scope, or they would be served on.
-    gone = ServiceArea.facility_id.not_in(select(Facility.id))
+    gone = ServiceArea.facility_id.not_in(facilities_service.facility_ids())
     session.execute(delete(ServiceArea).where(gone).execution_options(synchronize_session=False))

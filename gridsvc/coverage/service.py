@@ -25,7 +25,6 @@ from gridsvc.coverage.circles import Circle, custom_circle, load_circles
 from gridsvc.coverage.models import GridCoverage, ServiceArea
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
-from gridsvc.grids.models import Grid
 
 _CACHE: OrderedDict[tuple, analysis.CityInputs] = OrderedDict()
 _CACHE_SIZE = 3
@@ -212,14 +211,7 @@ def summary_rows(table: pd.DataFrame, level: str, weight: str) -> list[dict[str,
 
 def grid_features(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per-grid rows as GeoJSON Features with the grid's outline (serialized by PostGIS)."""
-    codes = [row["code"] for row in rows]
-    shapes = dict(
-        session.execute(
-            select(Grid.code, grids_service.as_geojson(Grid.geom)).where(
-                Grid.valid_to.is_(None), Grid.code.in_(codes)
-            )
-        ).all()
-    )
+    shapes = grids_service.grid_outlines(session, [row["code"] for row in rows])
     return [feature(shapes[row["code"]], row, row["code"]) for row in rows if row["code"] in shapes]
 
 

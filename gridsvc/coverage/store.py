@@ -29,40 +29,10 @@ from gridsvc.coverage.inputs import city_inputs
 from gridsvc.coverage.models import NetworkEdge
 from gridsvc.coverage.network import snap
 from gridsvc.coverage.reach import service_area_polygons
-from gridsvc.facilities.models import Facility
+from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
-from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
 
 WGS84 = 4326
-
-
-def _xy(geom: Any, srid: int) -> tuple[Any, Any]:
-    projected = func.ST_Transform(geom, srid)
-    return func.ST_X(projected), func.ST_Y(projected)
-
-
-def _load_grids(
-    session: Session, district: str | None, srid: int, codes: list[str] | None = None
-) -> pd.DataFrame:
-    statement = grids_service.with_parents(
-        select(
-            Grid.code,
-            Community.code.label("community_code"),
-            Street.code.label("street_code"),
-            District.code.label("district_code"),
-            func.ST_AsBinary(func.ST_Transform(Grid.geom, srid)).label("wkb"),
-        ).select_from(Grid)
-    ).where(Grid.valid_to.is_(None))
-    if district is not None:
-        statement = statement.where(District.code == grids_service.check_code("district", district))
-    if codes is not None:
-        statement = statement.where(Grid.code.in_(codes))
-    frame = pd.DataFrame(session.execute(statement.order_by(Grid.code)).all())
-    if frame.empty:
-        columns = ["code", "community_code", "street_code", "district_code", "geometry"]
-        return pd.DataFrame(columns=columns)
-    frame["geometry"] = shapely.from_wkb(frame.pop("wkb").map(bytes).to_numpy())
-    return frame
 
 
 def _envelope(bounds: np.ndarray, margin: float, srid: int) -> Any:
@@ -86,7 +56,9 @@ def load_inputs(
     of them and of the metric points ``around``.
     """
     srid = metric_srid()
-    grids = _load_grids(session, district, srid, grid_codes)
+    if district is not None:
+        grids_service.check_code("district", district)
+    grids = grids_service.metric_grids(session, srid, district, grid_codes)
     margin = reach_margin() if margin is None else margin
     places = grids["geometry"].to_numpy() if not grids.empty else np.zeros(0, dtype=object)
     if around is not None and len(around):
@@ -107,30 +79,15 @@ def _read_within(
     session: Session, area: Any, srid: int, homes: Any
 ) -> tuple[np.ndarray, list, list]:
     """Residents whose place meets ``homes``, facilities and network edges meeting ``area``."""
-
-    def within(geom: Any) -> list:
-        return [geom.op("&&")(area)]
-
-    residents = np.array(
-        session.execute(
-            select(*_xy(PopulationPoint.geom, srid), PopulationPoint.persons).where(
-                PopulationPoint.geom.op("&&")(homes)
-            )
-        ).all(),
-        dtype=np.float64,
-    ).reshape(-1, 3)
-    facilities = session.execute(
-        select(Facility.id, Facility.type_code, *_xy(Facility.geom, srid))
-        .where(*within(Facility.geom))
-        .order_by(Facility.id)
-    ).all()
+    residents = grids_service.metric_residents(session, homes, srid)
+    facilities = facilities_service.metric_facilities(session, area, srid)
     edges = session.execute(
         select(
             NetworkEdge.source,
             NetworkEdge.target,
             NetworkEdge.length_m,
             func.ST_AsBinary(func.ST_Transform(NetworkEdge.geom, srid)),
-        ).where(*within(NetworkEdge.geom))
+        ).where(NetworkEdge.geom.op("&&")(area))
     ).all()
     return residents, facilities, edges
 

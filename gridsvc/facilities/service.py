@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, func, select
+from sqlalchemy import ColumnElement, Row, Select, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import BBox, FeaturePage, feature
+from gridsvc.common.postgis import meets_box
 from gridsvc.facilities.models import Facility, FacilityType
 from gridsvc.facilities.schemas import FacilityTypeSummary
 from gridsvc.grids import service as grids_service
@@ -134,6 +135,41 @@ def facility_points(
             .order_by(Facility.id)
         )
     )
+
+
+def metric_places(srid: int, ids: list[int] | None = None) -> Select:
+    """Select ``id``, ``type_code`` and metric ``x``, ``y`` of every facility (or of ``ids``)."""
+    projected = func.ST_Transform(Facility.geom, srid)
+    statement = select(
+        Facility.id,
+        Facility.type_code,
+        func.ST_X(projected).label("x"),
+        func.ST_Y(projected).label("y"),
+    )
+    return statement if ids is None else statement.where(Facility.id.in_(ids))
+
+
+def metric_facilities(session: Session, area: Any, srid: int) -> list[Row]:
+    """Id, type code and metric x, y of the facilities meeting ``area``, ordered by id."""
+    statement = metric_places(srid).where(Facility.geom.op("&&")(area)).order_by(Facility.id)
+    return list(session.execute(statement))
+
+
+def facility_ids() -> Select:
+    """Select the id of every facility (for ``NOT IN``: a facility deleted since)."""
+    return select(Facility.id)
+
+
+_DIGEST = (
+    "SELECT md5(coalesce(string_agg(id || type_code || ST_AsText(geom), ',' ORDER BY id), ''))"
+    " FROM facilities WHERE {near}"
+)
+
+
+def facilities_digest(session: Session, box: bytes | None = None) -> str:
+    """Digest of the facilities meeting ``box`` (EPSG:4326 EWKB; all for None): id, type, place."""
+    sql = _DIGEST.format(near=meets_box(box))
+    return session.execute(text(sql), {"box": box}).scalar_one()
 
 
 def facility_sources(session: Session) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from gridsvc.grids.models import Community, District, Grid, Street
@@ -16,6 +16,15 @@ LEVELS: dict[str, Any] = {
     "community": Community,
     "grid": Grid,
 }
+
+
+def with_parents(statement: Select) -> Select:
+    """Join a statement over grids to its community, street and district rows."""
+    return (
+        statement.join(Community, Grid.community_id == Community.id)
+        .join(Street, Community.street_id == Street.id)
+        .join(District, Street.district_id == District.id)
+    )
 
 
 def names_of(session: Session, level: str, codes: set[str]) -> dict[str, str]:

@@ -20,7 +20,17 @@ from sqlalchemy.orm import Session, aliased
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.common.geojson import BBox, FeaturePage, feature
 from gridsvc.common.geometry import WGS84
-from gridsvc.grids.lookups import grid_shapes, names_of  # noqa: F401 - the domain's API
+
+# The domain's API for other domains, kept in modules of their own.
+from gridsvc.grids.lookups import grid_shapes, names_of, with_parents  # noqa: F401
+from gridsvc.grids.metric import (  # noqa: F401
+    grids_digest,
+    grids_near,
+    metric_grids,
+    metric_residents,
+    reach_box,
+    residents_digest,
+)
 from gridsvc.grids.models import Community, District, Grid, Street
 
 # Digits of the division codes at each level of the hierarchy.
@@ -77,15 +87,6 @@ def in_current_district(geom: Any, code: str) -> ColumnElement[bool]:
     )
 
 
-def with_parents(statement: Select) -> Select:
-    """Join a statement over grids to its community, street and district rows."""
-    return (
-        statement.join(Community, Grid.community_id == Community.id)
-        .join(Street, Community.street_id == Street.id)
-        .join(District, Street.district_id == District.id)
-    )
-
-
 def grid_columns() -> Select:
     """Every property of a current grid and its GeoJSON geometry."""
     statement = select(
@@ -104,6 +105,16 @@ def grid_columns() -> Select:
         as_geojson(Grid.geom).label("geometry"),
     ).select_from(Grid)
     return with_parents(statement).where(Grid.valid_to.is_(None))
+
+
+def grid_outlines(session: Session, codes: list[str]) -> dict[str, str]:
+    """GeoJSON geometry text of the current grids with ``codes``, by code."""
+    rows = session.execute(
+        select(Grid.code, as_geojson(Grid.geom)).where(
+            Grid.valid_to.is_(None), Grid.code.in_(codes)
+        )
+    )
+    return dict(rows.all())
 
 
 def grid_feature(row: Row) -> dict[str, Any]:
