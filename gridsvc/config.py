@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import field_validator, model_validator
+from pydantic import PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pyproj import CRS
 from pyproj.aoi import AreaOfInterest
@@ -158,9 +158,11 @@ class Settings(BaseSettings):
     # Where `npm ci` installs the JavaScript and CSS the service serves (Leaflet, Swagger UI).
     assets_dir: Path = project_root() / "node_modules"
 
-    # Projected CRS in metres for distances and areas; auto: the UTM zone holding the
-    # centre of city_bbox (UTM 49N, EPSG:32649, for Ordos).
+    # Projected CRS in metres for distances and areas; auto: the UTM zone stored with the
+    # loaded city (of its districts' extent), else the zone holding the centre of city_bbox
+    # (UTM 49N, EPSG:32649, for Ordos).
     metric_crs: str = "auto"
+    _metric_crs_named: bool = PrivateAttr(default=False)
 
     # Region scale (`gridsvc region`): a Dask scheduler to run on (tcp://HOST:PORT; empty: a
     # local cluster), the local cluster's workers (0: one per core) and each one's memory
@@ -285,7 +287,13 @@ class Settings(BaseSettings):
             self.metric_crs = utm_crs(*self.city_bbox)
         else:
             self.metric_crs = check_metric(self.metric_crs.strip())
+            self._metric_crs_named = True
         return self
+
+    @property
+    def metric_crs_named(self) -> bool:
+        """Whether GRIDSVC_METRIC_CRS names the CRS (it then wins over the city's own)."""
+        return self._metric_crs_named
 
     @field_validator("db_pool_size")
     @classmethod

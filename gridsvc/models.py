@@ -11,11 +11,19 @@ from gridsvc.coverage.models import (
 )
 from gridsvc.db import Base
 from gridsvc.facilities.models import Facility, FacilityType
-from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
+from gridsvc.grids.models import (
+    CityMetricCrs,
+    Community,
+    District,
+    Grid,
+    PopulationPoint,
+    Street,
+)
 from gridsvc.issues import models as issues_models  # noqa: F401 - registers the issue tables
 
 __all__ = [
     "Base",
+    "CityMetricCrs",
     "Community",
     "CoverageRefresh",
     "DataVersion",

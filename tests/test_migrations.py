@@ -39,6 +39,7 @@ TABLES = {
     "grid_coverage",
     "coverage_refreshes",
     "coverage_facilities",
+    "city_metric_crs",
     "rate_limits",
     "issued_bulletins",
     "data_versions",
@@ -116,6 +117,7 @@ def test_every_geometry_has_a_gist_index(empty_database_url: str) -> None:
         gist_indexed_tables(empty_database_url)
         == TABLES
         - {"facility_types", "coverage_refreshes", "coverage_facilities", "rate_limits"}
+        - {"city_metric_crs"}
         - {"data_versions"}
         - ISSUE_TABLES_WITHOUT_GEOMETRY
     )

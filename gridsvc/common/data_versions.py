@@ -53,6 +53,8 @@ COUNTED_TABLES = (
     # Coverage's own bookkeeping (the facilities as stored coverage last saw them): no map
     # or tile reads it.
     "coverage_facilities",
+    # The city's metric CRS: one row, written with the districts (whose version it follows).
+    "city_metric_crs",
 )
 
 

@@ -5,13 +5,26 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from gridsvc.common.cli import fail
 from gridsvc.common.errors import GridsvcError
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 app = typer.Typer(help="Coverage of living circles: refresh, report.", no_args_is_help=True)
+
+
+def warn_metric_crs(session: Session) -> None:
+    """Print a warning when a named GRIDSVC_METRIC_CRS is not the loaded city's own zone."""
+    from gridsvc.grids import service as grids_service
+
+    warning = grids_service.metric_crs_warning(session)
+    if warning is not None:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
 
 
 @app.command("refresh")
@@ -28,6 +41,7 @@ def refresh_command(
 
     try:
         with session_scope() as session:
+            warn_metric_crs(session)
             if if_stale and refresh.is_fresh(session, district):
                 typer.echo("Stored coverage is current: nothing to refresh.")
                 return
@@ -62,6 +76,7 @@ def report(
 
     try:
         with session_scope() as session:
+            warn_metric_crs(session)
             codes = [code.strip() for code in types.split(",")] if types else None
             chosen = service.resolve_circle(session, circle, codes, threshold)
             result = service.grid_coverage(session, chosen, mode, district)

@@ -56,9 +56,9 @@ class Changes:
         return set(self.place_types)
 
 
-def _changes_statement(limit: int) -> Select:
+def _changes_statement(srid: int, limit: int) -> Select:
     """Facilities now and as last seen, for every one added, removed, retyped or moved."""
-    now = facilities_service.metric_places(metric_srid()).subquery("now")
+    now = facilities_service.metric_places(srid).subquery("now")
     seen = CoverageFacility
     facility_id = func.coalesce(now.c.id, seen.facility_id)
     return (
@@ -81,7 +81,7 @@ def facility_changes(session: Session, limit: int = MAX_CHANGES) -> Changes:
 
     At most ``limit + 1`` of them: more tells the caller to refresh instead.
     """
-    rows = session.execute(_changes_statement(limit + 1)).all()
+    rows = session.execute(_changes_statement(metric_srid(session), limit + 1)).all()
     places, place_types, present = [], [], []
     for _id, old_type, old_x, old_y, new_type, new_x, new_y in rows:
         if old_type is not None:
@@ -170,7 +170,7 @@ def _near_grids(session: Session, changes: Changes, circles: list[Circle]) -> li
     if not circles or not len(changes.places):
         return []
     reach = _reach_of(changes, circles)
-    return grids_service.grids_near(session, changes.places, reach, metric_srid())
+    return grids_service.grids_near(session, changes.places, reach, metric_srid(session))
 
 
 def _clear(session: Session, codes: list[str], circles: list[Circle], ids: list[int]) -> None:

@@ -91,7 +91,7 @@ def store_tables(
 ) -> None:
     """Compute and write the per-grid coverage of ``inputs``' grids for the circles."""
     buffer_m = get_settings().service_area_buffer_m
-    srid = metric_srid()
+    srid = metric_srid(session)
     for circle in circles:
         rows = inputs.facilities_of(circle.facility_types)
         for mode in analysis.MODES:
@@ -122,7 +122,7 @@ def snapshot_facilities(session: Session, ids: list[int] | None = None) -> None:
         session.execute(delete(CoverageFacility))
     else:
         session.execute(delete(CoverageFacility).where(CoverageFacility.facility_id.in_(ids)))
-    places = facilities_service.metric_places(metric_srid(), ids)
+    places = facilities_service.metric_places(metric_srid(session), ids)
     columns = ["facility_id", "type_code", "x", "y"]
     session.execute(insert(CoverageFacility).from_select(columns, places))
 

@@ -55,7 +55,7 @@ def load_inputs(
     facilities and network within ``margin`` metres (:func:`reach_margin` unless given)
     of them and of the metric points ``around``.
     """
-    srid = metric_srid()
+    srid = metric_srid(session)
     if district is not None:
         grids_service.check_code("district", district)
     grids = grids_service.metric_grids(session, srid, district, grid_codes)
@@ -215,7 +215,7 @@ def store_service_areas(
     bar: tqdm,
 ) -> int:
     """Compute and write the ``keep`` facilities' service areas for the circles' thresholds."""
-    srid = metric_srid()
+    srid = metric_srid(session)
     buffer_m = get_settings().service_area_buffer_m
     thresholds: dict[float, set[str]] = {}
     for circle in circles:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridsvc.common.postgis import copy_rows, ewkb_hex
+from gridsvc.grids import service as grids_service
 
 if TYPE_CHECKING:
     from gridsvc.geodata.demo.build import DemoCity
@@ -156,5 +157,7 @@ def load_city(session: Session, city: DemoCity) -> Iterator[str]:
     clear_city(session)
     for name, step in LOAD_STEPS:
         step(session, city)
+        if step is load_boundaries:
+            grids_service.remember_metric_crs(session)
         yield name
     session.execute(text(f"ANALYZE {', '.join(CITY_TABLES)}"))

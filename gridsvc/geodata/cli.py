@@ -87,10 +87,12 @@ def refresh_coverage() -> None:
     a refresh succeeds.
     """
     from gridsvc.coverage import service as coverage_service
+    from gridsvc.coverage.cli import warn_metric_crs
     from gridsvc.db import session_scope
 
     try:
         with session_scope() as session:
+            warn_metric_crs(session)
             done = coverage_service.refresh_after_change(session, progress=True)
     except Exception as error:  # whatever failed, the import is kept
         raise fail(

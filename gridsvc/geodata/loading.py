@@ -15,6 +15,7 @@ from gridsvc.common.postgis import copy_rows, ewkb_hex
 from gridsvc.facilities import service as facilities_service
 from gridsvc.geodata.layers import LAYERS, Layer, child_layer
 from gridsvc.geodata.tagmap import load_tag_map
+from gridsvc.grids import service as grids_service
 
 # COPY shows a progress bar from this many rows on.
 PROGRESS_FROM_ROWS = 20_000
@@ -154,6 +155,8 @@ def write_layer(
     generation = removed = None
     if layer.is_boundary:
         generation = write_boundaries(session, layer, frame, replace, progress)
+        if layer.name == "districts":
+            grids_service.remember_metric_crs(session)
     elif layer.name == "facilities":
         removed = write_facilities(session, frame, replace, progress)
     else:

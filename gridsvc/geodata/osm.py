@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 from gridsvc.common.errors import GridsvcError
 from gridsvc.common.geojson import BBox
 from gridsvc.common.postgis import copy_rows, ewkb_hex
-from gridsvc.config import get_settings, utm_crs
+from gridsvc.config import utm_crs
 from gridsvc.geodata.loading import write_facilities
 from gridsvc.geodata.tagmap import TagMap, load_tag_map
+from gridsvc.grids import service as grids_service
 
 OSM_SOURCE = "osm"
 
@@ -191,18 +192,18 @@ def clear_earlier(session: Session, replace: bool) -> None:
     session.execute(text("DELETE FROM facilities WHERE source = :source"), {"source": OSM_SOURCE})
 
 
-def zone_warnings(edges: gpd.GeoDataFrame) -> list[str]:
-    """Say so when the extract's UTM zone is not the metric CRS coverage is measured in."""
+def zone_warnings(edges: gpd.GeoDataFrame, used: str) -> list[str]:
+    """Say so when the extract's UTM zone is not ``used``, the CRS coverage is measured in."""
     if edges.empty:
         return []
     west, south, east, north = edges.total_bounds
-    own, used = utm_crs(west, south, east, north), get_settings().metric_crs
+    own = utm_crs(west, south, east, north)
     if own == used:
         return []
     return [
         f"the extract lies in UTM zone {own}, but distances are measured in {used} "
-        "(GRIDSVC_METRIC_CRS, or the zone of GRIDSVC_CITY_BBOX when auto): set "
-        "GRIDSVC_CITY_BBOX to this city's box, or GRIDSVC_METRIC_CRS to " + own
+        "(GRIDSVC_METRIC_CRS, else the zone stored with the loaded city, else the zone of "
+        "GRIDSVC_CITY_BBOX): load this city's districts, or set GRIDSVC_METRIC_CRS to " + own
     ]
 
 
@@ -227,5 +228,5 @@ def import_osm_file(
         length_km=float(edges["length_m"].sum()) / 1000 if len(edges) else 0.0,
         facilities=len(facilities),
         facility_types=facilities["type_code"].value_counts().to_dict(),
-        warnings=zone_warnings(edges),
+        warnings=zone_warnings(edges, grids_service.metric_crs(session)),
     )

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -111,3 +121,23 @@ class PopulationPoint(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     persons: Mapped[int] = mapped_column(Integer)
     geom: Mapped[object] = mapped_column(geometry_column_type("POINT"))
+
+
+class CityMetricCrs(Base):
+    """The metric CRS chosen for the loaded city: the UTM zone of its districts' extent.
+
+    One row, written when a city's districts are loaded; ``GRIDSVC_METRIC_CRS=auto`` uses it.
+    """
+
+    __tablename__ = "city_metric_crs"
+    __table_args__ = (CheckConstraint("id = 1", name="city_metric_crs_one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    crs: Mapped[str] = mapped_column(String(20))
+    west: Mapped[float] = mapped_column(Float)
+    south: Mapped[float] = mapped_column(Float)
+    east: Mapped[float] = mapped_column(Float)
+    north: Mapped[float] = mapped_column(Float)
+    chosen_at: Mapped[datetime] = mapped_column(
+        TIMESTAMP(timezone=True), server_default=text("now()")
+    )

@@ -22,6 +22,13 @@ from gridsvc.common.geojson import BBox, FeaturePage, feature
 from gridsvc.common.geometry import WGS84
 
 # The domain's API for other domains, kept in modules of their own.
+from gridsvc.grids.crs import (  # noqa: F401
+    metric_crs,
+    metric_crs_warning,
+    metric_srid,
+    remember_metric_crs,
+    stored_metric_crs,
+)
 from gridsvc.grids.lookups import grid_shapes, names_of, with_parents  # noqa: F401
 from gridsvc.grids.metric import (  # noqa: F401
     grids_digest,

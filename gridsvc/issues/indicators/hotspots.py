@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from gridsvc.auth.tokens import Principal
 from gridsvc.common.errors import InvalidParameterError
-from gridsvc.config import get_settings
 from gridsvc.grids import service as grids_service
 from gridsvc.issues.indicators import service as indicator_service
 from gridsvc.issues.indicators.service import department_links, local_range, scope
@@ -148,7 +147,7 @@ def repeated_locations(
     session: Session, principal: Principal, start: date, end: date, limit: int, radius_m: float
 ) -> list[dict[str, Any]]:
     """Clusters of same-category cases within ``radius_m`` of each other, biggest first."""
-    srid = int(get_settings().metric_crs.split(":")[-1])
+    srid = grids_service.metric_srid(session)
     points = clustered_points(principal, start, end, srid, radius_m)
     clusters = biggest_clusters(points, limit)
     earlier = earlier_cases(clusters, principal, previous_range(start, end), srid, radius_m)
