@@ -43,6 +43,9 @@ class CityInputs:
         Facilities.
     network
         The walking network, or None where there is none.
+    areal_scale
+        Each grid's planar area per area on the ground (:mod:`gridsvc.coverage.ground`);
+        None keeps areas planar.
     """
 
     grids: pd.DataFrame
@@ -53,9 +56,17 @@ class CityInputs:
     facility_types: np.ndarray
     facility_xy: np.ndarray
     network: WalkingNetwork | None
+    areal_scale: np.ndarray | None = None
     _resident_snaps: Snapped | None = field(default=None, repr=False)
     # Results worth keeping between what-ifs on the same data (e.g. the circle as it is).
     memo: dict = field(default_factory=dict, repr=False)
+
+    def on_the_ground(self, planar_areas: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Return planar areas of the grids (``rows``, else all) as areas on the ground."""
+        if self.areal_scale is None:
+            return np.asarray(planar_areas, dtype=float)
+        scale = self.areal_scale if rows is None else self.areal_scale[rows]
+        return np.asarray(planar_areas, dtype=float) / scale
 
     @property
     def resident_snaps(self) -> Snapped:
@@ -262,7 +273,7 @@ def grid_table(inputs: CityInputs, covered_residents: np.ndarray) -> pd.DataFram
     table["covered_residents"] = np.bincount(
         grid, persons * covered_residents[inside], minlength=count
     ).astype(np.int64)
-    table["area_m2"] = shapely.area(inputs.grids["geometry"].to_numpy())
+    table["area_m2"] = inputs.on_the_ground(shapely.area(inputs.grids["geometry"].to_numpy()))
     return table
 
 
@@ -293,6 +304,7 @@ def compute_coverage(
             inputs.grids["geometry"].to_numpy(), parts, width, circle_quad_segs(mode)
         )
     if with_gaps:
+        covered = inputs.on_the_ground(covered)
         table["covered_area_m2"] = np.minimum(covered, table["area_m2"].to_numpy())
         table["gap"] = gap
     return table

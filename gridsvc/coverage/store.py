@@ -25,6 +25,7 @@ from gridsvc.config import get_settings
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle, load_circles
 from gridsvc.coverage.freshness import metric_srid, reach_margin
+from gridsvc.coverage.ground import areal_scales
 from gridsvc.coverage.inputs import city_inputs
 from gridsvc.coverage.models import NetworkEdge
 from gridsvc.coverage.network import snap
@@ -72,7 +73,9 @@ def load_inputs(
         homes = _envelope(shapely.total_bounds(grids["geometry"].to_numpy()), 50.0, srid)
     else:
         homes = area
-    return _inputs(grids, *_read_within(session, area, srid, homes))
+    inputs = _inputs(grids, *_read_within(session, area, srid, homes))
+    inputs.areal_scale = areal_scales(grids["geometry"].to_numpy(), f"EPSG:{srid}")
+    return inputs
 
 
 def _read_within(
