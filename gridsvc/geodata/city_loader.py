@@ -18,8 +18,10 @@ from gridsvc.grids import service as grids_service
 if TYPE_CHECKING:
     from gridsvc.geodata.demo.build import DemoCity
 
-# Children before parents, so that TRUNCATE ... CASCADE is not needed.
+# Children before parents, so that TRUNCATE ... CASCADE is not needed. The metric CRS
+# stored with the city goes with it (a load of districts chooses it anew).
 CITY_TABLES = (
+    "city_metric_crs",
     "network_edges",
     "network_nodes",
     "population_points",
