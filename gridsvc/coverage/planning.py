@@ -112,15 +112,14 @@ def check_change(session: Session, change: Change, circle: Circle) -> None:
 def _apply(inputs: analysis.CityInputs, change: Change, circle: Circle) -> scenario.After:
     """Return the circle's facilities after the change, and the places that changed."""
     ids = inputs.facility_ids
-    known = set(ids.tolist())
+    position = scenario.facility_positions(inputs)
     for field, asked in (("remove", change.remove), ("move", [m[0] for m in change.move])):
         for index, facility in enumerate(asked):
-            if facility not in known:
+            if facility not in position:
                 name = f"{field}[{index}]" + (".id" if field == "move" else "")
                 raise InvalidParameterError(name, f"no facility with id {facility} here", "body")
     xy = inputs.facility_xy.copy()
     moved_to = to_metric([place for _, place in change.move])
-    position = {int(i): row for row, i in enumerate(ids)}
     changed = [xy[[position[i] for i in change.remove]].reshape(-1, 2)]
     for (facility, _), target in zip(change.move, moved_to, strict=True):
         changed.append(np.vstack([xy[position[facility]], target]))
@@ -152,8 +151,7 @@ def what_if(
     limits = (limit, get_settings().service_area_buffer_m)
     tables = scenario.outcome(inputs, base, after, mode, limits)
     rows = analysis.change(tables[0], tables[1], weight)
-    residents = int(base.table["residents"].sum())
-    before = base.covered_before
+    residents, before = base.residents, base.covered
     after_count = before + int(
         (tables[1]["covered_residents"] - tables[0]["covered_residents"]).sum()
     )

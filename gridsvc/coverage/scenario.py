@@ -34,6 +34,8 @@ from gridsvc.coverage.network import Snapped
 #: Keys of ``inputs.memo`` that depend on the grids, residents and network only: they stay valid
 #: when only the facilities change (see :meth:`CityInputs.with_facilities`).
 FACILITY_FREE_MEMOS = ("grid_tree", "resident_tree", "network_stretch")
+# The columns of the grid table a what-if answers with (see analysis.change).
+_COLUMNS = ("code", "district_code", "residents", "covered_residents", "area_m2")
 # Slack on the reach of a change, for rounding in sums of lengths (relative, then metres).
 _RELATIVE_SLACK, _SLACK_M = 1e-6, 1e-3
 
@@ -47,9 +49,18 @@ class Baseline:
     sources: Snapped | None
     nodes: np.ndarray | None
     distance: np.ndarray
-    table: pd.DataFrame
-    covered_before: int
+    table: dict[str, np.ndarray]  # the grid table's columns (see _COLUMNS)
     covered_area: np.ndarray  # per grid; NaN until measured
+
+    @property
+    def residents(self) -> int:
+        """Residents in the grids."""
+        return int(self.table["residents"].sum())
+
+    @property
+    def covered(self) -> int:
+        """Residents the circle covers."""
+        return int(self.table["covered_residents"].sum())
 
 
 @dataclass
@@ -71,6 +82,15 @@ def facility_snaps(inputs: analysis.CityInputs) -> Snapped:
     """Every facility snapped onto the walking network (computed once per facilities)."""
     return _memo(
         inputs, ("facility_snaps",), lambda: walking.snap(inputs.network, inputs.facility_xy)
+    )
+
+
+def facility_positions(inputs: analysis.CityInputs) -> dict[int, int]:
+    """Return the row of every facility by id (computed once per facilities)."""
+    return _memo(
+        inputs,
+        ("facility_positions",),
+        lambda: {int(i): row for row, i in enumerate(inputs.facility_ids)},
     )
 
 
@@ -107,9 +127,10 @@ def baseline(
             nodes = walking.node_distances(inputs.network, sources, limit)
         distance = analysis.resident_distances(inputs, xy, mode, limit)
         table = analysis.grid_table(inputs, distance <= limit)
+        # Plain arrays: a what-if takes a few rows, which a DataFrame makes costly.
+        columns = {name: table[name].to_numpy() for name in _COLUMNS}
         covered_area = np.full(len(table), np.nan)
-        covered = int(table["covered_residents"].sum())
-        return Baseline(limit, xy, sources, nodes, distance, table, covered, covered_area)
+        return Baseline(limit, xy, sources, nodes, distance, columns, covered_area)
 
     return _memo(inputs, ("what_if_baseline", key, mode), make)
 
@@ -224,7 +245,9 @@ def _gained(
     inside = grid >= 0
     change = covered.astype(np.int64) - (base.distance[residents] <= base.limit)
     persons = inputs.resident_persons[residents] * change
-    return np.bincount(grid[inside], persons[inside], minlength=len(base.table)).astype(np.int64)
+    return np.bincount(grid[inside], persons[inside], minlength=len(base.covered_area)).astype(
+        np.int64
+    )
 
 
 def outcome(
@@ -252,7 +275,7 @@ def outcome(
     affected = _affected_grids(
         inputs, after.changed, limit + (buffer_m if mode == "network" else 0.0)
     )
-    area = base.table["area_m2"].to_numpy()
+    area = base.table["area_m2"]
     missing = affected[np.isnan(base.covered_area[affected])]
     if len(missing):
         measured = covered_areas(inputs, missing, base.xy, (base.sources, base.nodes), mode, limits)
@@ -261,12 +284,10 @@ def outcome(
     if len(affected):
         measured = covered_areas(inputs, affected, after.xy, (sources, nodes), mode, limits)
         area_after[affected] = np.minimum(measured, area[affected])
-    rows = np.union1d(affected, np.flatnonzero(gained)).astype(np.int64)
-    before = base.table.iloc[rows].copy()
     area_before = np.zeros(len(area))
     area_before[affected] = base.covered_area[affected]
-    before["covered_area_m2"] = area_before[rows]
-    changed = before.copy()
-    changed["covered_residents"] = before["covered_residents"].to_numpy() + gained[rows]
-    changed["covered_area_m2"] = area_after[rows]
-    return before, changed
+    rows = np.union1d(affected, np.flatnonzero(gained)).astype(np.int64)
+    columns = {name: values[rows] for name, values in base.table.items()}
+    before = pd.DataFrame({**columns, "covered_area_m2": area_before[rows]})
+    columns["covered_residents"] = columns["covered_residents"] + gained[rows]
+    return before, pd.DataFrame({**columns, "covered_area_m2": area_after[rows]})
