@@ -34,7 +34,7 @@ from bench.common import (
     print_machine,
     timed,
 )
-from gridsvc.coverage import analysis, planning, refresh, service, siting
+from gridsvc.coverage import analysis, cache, planning, refresh, siting
 from gridsvc.coverage import network as walking
 from gridsvc.coverage.circles import load_circles
 
@@ -124,7 +124,7 @@ def bench_reach(url: str, inputs: analysis.CityInputs) -> None:
 
 def bench_what_if(session: Session) -> None:
     circle = load_circles()["culture_5min"]
-    service._CACHE.clear()
+    cache.clear()
     change = planning.Change(
         add=[("library", planning.Place(109.985, 39.82))],
         move=[],

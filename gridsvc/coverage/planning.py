@@ -1,6 +1,6 @@
 """Planning on coverage: what-if changes to facilities, and siting new ones.
 
-Both work on the city in memory (see :func:`gridsvc.coverage.service.city_inputs`) and
+Both work on the city in memory (see :func:`gridsvc.coverage.cache.city_inputs`) and
 never write to the database.
 """
 
@@ -29,8 +29,8 @@ from gridsvc.common.extent import check_in_city
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, scenario, siting
 from gridsvc.coverage import network as walking
+from gridsvc.coverage.cache import city_inputs
 from gridsvc.coverage.circles import Circle
-from gridsvc.coverage.service import city_inputs
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import placing as grid_placing
 

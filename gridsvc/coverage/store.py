@@ -119,11 +119,7 @@ def _read_within(
         ).all(),
         dtype=np.float64,
     ).reshape(-1, 3)
-    facilities = session.execute(
-        select(Facility.id, Facility.type_code, *_xy(Facility.geom, srid))
-        .where(*within(Facility.geom))
-        .order_by(Facility.id)
-    ).all()
+    facilities = session.execute(_facilities_within(area, srid)).all()
     edges = session.execute(
         select(
             NetworkEdge.source,
@@ -133,6 +129,37 @@ def _read_within(
         ).where(*within(NetworkEdge.geom))
     ).all()
     return residents, facilities, edges
+
+
+def _facilities_within(area: Any, srid: int) -> Any:
+    return (
+        select(Facility.id, Facility.type_code, *_xy(Facility.geom, srid))
+        .where(Facility.geom.op("&&")(area))
+        .order_by(Facility.id)
+    )
+
+
+def _facility_arrays(facilities: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.array([row[0] for row in facilities], dtype=np.int64),
+        np.array([row[1] for row in facilities], dtype=object),
+        np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
+    )
+
+
+def load_facilities(
+    session: Session, grids: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read the facilities :func:`load_inputs` reads for a city or district of ``grids``.
+
+    Ids, type codes and metric x, y: for a city whose grids, residents and network are
+    already in memory, when only its facilities changed.
+    """
+    if grids.empty:
+        return _facility_arrays([])
+    srid = metric_srid()
+    area = _envelope(shapely.total_bounds(grids["geometry"].to_numpy()), reach_margin(), srid)
+    return _facility_arrays(session.execute(_facilities_within(area, srid)).all())
 
 
 def _inputs(
@@ -148,11 +175,7 @@ def _inputs(
     return city_inputs(
         grids,
         residents,
-        (
-            np.array([row[0] for row in facilities], dtype=np.int64),
-            np.array([row[1] for row in facilities], dtype=object),
-            np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
-        ),
+        _facility_arrays(facilities),
         walking,
     )
 
