@@ -8,7 +8,8 @@ Prints, side by side in one run:
 - siting on about 6,700 demand points x 3,000 candidates: lazy greedy and the exact MILP
   (PuLP/CBC) of gridsvc, against spopt's MCLP on the same instance.
 
-Run: .venv/bin/python bench/bench_coverage.py
+Run: .venv/bin/python bench/bench_coverage.py [--what-if [--old /work/main]]
+(``--what-if``: only the what-if, by bench/bench_what_if.py, on copies of the demo database.)
 """
 
 from __future__ import annotations
@@ -246,5 +247,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    main()
+    if "--what-if" in sys.argv:  # only the what-if, old tree beside this one
+        from bench import bench_what_if
+
+        sys.argv.remove("--what-if")
+        bench_what_if.main()
+    else:
+        main()
     print(f"bench total: {time.perf_counter() - started:.0f} s")
