@@ -138,7 +138,13 @@ def _stored(session: Session, circle: Circle, mode: str, district: str | None) -
     )
     if district is not None:
         statement = statement.where(GridCoverage.district_code == district)
-    return pd.DataFrame(session.execute(statement.order_by(GridCoverage.grid_code)).all())
+    result = session.execute(statement.order_by(GridCoverage.grid_code))
+    names = list(result.keys())
+    rows = result.tuples().all()
+    if not rows:
+        return pd.DataFrame()
+    # Column by column: a frame built from Row objects probes each one for attributes.
+    return pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))
 
 
 def grid_coverage(
