@@ -33,7 +33,7 @@ from gridsvc.coverage.network import Snapped
 
 #: Keys of ``inputs.memo`` that depend on the grids, residents and network only: they stay valid
 #: when only the facilities change (see :meth:`CityInputs.with_facilities`).
-FACILITY_FREE_MEMOS = ("grid_tree", "resident_tree", "network_stretch")
+FACILITY_FREE_MEMOS = ("grid_tree", "resident_tree", "network_stretch", "grid_edges_by_grid")
 # The columns of the grid table a what-if answers with (see analysis.change).
 _COLUMNS = ("code", "district_code", "residents", "covered_residents", "area_m2")
 # Slack on the reach of a change, for rounding in sums of lengths (relative, then metres).
@@ -45,6 +45,7 @@ class Baseline:
     """The circle as it is in one mode: what every what-if on the same data starts from."""
 
     limit: float
+    rows: np.ndarray  # the circle's facility rows in the inputs
     xy: np.ndarray
     sources: Snapped | None
     nodes: np.ndarray | None
@@ -130,7 +131,9 @@ def baseline(
         # Plain arrays: a what-if takes a few rows, which a DataFrame makes costly.
         columns = {name: table[name].to_numpy() for name in _COLUMNS}
         covered_area = np.full(len(table), np.nan)
-        return Baseline(limit, xy, sources, nodes, distance, columns, covered_area)
+        return Baseline(
+            limit, inputs.facilities_of(types), xy, sources, nodes, distance, columns, covered_area
+        )
 
     return _memo(inputs, ("what_if_baseline", key, mode), make)
 
@@ -227,6 +230,52 @@ def covered_areas(
     return analysis.gaps(geometries, parts, width, analysis.circle_quad_segs(mode))[1]
 
 
+def _same_pieces(
+    inputs: analysis.CityInputs,
+    base: Baseline,
+    after: After,
+    walk: tuple[Snapped | None, np.ndarray | None],
+    grids: np.ndarray,
+    width: float,
+) -> np.ndarray:
+    """Mask of ``grids`` whose reached pieces within ``width`` the change leaves as they were.
+
+    A piece of an edge depends on the distances at its ends and on the sources on the edge;
+    an edge whose ends keep their distances and on which no source changed keeps its pieces,
+    in the same order. A grid near none but such edges keeps its covered area.
+    """
+    sources, nodes = walk
+    if base.nodes is None or nodes is None or not len(grids):
+        return np.zeros(len(grids), dtype=bool)
+    network = inputs.network
+    moved = base.nodes != nodes
+    edge_changed = moved[network.source] | moved[network.target]
+    rows = np.maximum(after.rows, 0)
+    kept = (after.rows >= 0) & np.all(after.xy == inputs.facility_xy[rows], axis=1)
+    edge_changed[sources.edge[~kept]] = True
+    edge_changed[base.sources.edge[~np.isin(base.rows, after.rows[kept])]] = True
+    grid_index, edge_index = _grid_edges(inputs, width)
+    low = np.searchsorted(grid_index, grids, side="left")
+    high = np.searchsorted(grid_index, grids, side="right")
+    owner = np.repeat(np.arange(len(grids)), high - low)
+    position = np.arange(len(owner)) - np.repeat(np.cumsum(high - low) - (high - low), high - low)
+    touched = np.zeros(len(grids), dtype=bool)
+    np.logical_or.at(touched, owner, edge_changed[edge_index[position + low[owner]]])
+    return ~touched
+
+
+def _grid_edges(inputs: analysis.CityInputs, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """(grid, edge) pairs within ``width`` of each other, sorted by grid (once per city)."""
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        grids = inputs.grids["geometry"].to_numpy()
+        found = inputs.network.tree.query(grids, predicate="dwithin", distance=width)
+        order = np.argsort(found[0], kind="stable")
+        return found[0][order], found[1][order]
+
+    return _memo(inputs, ("grid_edges_by_grid", width), make)
+
+
 def _affected_grids(
     inputs: analysis.CityInputs, changed: np.ndarray, distance: float
 ) -> np.ndarray:
@@ -281,9 +330,12 @@ def outcome(
         measured = covered_areas(inputs, missing, base.xy, (base.sources, base.nodes), mode, limits)
         base.covered_area[missing] = np.minimum(measured, area[missing])
     area_after = np.zeros(len(area))
-    if len(affected):
-        measured = covered_areas(inputs, affected, after.xy, (sources, nodes), mode, limits)
-        area_after[affected] = np.minimum(measured, area[affected])
+    same = affected[_same_pieces(inputs, base, after, (sources, nodes), affected, buffer_m)]
+    area_after[same] = base.covered_area[same]
+    redo = np.setdiff1d(affected, same)
+    if len(redo):
+        measured = covered_areas(inputs, redo, after.xy, (sources, nodes), mode, limits)
+        area_after[redo] = np.minimum(measured, area[redo])
     area_before = np.zeros(len(area))
     area_before[affected] = base.covered_area[affected]
     rows = np.union1d(affected, np.flatnonzero(gained)).astype(np.int64)
