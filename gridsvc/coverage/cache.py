@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
+from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, freshness, refresh, scenario, store
 from gridsvc.coverage.circles import load_circles
 from gridsvc.grids import service as grids_service
@@ -108,10 +109,11 @@ def with_facilities(inputs: analysis.CityInputs, facilities: tuple) -> analysis.
 
 
 def warm(session: Session) -> analysis.CityInputs:
-    """Read the city and prepare every circle's what-if baseline in both modes."""
+    """Read the city and prepare what every what-if starts from (each circle, both modes)."""
     inputs = city_inputs(session)
     if analysis.has_network(inputs):
         _ = inputs.resident_snaps
+        scenario.grid_edges(inputs, get_settings().service_area_buffer_m)
     for circle in load_circles().values():
         for mode in analysis.MODES:
             types, limit = circle.facility_types, circle.threshold_m

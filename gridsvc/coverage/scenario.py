@@ -254,7 +254,7 @@ def _same_pieces(
     kept = (after.rows >= 0) & np.all(after.xy == inputs.facility_xy[rows], axis=1)
     edge_changed[sources.edge[~kept]] = True
     edge_changed[base.sources.edge[~np.isin(base.rows, after.rows[kept])]] = True
-    grid_index, edge_index = _grid_edges(inputs, width)
+    grid_index, edge_index = grid_edges(inputs, width)
     low = np.searchsorted(grid_index, grids, side="left")
     high = np.searchsorted(grid_index, grids, side="right")
     owner = np.repeat(np.arange(len(grids)), high - low)
@@ -264,7 +264,7 @@ def _same_pieces(
     return ~touched
 
 
-def _grid_edges(inputs: analysis.CityInputs, width: float) -> tuple[np.ndarray, np.ndarray]:
+def grid_edges(inputs: analysis.CityInputs, width: float) -> tuple[np.ndarray, np.ndarray]:
     """(grid, edge) pairs within ``width`` of each other, sorted by grid (once per city)."""
 
     def make() -> tuple[np.ndarray, np.ndarray]:
