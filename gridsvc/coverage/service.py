@@ -140,7 +140,7 @@ def _stored(session: Session, circle: Circle, mode: str, district: str | None) -
         statement = statement.where(GridCoverage.district_code == district)
     result = session.execute(statement.order_by(GridCoverage.grid_code))
     names = list(result.keys())
-    rows = result.tuples().all()
+    rows = result.all()
     if not rows:
         return pd.DataFrame()
     # Column by column: a frame built from Row objects probes each one for attributes.
