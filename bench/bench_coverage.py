@@ -8,7 +8,8 @@ Prints, side by side in one run:
 - siting on about 6,700 demand points x 3,000 candidates: lazy greedy and the exact MILP
   (PuLP/CBC) of gridsvc, against spopt's MCLP on the same instance.
 
-Run: .venv/bin/python bench/bench_coverage.py
+Run: .venv/bin/python bench/bench_coverage.py [--what-if [--old /work/main]]
+(``--what-if``: only the what-if, by bench/bench_what_if.py, on copies of the demo database.)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from bench.common import (
     print_machine,
     timed,
 )
-from gridsvc.coverage import analysis, planning, refresh, service, siting
+from gridsvc.coverage import analysis, cache, planning, refresh, siting
 from gridsvc.coverage import network as walking
 from gridsvc.coverage.circles import load_circles
 
@@ -124,7 +125,7 @@ def bench_reach(url: str, inputs: analysis.CityInputs) -> None:
 
 def bench_what_if(session: Session) -> None:
     circle = load_circles()["culture_5min"]
-    service._CACHE.clear()
+    cache.clear()
     change = planning.Change(
         add=[("library", planning.Place(109.985, 39.82))],
         move=[],
@@ -246,5 +247,11 @@ def main() -> None:
 
 if __name__ == "__main__":
     started = time.perf_counter()
-    main()
+    if "--what-if" in sys.argv:  # only the what-if, old tree beside this one
+        from bench import bench_what_if
+
+        sys.argv.remove("--what-if")
+        bench_what_if.main()
+    else:
+        main()
     print(f"bench total: {time.perf_counter() - started:.0f} s")

@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The servers a benchmark starts measure requests: the scheduler's escalation and bulletin
 # jobs (run 30 s after start-up, then on their crontab lines) would only add noise.
 os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
+# Nor the city's warm-up at start-up (seconds of CPU in the background of what they measure).
+os.environ.setdefault("GRIDSVC_WARM_CITY", "false")
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session

@@ -192,6 +192,9 @@ class Settings(BaseSettings):
     notify_email_to: str = ""
     notify_timeout_s: float = 5.0
     service_area_buffer_m: float = 50.0
+    # Read the city into memory in a background thread when the server starts, so that the
+    # first what-if, siting or live coverage finds it ready (readiness and /health never wait).
+    warm_city: bool = True
 
     # The scheduler inside the service (each worker runs it; an advisory lock lets one run
     # each job at a time): on or off, and crontab lines in the city's time zone for

@@ -117,13 +117,20 @@ async def domain_error(request: Request, error: GridsvcError) -> JSONResponse:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run the scheduler (escalation, bulletins) while the app serves, unless it is off."""
-    from gridsvc.config import get_settings
+    """Warm the city in the background, and run the scheduler (escalation, bulletins).
 
+    Each unless its setting is off (``GRIDSVC_WARM_CITY``, ``GRIDSVC_SCHEDULER``).
+    """
+    from gridsvc.config import get_settings
+    from gridsvc.db import session_factory
+
+    if get_settings().warm_city:
+        from gridsvc.coverage import cache
+
+        cache.start_warming(lambda: session_factory()())
     if not get_settings().scheduler:
         yield
         return
-    from gridsvc.db import session_factory
     from gridsvc.issues import scheduler
 
     jobs = scheduler.build(session_factory())

@@ -23,6 +23,8 @@ os.environ.setdefault("GRIDSVC_RATE_LIMIT_PER_ADDRESS", "1000000/hour")
 os.environ.setdefault("GRIDSVC_RATE_LIMIT_PER_DEVICE", "1000000/hour")
 # The scheduler's jobs would run against the configured database: tests run them by hand.
 os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
+# Likewise the city's warm-up: tests that mean to warm it start it on the test database.
+os.environ.setdefault("GRIDSVC_WARM_CITY", "false")
 
 # Tests never touch the demo's database.
 TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")

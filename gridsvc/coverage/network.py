@@ -147,7 +147,11 @@ def snap(network: WalkingNetwork, xy: np.ndarray) -> Snapped:
 
 
 def _with_sources(network: WalkingNetwork, sources: Snapped, shared: bool) -> csr_matrix:
-    """Add virtual source nodes to the graph: one for all sources, or one per source."""
+    """Add virtual source nodes to the graph: one for all sources, or one per source.
+
+    Virtual nodes only have links out, so they are rows appended after the network's own:
+    the network's graph is reused as it is, never re-sorted.
+    """
     count, k = network.node_count, len(sources)
     virtual = np.full(k, count) if shared else count + np.arange(k)
     length = network.length[sources.edge]
@@ -160,12 +164,15 @@ def _with_sources(network: WalkingNetwork, sources: Snapped, shared: bool) -> cs
         ]
     )
     size = count + (1 if shared else k)
-    base = network.graph.tocoo()
-    return _shortest_links(
-        np.concatenate([base.row, rows]),
-        np.concatenate([base.col, cols]),
-        np.concatenate([base.data, weights + _EPSILON_M]),
-        size,
+    links = _shortest_links(rows, cols, weights + _EPSILON_M, size)
+    base = network.graph
+    return csr_matrix(
+        (
+            np.concatenate([base.data, links.data]),
+            np.concatenate([base.indices, links.indices]),
+            np.concatenate([base.indptr, base.nnz + links.indptr[count + 1 :]]),
+        ),
+        shape=(size, size),
     )
 
 

@@ -1,11 +1,12 @@
 """Planning on coverage: what-if changes to facilities, and siting new ones.
 
-Both work on the city in memory (see :func:`gridsvc.coverage.service.city_inputs`) and
+Both work on the city in memory (see :func:`gridsvc.coverage.cache.city_inputs`) and
 never write to the database.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +27,10 @@ from gridsvc.common.coords import (
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.extent import check_in_city
 from gridsvc.config import get_settings
-from gridsvc.coverage import analysis, siting
+from gridsvc.coverage import analysis, scenario, siting
 from gridsvc.coverage import network as walking
+from gridsvc.coverage.cache import city_inputs
 from gridsvc.coverage.circles import Circle
-from gridsvc.coverage.service import city_inputs
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import placing as grid_placing
 
@@ -53,11 +54,22 @@ def check_places(places: list[Place], field: str) -> None:
         check_in_city(float(lon), float(lat), f"{field}[{index}].")
 
 
+# Transformers are slow to make and not to be shared between threads: one per thread and pair.
+_TRANSFORMERS = threading.local()
+
+
+def _transformer(source: int | str, target: int | str) -> Transformer:
+    made = _TRANSFORMERS.__dict__
+    if (source, target) not in made:
+        made[source, target] = Transformer.from_crs(source, target, always_xy=True)
+    return made[source, target]
+
+
 def to_metric(places: list[Place]) -> np.ndarray:
     """Return the places in the metric CRS, shape (n, 2)."""
     if not places:
         return np.zeros((0, 2))
-    metric = Transformer.from_crs(4326, get_settings().metric_crs, always_xy=True)
+    metric = _transformer(4326, get_settings().metric_crs)
     xy = []
     for place in places:
         lon, lat = to_wgs84(place.lon, place.lat, place.crs)
@@ -67,7 +79,7 @@ def to_metric(places: list[Place]) -> np.ndarray:
 
 def to_lonlat(xy: np.ndarray) -> np.ndarray:
     """Return metric points as WGS-84 lon/lat, shape (n, 2)."""
-    back = Transformer.from_crs(get_settings().metric_crs, 4326, always_xy=True)
+    back = _transformer(get_settings().metric_crs, 4326)
     lon, lat = back.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([lon, lat])
 
@@ -97,30 +109,28 @@ def check_change(session: Session, change: Change, circle: Circle) -> None:
     check_places([place for _, place in change.move], "move")
 
 
-def _apply(
-    inputs: analysis.CityInputs, change: Change, circle: Circle
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the circle's facility points after the change, and the places that changed."""
+def _apply(inputs: analysis.CityInputs, change: Change, circle: Circle) -> scenario.After:
+    """Return the circle's facilities after the change, and the places that changed."""
     ids = inputs.facility_ids
-    known = set(ids.tolist())
+    position = scenario.facility_positions(inputs)
     for field, asked in (("remove", change.remove), ("move", [m[0] for m in change.move])):
         for index, facility in enumerate(asked):
-            if facility not in known:
+            if facility not in position:
                 name = f"{field}[{index}]" + (".id" if field == "move" else "")
                 raise InvalidParameterError(name, f"no facility with id {facility} here", "body")
     xy = inputs.facility_xy.copy()
-    types = inputs.facility_types
     moved_to = to_metric([place for _, place in change.move])
-    position = {int(i): row for row, i in enumerate(ids)}
     changed = [xy[[position[i] for i in change.remove]].reshape(-1, 2)]
     for (facility, _), target in zip(change.move, moved_to, strict=True):
         changed.append(np.vstack([xy[position[facility]], target]))
         xy[position[facility]] = target
-    keep = np.isin(types, list(circle.facility_types))
+    keep = np.zeros(len(ids), dtype=bool)
+    keep[inputs.facilities_of(circle.facility_types)] = True
     keep[[position[i] for i in change.remove]] = False
     added = to_metric([place for _, place in change.add]).reshape(-1, 2)
     changed.append(added)
-    return np.vstack([xy[keep], added]), np.vstack(changed)
+    rows = np.concatenate([np.flatnonzero(keep), np.full(len(added), -1)])
+    return scenario.After(np.vstack([xy[keep], added]), rows, np.vstack(changed))
 
 
 def what_if(
@@ -135,62 +145,32 @@ def what_if(
     started = time.perf_counter()
     check_change(session, change, circle)
     inputs = city_inputs(session, district)
-    before_xy = inputs.facility_xy[inputs.facilities_of(circle.facility_types)]
-    after_xy, changed = _apply(inputs, change, circle)
     limit = circle.threshold_m
-    key = ("distance", circle.key, mode)
-    if key not in inputs.memo:  # the circle as it is: the same for every what-if
-        inputs.memo[key] = analysis.resident_distances(inputs, before_xy, mode, limit)
-    after = analysis.resident_distances(inputs, after_xy, mode, limit)
-    tables = [analysis.grid_table(inputs, d <= limit) for d in (inputs.memo[key], after)]
-    _affected_areas(inputs, tables, (before_xy, after_xy), changed, mode, limit)
+    base = scenario.baseline(inputs, circle.key, circle.facility_types, mode, limit)
+    after = _apply(inputs, change, circle)
+    limits = (limit, get_settings().service_area_buffer_m)
+    tables = scenario.outcome(inputs, base, after, mode, limits)
     rows = analysis.change(tables[0], tables[1], weight)
-    residents = int(tables[0]["residents"].sum())
-    before, after = (int(t["covered_residents"].sum()) for t in tables)
+    residents, before = base.residents, base.covered
+    after_count = before + int(
+        (tables[1]["covered_residents"] - tables[0]["covered_residents"]).sum()
+    )
     return {
         "circle": circle.code,
         "mode": mode,
         "weight": weight,
         "residents": residents,
         "covered_before": before,
-        "covered_after": after,
-        "residents_gained": after - before,
+        "covered_after": after_count,
+        "residents_gained": after_count - before,
         "coverage_before": round(before / residents, 6) if residents else None,
-        "coverage_after": round(after / residents, 6) if residents else None,
+        "coverage_after": round(after_count / residents, 6) if residents else None,
         "area_gained_m2": round(
             float((rows["covered_area_after"] - rows["covered_area_before"]).sum()), 1
         ),
         "grids": _plain(rows),
         "seconds": round(time.perf_counter() - started, 3),
     }
-
-
-def _affected_areas(
-    inputs: analysis.CityInputs,
-    tables: list,
-    facility_sets: tuple[np.ndarray, np.ndarray],
-    changed: np.ndarray,
-    mode: str,
-    limit: float,
-) -> None:
-    """Covered area before and after, measured only in grids a change can reach."""
-    buffer_m = get_settings().service_area_buffer_m
-    reach = limit + (buffer_m if mode == "network" else 0.0)
-    geometries = inputs.grids["geometry"].to_numpy()
-    affected = np.zeros(0, dtype=np.int64)
-    if len(changed) and len(geometries):
-        tree = shapely.STRtree(geometries)
-        affected = np.unique(
-            tree.query(shapely.points(changed), predicate="dwithin", distance=reach)[1]
-        )
-    for table, xy in zip(tables, facility_sets, strict=True):
-        covered = np.zeros(len(table))
-        if len(affected):  # a change far from every grid reaches none
-            near = shapely.box(*shapely.total_bounds(geometries[affected])).buffer(reach)
-            parts, width = analysis.coverage_parts(inputs, xy, mode, limit, buffer_m, near)
-            quad_segs = analysis.circle_quad_segs(mode)
-            covered[affected] = analysis.gaps(geometries[affected], parts, width, quad_segs)[1]
-        table["covered_area_m2"] = np.minimum(covered, table["area_m2"].to_numpy())
 
 
 def _plain(frame: Any) -> list[dict[str, Any]]:
@@ -361,8 +341,7 @@ def site(
     check_places(ask.places or [], "candidates")
     inputs = city_inputs(session, district)
     limit = circle.threshold_m
-    xy = inputs.facility_xy[inputs.facilities_of(circle.facility_types)]
-    distance = analysis.resident_distances(inputs, xy, mode, limit)
+    distance = scenario.baseline(inputs, circle.key, circle.facility_types, mode, limit).distance
     uncovered = np.flatnonzero((distance > limit) & (inputs.resident_grid >= 0))
     candidate_xy, node_ids, notes, candidates_before = _candidates(inputs, ask, uncovered)
     if len(candidate_xy) == 0:

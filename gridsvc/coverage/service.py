@@ -2,12 +2,11 @@
 
 Stored coverage (``grid_coverage``) is served while the newest refresh's fingerprint
 matches the data; otherwise, and for a custom set of facility types and a threshold,
-coverage is computed in memory from the city (kept in a small per-process cache).
+coverage is computed in memory from the city (kept by :mod:`gridsvc.coverage.cache`).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +20,11 @@ from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import feature
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, freshness, incremental, refresh
+from gridsvc.coverage.cache import city_inputs as city_inputs
 from gridsvc.coverage.circles import Circle, custom_circle, load_circles
 from gridsvc.coverage.models import GridCoverage, ServiceArea
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
-
-_CACHE: OrderedDict[tuple, analysis.CityInputs] = OrderedDict()
-_CACHE_SIZE = 3
 
 
 def list_circles() -> list[dict[str, Any]]:
@@ -85,21 +82,6 @@ def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def city_inputs(session: Session, district: str | None = None) -> analysis.CityInputs:
-    """Return the city (or a district) in memory, cached per database, data and district."""
-    if district is not None:
-        grids_service.check_code("district", district)
-    key = (str(session.get_bind().engine.url), freshness.input_versions(session), district)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    inputs = refresh.load_inputs(session, district)
-    _CACHE[key] = inputs
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return inputs
-
-
 def refresh_after_change(
     session: Session, districts: list[str] | None = None, progress: bool = False
 ) -> dict[str, Any]:
@@ -155,7 +137,13 @@ def _stored(session: Session, circle: Circle, mode: str, district: str | None) -
     )
     if district is not None:
         statement = statement.where(GridCoverage.district_code == district)
-    return pd.DataFrame(session.execute(statement.order_by(GridCoverage.grid_code)).all())
+    result = session.execute(statement.order_by(GridCoverage.grid_code))
+    names = list(result.keys())
+    rows = result.all()
+    if not rows:
+        return pd.DataFrame()
+    # Column by column: a frame built from Row objects probes each one for attributes.
+    return pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))
 
 
 def grid_coverage(

@@ -95,6 +95,29 @@ def _read_within(
     return residents, facilities, edges
 
 
+def _facility_arrays(facilities: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.array([row[0] for row in facilities], dtype=np.int64),
+        np.array([row[1] for row in facilities], dtype=object),
+        np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
+    )
+
+
+def load_facilities(
+    session: Session, grids: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read the facilities :func:`load_inputs` reads for a city or district of ``grids``.
+
+    Ids, type codes and metric x, y: for a city whose grids, residents and network are
+    already in memory, when only its facilities changed.
+    """
+    if grids.empty:
+        return _facility_arrays([])
+    srid = metric_srid(session)
+    area = _envelope(shapely.total_bounds(grids["geometry"].to_numpy()), reach_margin(), srid)
+    return _facility_arrays(facilities_service.metric_facilities(session, area, srid))
+
+
 def _inputs(
     grids: pd.DataFrame, residents: np.ndarray, facilities: list, edges: list
 ) -> analysis.CityInputs:
@@ -108,11 +131,7 @@ def _inputs(
     return city_inputs(
         grids,
         residents,
-        (
-            np.array([row[0] for row in facilities], dtype=np.int64),
-            np.array([row[1] for row in facilities], dtype=object),
-            np.array([row[2:] for row in facilities], dtype=np.float64).reshape(-1, 2),
-        ),
+        _facility_arrays(facilities),
         walking,
     )
 
