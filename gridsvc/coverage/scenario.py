@@ -213,7 +213,7 @@ def covered_areas(
     mode: str,
     limits: tuple[float, float],
 ) -> np.ndarray:
-    """Covered area of grid rows ``grids`` by facilities ``xy`` (``walk``: snapped, distances).
+    """Covered area on the ground of grid rows ``grids`` by ``xy`` (``walk``: snapped, distances).
 
     ``limits`` are the threshold and the network service areas' buffer width.
     """
@@ -227,7 +227,8 @@ def covered_areas(
     else:
         near = shapely.box(*shapely.total_bounds(geometries)).buffer(limit + buffer_m)
         parts = _lines_near(inputs, walk[1], walk[0], limit, near)
-    return analysis.gaps(geometries, parts, width, analysis.circle_quad_segs(mode))[1]
+    covered = analysis.gaps(geometries, parts, width, analysis.circle_quad_segs(mode))[1]
+    return inputs.on_the_ground(covered, grids)
 
 
 def _same_pieces(
