@@ -11,16 +11,17 @@ from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import load_circles
 from gridsvc.coverage.inputs import city_inputs, district_inputs
 from gridsvc.region import partition
-from gridsvc.region.synthetic import synthetic_city
+from gridsvc.region.synthetic import demo_layers
+from tests.coverage.factories import lattice_network
 
 BUFFER_M = 50.0
 KEYS = ["circle", "mode", "code"]
 
 
 @pytest.fixture(scope="module")
-def city() -> analysis.CityInputs:
-    """A 60-grid demo city (9 districts, about 19,000 walking edges), in its UTM zone."""
-    layers, _ = synthetic_city(0, 11, 60)
+def city(demo_city) -> analysis.CityInputs:
+    """The session's small demo city (800 grids in 9 districts), in its UTM zone."""
+    layers, _ = demo_layers(demo_city, (0.0, 0.0))
     return partition.layers_to_inputs(layers)
 
 
@@ -69,7 +70,55 @@ def kinds_of_district(inputs: analysis.CityInputs) -> dict[str, str]:
     }
 
 
-def test_every_district_alone_gives_the_city_s_figures(city: analysis.CityInputs) -> None:
+def lattice_city(seed: int = 3) -> analysis.CityInputs:
+    """A 1.5 km × 1.1 km jittered street lattice cut into 5 × 4 grids in three districts.
+
+    The six inner grids are district 150601 (in the middle); the outer ring's west half is
+    150602 and its east half 150603 (at the edge). Residents and facilities of every type
+    the circles ask for are scattered at random, so reaches cross district borders.
+    """
+    rng = np.random.default_rng(seed)
+    network = lattice_network(rng, columns=16, rows=12)
+    boxes, districts = [], []
+    for row in range(4):
+        for column in range(5):
+            x, y = column * 300 - 50, row * 275 - 50
+            boxes.append(shapely.box(x, y, x + 300, y + 275))
+            inner = 0 < column < 4 and 0 < row < 3
+            districts.append("150601" if inner else "150602" if column < 3 else "150603")
+    codes = [f"{district}001001{i:03d}" for i, district in enumerate(districts, start=1)]
+    grids = pd.DataFrame(
+        {
+            "code": codes,
+            "community_code": [code[:12] for code in codes],
+            "street_code": [code[:9] for code in codes],
+            "district_code": districts,
+            "geometry": boxes,
+        }
+    ).sort_values("code", ignore_index=True)
+    residents = np.column_stack(
+        [rng.uniform(-50, 1450, 4000), rng.uniform(-50, 1050, 4000), rng.integers(1, 30, 4000)]
+    )
+    types = sorted({t for circle in load_circles().values() for t in circle.facility_types})
+    count = 3 * len(types)
+    facilities = (
+        np.arange(1, count + 1),
+        np.array(types * 3, dtype=object),
+        np.column_stack([rng.uniform(-50, 1450, count), rng.uniform(-50, 1050, count)]),
+    )
+    lines = network.lines
+    edges = (
+        network.node_ids[network.source],
+        network.node_ids[network.target],
+        network.length,
+        lines,
+    )
+    return city_inputs(grids, residents, facilities, edges)
+
+
+def test_every_district_alone_gives_the_city_s_figures() -> None:
+    """On the lattice; tests/region/test_region_districts.py does the same on the demo city."""
+    city = lattice_city()
     whole = coverage_rows(city)
     limit = max(circle.threshold_m for circle in load_circles().values())
     kinds = kinds_of_district(city)
@@ -77,7 +126,6 @@ def test_every_district_alone_gives_the_city_s_figures(city: analysis.CityInputs
     seen = []
     for district in sorted(kinds):
         sub = district_inputs(city, district, limit, BUFFER_M)
-        assert len(sub.network.length) < len(city.network.length)  # a real cut
         part = coverage_rows(sub)
         assert (part.index.get_level_values("code").isin(sub.grids["code"])).all()
         found = differences(part, whole)
@@ -89,14 +137,26 @@ def test_every_district_alone_gives_the_city_s_figures(city: analysis.CityInputs
     every = pd.concat(seen).sort_index()
     assert every.index.equals(whole.index)  # each grid in exactly one district
     assert whole["covered_residents"].sum() > 0
+    assert (whole["covered_residents"] < whole["residents"]).any()
     assert (whole["covered_area_m2"] < whole["area_m2"] - 1).any()  # some gaps to compare
 
 
-def test_too_small_a_margin_changes_figures(city: analysis.CityInputs) -> None:
-    """The comparison above can fail: cut with no margin, districts lose reach."""
+def test_the_demo_city_is_really_cut(city: analysis.CityInputs) -> None:
+    limit = max(circle.threshold_m for circle in load_circles().values())
+    edges = [
+        len(district_inputs(city, district, limit, BUFFER_M).network.length)
+        for district in sorted(set(city.grids["district_code"]))
+    ]
+    assert max(edges) < len(city.network.length) < 1.5 * sum(edges)
+
+
+def test_too_small_a_margin_changes_figures() -> None:
+    """The comparison above can fail: cut by the smallest circle's margin, reaches are lost."""
+    city = lattice_city()
     whole = coverage_rows(city)
+    smallest = min(circle.threshold_m for circle in load_circles().values())
     found = [
-        differences(coverage_rows(district_inputs(city, district, 0.0, 0.0)), whole)
+        differences(coverage_rows(district_inputs(city, district, smallest / 4, 0.0)), whole)
         for district in sorted(set(city.grids["district_code"]))
     ]
     assert max(f["covered_residents"] for f in found) > 0
