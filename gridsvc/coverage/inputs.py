@@ -3,6 +3,26 @@
 Pure: the database path (:mod:`gridsvc.coverage.refresh`) and the region path
 (:mod:`gridsvc.region`) both read their rows and hand them here, so that one city gives
 the same :class:`~gridsvc.coverage.analysis.CityInputs` whichever way it was read.
+
+:func:`district_inputs` cuts a district's sub-city out of a city's inputs, with the margin
+``2 * limit + buffer_m`` around each district grid. Why that margin suffices: what decides
+a district grid's figures is its residents and the points of reached edge pieces (or of
+circles) within ``buffer_m`` of it. A walk of length ≤ ``limit`` from a facility to such a
+point X (access leg, network path, access leg) has every point within ``limit`` of X, so
+within ``limit + buffer_m`` of the grid: the facility and every edge the walk touches (its
+snapped edge included) are in the sub-city, and the sub-city's distances, which can only
+be longer (a sub-network), are the city's up to ``limit``. A piece's end is set by the
+distance of its edge's end node; where a piece comes within ``buffer_m`` of the grid, that
+node's walk is such a walk. A facility is snapped to its nearest edge, at a leg ≤
+``limit`` if it reaches anything; were that edge outside the sub-city, it would snap
+farther away and could reach what it does not in the city. It cannot: a facility that
+reaches a deciding point lies within ``limit + buffer_m`` of the grid and its nearest edge
+within ``limit`` more, inside the margin. Residents' snaps are carried rather than redone,
+so a resident far from every edge (beyond the margin) or between two equally near ones
+snaps exactly as in the city. The database path
+(:func:`gridsvc.coverage.store.load_inputs` with
+:func:`gridsvc.coverage.freshness.reach_margin`, ``2 * limit + 1000``) reads one box
+around the whole district, a superset of this one for any buffer up to 1 km.
 """
 
 from __future__ import annotations
@@ -70,23 +90,7 @@ def district_inputs(inputs: CityInputs, district: str, limit: float, buffer_m: f
     city's network; every facility and network edge whose box meets a district grid's box
     grown by the margin ``2 * limit + buffer_m``; and the edges those residents snap to.
 
-    Why that margin suffices. What decides a district grid's figures is its residents and
-    the points of reached edge pieces (or of circles) within ``buffer_m`` of it. A walk of
-    length ≤ ``limit`` from a facility to such a point X (access leg, network path, access
-    leg) has every point within ``limit`` of X, so within ``limit + buffer_m`` of the grid:
-    the facility and every edge the walk touches (its snapped edge included) are in the
-    sub-city, and the sub-city's distances, which can only be longer (a sub-network), are
-    the city's up to ``limit``. A piece's end is set by the distance of its edge's end node;
-    where a piece comes within ``buffer_m`` of the grid, that node's walk is such a walk.
-    A facility is snapped to its nearest edge, at a leg ≤ ``limit`` if it reaches anything;
-    were that edge outside the sub-city, it would snap farther away and could reach what it
-    does not in the city. It cannot: a facility that reaches a deciding point lies within
-    ``limit + buffer_m`` of the grid and its nearest edge within ``limit`` more, inside the
-    margin. Residents' snaps are carried rather than redone, so a resident far from every
-    edge (beyond the margin) or between two equally near ones snaps exactly as in the city.
-    The database path (:func:`gridsvc.coverage.store.load_inputs` with
-    :func:`gridsvc.coverage.freshness.reach_margin`, ``2 * limit + 1000``) reads one box
-    around the whole district, a superset of this one for any buffer up to 1 km.
+    Why that margin suffices, and why the snaps are carried: the module's docstring.
 
     Parameters
     ----------
