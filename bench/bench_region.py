@@ -1,8 +1,10 @@
 """Region scale on Dask: coverage of N Ordos-sized cities and a point join, 1 and 2 workers.
 
 For each size (cities) and each worker count, on a fresh local cluster:
-- coverage: every circle in both modes for every city (one task per city); wall time,
-  time per grid, peak resident memory of each worker;
+- coverage: every circle in both modes for every city (one task per district, the city's
+  layers read once per city); wall time, time per grid, worker-seconds per grid (the sum of
+  the tasks' own times), peak resident memory of each worker; then the speed-up of each
+  worker count over the fewest, and each size's time per grid over the smallest size's;
 - join: ``--points`` points drawn where residents live, joined to the cities' grids with
   dask-geopandas (Hilbert shuffle, sjoin); wall time and peak worker memory;
 and, once per size, geopandas' sjoin of the same points in this one process (the per-core
@@ -10,7 +12,7 @@ baseline). The cities come from the demo builder (seeds 20240601 + i) and are ca
 ``--cache`` (built once; the builder's time per city is printed).
 
 Run: .venv/bin/python bench/bench_region.py [--sizes 1,4,16] [--workers 1,2]
-     [--points 10000000] [--join-sizes 1,4] [--cache .gridsvc/region-cache]
+     [--points 10000000] [--join-sizes 1,4 (or "" for none)] [--cache .gridsvc/region-cache]
 """
 
 from __future__ import annotations
@@ -81,11 +83,12 @@ def bench_coverage(cache: Path, out: Path, codes: list[str], workers: int) -> di
         wall = time.perf_counter() - started
         peaks = worker_peaks(client)
     grids = sum(s["grids"] for s in summaries)
+    task_s = sum(s["seconds"] for s in summaries)
     return {
         "wall_s": wall,
         "grids": grids,
         "ms_per_grid": 1000 * wall / grids,
-        "task_s": sum(s["seconds"] for s in summaries),
+        "task_ms_per_grid": 1000 * task_s / grids,
         "peak_mib": max(peaks),
     }
 
@@ -113,6 +116,50 @@ def geopandas_join(cache: Path, points: Path, codes: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def coverage_rows(arguments, cities, sizes: list[int], worker_counts: list[int]) -> dict:
+    """Time coverage for every size and worker count, a row each; return the figures."""
+    print(
+        "size | workers | grids | residents | coverage wall s | ms/grid | worker-ms/grid | "
+        "peak MiB/worker | load before → after"
+    )
+    figures = {}
+    for size in sizes:
+        codes = [c.code for c in cities[:size]]
+        residents = sum(c.residents for c in cities[:size])
+        for workers in worker_counts:
+            out = arguments.scratch / f"coverage-{size}-{workers}"
+            before = load()
+            row = figures[size, workers] = bench_coverage(arguments.cache, out, codes, workers)
+            print(
+                f"{size} | {workers} | {row['grids']} | {residents:,} | {row['wall_s']:.1f} | "
+                f"{row['ms_per_grid']:.2f} | {row['task_ms_per_grid']:.2f} | "
+                f"{row['peak_mib']:.0f} | {before} → {load()}",
+                flush=True,
+            )
+    return figures
+
+
+def print_ratios(figures: dict, sizes: list[int], worker_counts: list[int]) -> None:
+    """Speed-up over the fewest workers (target ≥ 1.7× for 2 over 1), and time per grid
+    against the smallest size (target within ±20 %)."""
+    fewest, smallest = min(worker_counts, default=1), min(sizes, default=1)
+    for size in sizes:
+        for workers in worker_counts:
+            if workers != fewest:
+                ratio = figures[size, fewest]["wall_s"] / figures[size, workers]["wall_s"]
+                print(f"speed-up, {size} cities: {workers} workers over {fewest}: {ratio:.2f}x")
+    for workers in worker_counts:
+        for size in sizes:
+            if size != smallest:
+                ratio = (
+                    figures[size, workers]["ms_per_grid"]
+                    / figures[smallest, workers]["ms_per_grid"]
+                )
+                print(
+                    f"time per grid, {workers} workers: {size} cities over {smallest}: {ratio:.2f}x"
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,4")
@@ -128,19 +175,8 @@ def main() -> None:
     join_sizes = [int(v) for v in arguments.join_sizes.split(",") if v]
     print_machine("region scale on Dask (bench/bench_region.py)")
     cities = ensure_region(arguments.cache, max(sizes + join_sizes), arguments.grids)
-    print("size | workers | grids | residents | coverage wall s | ms/grid | peak MiB/worker | load")
-    for size in sizes:
-        codes = [c.code for c in cities[:size]]
-        residents = sum(c.residents for c in cities[:size])
-        for workers in worker_counts:
-            out = arguments.scratch / f"coverage-{size}-{workers}"
-            figures = bench_coverage(arguments.cache, out, codes, workers)
-            print(
-                f"{size} | {workers} | {figures['grids']} | {residents:,} | "
-                f"{figures['wall_s']:.1f} | {figures['ms_per_grid']:.2f} | "
-                f"{figures['peak_mib']:.0f} | {load()}",
-                flush=True,
-            )
+    walls = coverage_rows(arguments, cities, sizes, worker_counts)
+    print_ratios(walls, sizes, worker_counts)
     for size in join_sizes:
         codes = [c.code for c in cities[:size]]
         points = arguments.scratch / f"points-{size}-{arguments.points}"

@@ -1,11 +1,13 @@
 """Run region work on Dask: a local cluster, or an existing scheduler given its address.
 
-Coverage is one task per city (the walking part needs the city's whole network); the
-point join is dask-geopandas on spatially partitioned frames: points grouped by place
-(shuffled by Hilbert order unless each partition already meets one city only), each
-partition located in the cell index (:mod:`gridsvc.common.cell_index`) of the cities its
-bounds meet, one index per city built once on the workers; a point is then answered in
-one task, ties on shared edges and between cities included.
+Coverage is one task per district, each on the sub-city that decides its figures (the
+district's grids and residents, and the facilities and network within reach of them), the
+city's layers read once per city on a worker. The point join is dask-geopandas on
+spatially partitioned frames: points grouped by place (shuffled by Hilbert order unless
+each partition already meets one city only), each partition located in the cell index
+(:mod:`gridsvc.common.cell_index`) of the cities its bounds meet, one index per city built
+once on the workers; a point is then answered in one task, ties on shared edges and
+between cities included.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dask import delayed
 from distributed import Client, LocalCluster, as_completed
 from tqdm import tqdm
 
+from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle
 from gridsvc.region import layout, partition
 from gridsvc.region.synthetic import city_code, synthetic_city
@@ -124,25 +127,89 @@ def build_region(
     return entries
 
 
-def coverage_task(
-    root: str, out: str, city: layout.CityEntry, circles: list[Circle], buffer_m: float
-) -> dict[str, Any]:
-    """Compute one city's coverage and write it to ``out`` (runs on a worker)."""
+def prepare_task(root: str, city: layout.CityEntry) -> tuple[analysis.CityInputs, dict]:
+    """Read a city's layers into its coverage inputs, once for all its districts (on a worker)."""
     started = time.perf_counter()
     inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
-    read = time.perf_counter() - started
-    result = partition.city_coverage(inputs, circles, buffer_m, city.crs)
-    path = layout.coverage_path(out, city.code)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result.to_parquet(path, index=False, compression="zstd")
+    return inputs, _timing(started)
+
+
+def _timing(started: float) -> dict[str, float]:
     return {
-        "city": city.code,
-        "grids": len(inputs.grids),
-        "rows": len(result),
-        "read_s": round(read, 2),
         "seconds": round(time.perf_counter() - started, 2),
         "peak_memory_mb": round(peak_memory_mb(), 1),
     }
+
+
+def _timing_of(prepared: tuple[analysis.CityInputs, dict]) -> dict[str, float]:
+    return prepared[1]
+
+
+def district_task(
+    prepared: tuple[analysis.CityInputs, dict],
+    city: layout.CityEntry,
+    district: str,
+    circles: list[Circle],
+    buffer_m: float,
+) -> tuple[gpd.GeoDataFrame, dict]:
+    """Compute one district's coverage on its sub-city (runs on a worker)."""
+    started = time.perf_counter()
+    result = partition.district_coverage(prepared[0], district, circles, buffer_m, city.crs)
+    return result, _timing(started)
+
+
+def write_task(
+    out: str,
+    city: layout.CityEntry,
+    read: dict,
+    parts: list[tuple[gpd.GeoDataFrame, dict]],
+    circles: list[Circle],
+) -> dict[str, Any]:
+    """Join a city's districts in grid-code order and write them to ``out`` (on a worker)."""
+    started = time.perf_counter()
+    result = partition.in_city_order([frame for frame, _ in parts], circles)
+    path = layout.coverage_path(out, city.code)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.to_parquet(path, index=False, compression="zstd")
+    timings = [read, *(timing for _, timing in parts), _timing(started)]
+    return {
+        "city": city.code,
+        "grids": int(result["grid_code"].nunique()),
+        "rows": len(result),
+        "districts": len(parts),
+        "read_s": read["seconds"],
+        "seconds": round(sum(timing["seconds"] for timing in timings), 2),
+        "peak_memory_mb": max(timing["peak_memory_mb"] for timing in timings),
+    }
+
+
+def district_sizes(root: str | Path, city: str) -> list[tuple[str, int]]:
+    """Return the city's districts and their grid counts, largest first (then by code)."""
+    table = pq.read_table(layout.layer_path(root, "grids", city), columns=["district_code"])
+    counts = table.column("district_code").to_pandas().value_counts()
+    return sorted(((str(code), int(n)) for code, n in counts.items()), key=lambda c: (-c[1], c[0]))
+
+
+def _submit_city(
+    client: Client,
+    root: str,
+    out: str,
+    city: layout.CityEntry,
+    circles: list[Circle],
+    buffer_m: float,
+) -> tuple[list, Any]:
+    """Submit a city's tasks: read once, one per district (largest first), write.
+
+    Returns the district futures and the write future. Nothing else keeps the city's
+    inputs, so the cluster lets them go once its last district is done.
+    """
+    prepared = client.submit(prepare_task, root, city, pure=False)
+    read = client.submit(_timing_of, prepared, pure=False)
+    parts = [
+        client.submit(district_task, prepared, city, code, circles, buffer_m, pure=False)
+        for code, _ in district_sizes(root, city.code)
+    ]
+    return parts, client.submit(write_task, out, city, read, parts, circles, pure=False)
 
 
 def region_coverage(
@@ -154,18 +221,32 @@ def region_coverage(
     progress: bool = True,
     only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Compute every city's (or the ``only`` cities') coverage, one task per city.
+    """Compute every city's (or the ``only`` cities') coverage, one task per district.
 
-    Every circle of ``circles`` in both modes. The largest cities are submitted first, so
-    that a small one never holds up the end.
+    Every circle of ``circles`` in both modes. A city's layers are read once on a worker
+    and its districts computed on whichever worker is free, each on its sub-city
+    (:func:`gridsvc.coverage.inputs.district_inputs`). Cities go largest first and a city's
+    districts largest first, so that a small task ends the run and a worker holds the
+    inputs of about one city at a time.
     """
     cities = _cities(root, only)
     cities.sort(key=lambda city: -city.grids)
-    futures = [
-        client.submit(coverage_task, str(root), str(out), city, circles, buffer_m, pure=False)
-        for city in cities
-    ]
-    return gather(futures, "coverage per city", progress)
+    parts, writes = [], []
+    for city in cities:
+        districts, write = _submit_city(client, str(root), str(out), city, circles, buffer_m)
+        parts.extend(districts)
+        writes.append(write)
+    bar = tqdm(
+        total=len(parts), desc="coverage per district", disable=not progress, file=sys.stderr
+    )
+    # Only the bar's iterator holds a district's future then, until it is done: the cluster
+    # keeps a district's result only until its city is written.
+    finished = as_completed(parts)
+    parts.clear()
+    for _ in finished:
+        bar.update(1)
+    bar.close()
+    return [write.result() for write in writes]
 
 
 def points_task(root: str, out: str, city: layout.CityEntry, count: int, seed: int, first: int):

@@ -1,8 +1,9 @@
 """What one Dask task computes on one partition: pure functions from frames to frames.
 
 Coverage is the coverage domain's own arithmetic (:func:`gridsvc.coverage.analysis.
-compute_coverage` on :func:`gridsvc.coverage.inputs.city_inputs`), called per city; this
-module only turns region layers into its inputs and its tables into result frames. The
+compute_coverage` on :func:`gridsvc.coverage.inputs.city_inputs`), called per district on
+the sub-city :func:`gridsvc.coverage.inputs.district_inputs` cuts out; this module only
+turns region layers into its inputs and its tables into result frames. The
 point join is :class:`gridsvc.common.cell_index.CellIndex`, the one answer to "which grid
 holds each point", built once per city and asked per partition of points.
 """
@@ -20,7 +21,7 @@ from gridsvc.common.cell_index import CellIndex
 from gridsvc.common.points import point_xy
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle
-from gridsvc.coverage.inputs import city_inputs
+from gridsvc.coverage.inputs import city_inputs, district_inputs
 from gridsvc.region.layout import CityLayers
 
 GRID_COLUMNS = ["code", "community_code", "street_code", "district_code"]
@@ -121,6 +122,32 @@ def city_coverage(
     gap = result.pop("gap").to_numpy()
     gap = np.where(shapely.is_empty(gap), None, gap)
     return gpd.GeoDataFrame(result, geometry=list(gap), crs=crs)
+
+
+def district_coverage(
+    inputs: analysis.CityInputs, district: str, circles: list[Circle], buffer_m: float, crs: str
+) -> gpd.GeoDataFrame:
+    """:func:`city_coverage` of one district, computed on the sub-city that decides it."""
+    limit = max((circle.threshold_m for circle in circles), default=0.0)
+    return city_coverage(district_inputs(inputs, district, limit, buffer_m), circles, buffer_m, crs)
+
+
+def in_city_order(parts: list[gpd.GeoDataFrame], circles: list[Circle]) -> gpd.GeoDataFrame:
+    """Join districts' results in :func:`city_coverage`'s order: circle, mode, grid code."""
+    frames = [part for part in parts if len(part)]
+    if not frames:
+        return parts[0] if parts else gpd.GeoDataFrame({"grid_code": []}, geometry=[])
+    result = pd.concat(frames, ignore_index=True)
+    circle_rank = {circle.code: rank for rank, circle in enumerate(circles)}
+    mode_rank = {mode: rank for rank, mode in enumerate(analysis.MODES)}
+    order = np.lexsort(
+        (
+            result["grid_code"].to_numpy(dtype=str),
+            result["mode"].map(mode_rank).to_numpy(),
+            result["circle"].map(circle_rank).to_numpy(),
+        )
+    )
+    return result.iloc[order].reset_index(drop=True)
 
 
 @dataclass

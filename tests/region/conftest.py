@@ -78,7 +78,10 @@ def with_shares(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def assert_same_coverage(dask_result: pd.DataFrame, single: pd.DataFrame) -> None:
-    """Grid by grid: the same rows, residents and covered residents exactly, shares to 1e-9."""
+    """Grid by grid: the same rows, residents and covered residents exactly, shares to 1e-9.
+
+    Covered areas agree to 1e-2 m², and shares by area (where no one lives) as far as that.
+    """
     keys = ["grid_code", "circle", "mode"]
     left = with_shares(pd.DataFrame(dask_result)).set_index(keys).sort_index()
     right = with_shares(single).set_index(keys).sort_index()
@@ -86,12 +89,20 @@ def assert_same_coverage(dask_result: pd.DataFrame, single: pd.DataFrame) -> Non
     assert left.index.equals(right.index)
     for column in ("residents", "covered_residents"):
         assert np.array_equal(left[column].to_numpy(), right[column].to_numpy()), column
+    # Shares by residents to 1e-9; by area as far as covered areas may differ (1e-2 m²: a
+    # district's sub-city buffers cut pieces where the whole city buffers whole edges).
+    area = right["area_m2"].to_numpy()
+    slack = 1e-9 + np.divide(1e-2, area, out=np.full(len(area), np.inf), where=area > 0)
+    peopled = right["residents"].to_numpy() > 0
     for column in ("by_residents", "by_area"):
         difference = np.abs(left[column].to_numpy() - right[column].to_numpy())
-        assert difference.max() <= 1e-9, (column, difference.max())
+        allowed = np.where(peopled, 1e-9, slack) if column == "by_residents" else slack
+        assert (difference <= allowed).all(), (column, difference.max())
+    covered = np.abs(left["covered_area_m2"].to_numpy() - right["covered_area_m2"].to_numpy())
+    assert covered.max() <= 1e-2, covered.max()
     if "coverage" in left:  # the share the results carry is the stored one
-        share = left["coverage"].to_numpy()
-        assert np.abs(share - right["by_residents"].to_numpy()).max() <= 1e-9
+        share = np.abs(left["coverage"].to_numpy() - right["by_residents"].to_numpy())
+        assert (share <= np.where(peopled, 1e-9, slack)).all(), share.max()
     assert right["covered_residents"].sum() > 0
 
 

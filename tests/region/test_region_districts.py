@@ -1,0 +1,70 @@
+"""Coverage one task per district on Dask equals the whole city in one process, grid by grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import shapely
+from distributed import Client
+
+from gridsvc.config import get_settings
+from gridsvc.coverage.circles import load_circles
+from gridsvc.region import driver, layout
+from gridsvc.region.synthetic import demo_layers
+from tests.region.conftest import assert_same_coverage, single_process
+
+KEYS = ["grid_code", "circle", "mode"]
+
+
+def _region_of(demo_city, root: Path) -> layout.CityEntry:
+    """The session's small demo city (800 grids) as a one-city region."""
+    layers, crs = demo_layers(demo_city, (0.0, 0.0))
+    layout.write_city(root, "demo", layers)
+    entry = layout.CityEntry(
+        code="demo", name="demo", crs=crs, source="test", grids=len(layers.grids)
+    )
+    layout.add_to_manifest(root, entry)
+    return entry
+
+
+def _kinds(grids) -> dict[str, str]:  # a GeoDataFrame
+    outline = shapely.union_all(grids.geometry.to_numpy()).boundary
+    return {
+        code: "edge"
+        if shapely.union_all(group.geometry.to_numpy()).intersects(outline)
+        else "middle"
+        for code, group in grids.groupby("district_code")
+    }
+
+
+def test_per_district_tasks_equal_the_whole_city(
+    demo_city, local_client: Client, tmp_path: Path
+) -> None:
+    root, out = tmp_path / "region", tmp_path / "out"
+    entry = _region_of(demo_city, root)
+    circles = list(load_circles().values())
+    buffer_m = get_settings().service_area_buffer_m
+    summaries = driver.region_coverage(local_client, root, out, circles, buffer_m, progress=False)
+    districts = driver.district_sizes(root, entry.code)
+    assert [count for _, count in districts] == sorted((c for _, c in districts), reverse=True)
+    assert summaries[0]["districts"] == len(districts) == 9
+    assert summaries[0]["grids"] == entry.grids == 800
+    result = layout.read_coverage(out, entry.code)
+    expected = single_process(root, entry)
+    # Written as before: the same rows in the same order (circle, mode, grid code).
+    assert np.array_equal(result[KEYS].to_numpy(), expected[KEYS].to_numpy())
+    assert_same_coverage(result, expected)
+    area = np.abs(result["covered_area_m2"].to_numpy() - expected["covered_area_m2"].to_numpy())
+    assert area.max() <= 1e-2
+    assert (expected["covered_area_m2"] < expected["area_m2"] - 1).any()  # gaps to compare
+
+    def polygons(frame):
+        gap = frame.geometry.to_numpy()
+        return np.where(shapely.is_missing(gap), shapely.Polygon(), gap)
+
+    difference = shapely.symmetric_difference(polygons(result), polygons(expected))
+    assert shapely.area(difference).max() <= 1e-3
+    # Districts at the city's edge and in its middle are both among those compared.
+    grids = layout.read_city(root, entry.code).grids
+    assert sorted(set(_kinds(grids).values())) == ["edge", "middle"]
