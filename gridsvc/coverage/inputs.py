@@ -123,6 +123,7 @@ def district_inputs(inputs: CityInputs, district: str, limit: float, buffer_m: f
         facility_types=inputs.facility_types[facilities],
         facility_xy=inputs.facility_xy[facilities],
         network=network,
+        areal_scale=None if inputs.areal_scale is None else inputs.areal_scale[rows],
         _resident_snaps=snaps,
     )
 

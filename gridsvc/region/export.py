@@ -28,7 +28,7 @@ def export_city(session: Session, root: str | Path, code: str, name: str = "") -
     inputs = refresh.load_inputs(session)
     if inputs.grids.empty:
         raise ValueError("the database holds no current grids: load or build a city first")
-    crs = f"EPSG:{metric_srid()}"
+    crs = f"EPSG:{metric_srid(session)}"
     layout.write_city(root, code, inputs_to_layers(inputs, crs))
     entry = layout.CityEntry(
         code=code,

@@ -21,6 +21,7 @@ from gridsvc.common.cell_index import CellIndex
 from gridsvc.common.points import point_xy
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle
+from gridsvc.coverage.ground import areal_scales
 from gridsvc.coverage.inputs import city_inputs, district_inputs
 from gridsvc.region.layout import CityLayers
 
@@ -43,7 +44,7 @@ def layers_to_inputs(layers: CityLayers) -> analysis.CityInputs:
         network["length_m"].to_numpy(np.float64),
         network.geometry.to_numpy(),
     )
-    return city_inputs(
+    inputs = city_inputs(
         grids,
         residents,
         (
@@ -53,6 +54,9 @@ def layers_to_inputs(layers: CityLayers) -> analysis.CityInputs:
         ),
         edges,
     )
+    crs = layers.grids.crs
+    inputs.areal_scale = areal_scales(grids["geometry"].to_numpy(), crs and crs.to_string())
+    return inputs
 
 
 def inputs_to_layers(inputs: analysis.CityInputs, crs: str) -> CityLayers:
