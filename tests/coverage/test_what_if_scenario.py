@@ -42,7 +42,8 @@ def reference(
             near = shapely.box(*shapely.total_bounds(geometries[affected])).buffer(reach_m)
             parts, width = analysis.coverage_parts(inputs, xy, mode, limit, buffer_m, near)
             quad_segs = analysis.circle_quad_segs(mode)
-            covered[affected] = analysis.gaps(geometries[affected], parts, width, quad_segs)[1]
+            planar = analysis.gaps(geometries[affected], parts, width, quad_segs)[1]
+            covered[affected] = inputs.on_the_ground(planar, affected)
         table["covered_area_m2"] = np.minimum(covered, table["area_m2"].to_numpy())
     rows = analysis.change(tables[0], tables[1], weight)
     counts = [int(t["covered_residents"].sum()) for t in tables]
