@@ -68,16 +68,6 @@ def reach_margin() -> float:
     return max(c.threshold_m for c in load_circles().values()) * 2 + 1000
 
 
-def metric_srid(session: Session | None = None) -> int:
-    """Return the EPSG code of the metric CRS in force (:func:`grids_service.metric_crs`).
-
-    Without a session, the settings' own (the zone of GRIDSVC_CITY_BBOX when ``auto``).
-    """
-    if session is None:
-        return int(get_settings().metric_crs.split(":")[-1])
-    return grids_service.metric_srid(session)
-
-
 def fingerprint(session: Session, district: str | None = None) -> str:
     """Digest what stored coverage of the city (or of ``district``) depends on.
 
@@ -86,7 +76,9 @@ def fingerprint(session: Session, district: str | None = None) -> str:
     box = None
     if district is not None:
         # One metre more than load_inputs reads, so float rounding never leaves a row out.
-        box = grids_service.reach_box(session, district, metric_srid(session), reach_margin() + 1)
+        box = grids_service.reach_box(
+            session, district, grids_service.metric_srid(session), reach_margin() + 1
+        )
     edges = text(_EDGES_DIGEST.format(near=postgis.meets_box(box)))
     parts = (
         facilities_service.facilities_digest(session, box),

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from gridsvc.config import get_settings
 from gridsvc.coverage import refresh
 from gridsvc.coverage.circles import Circle, load_circles
-from gridsvc.coverage.freshness import CITY, INCREMENTAL, input_versions, metric_srid
+from gridsvc.coverage.freshness import CITY, INCREMENTAL, input_versions
 from gridsvc.coverage.models import CoverageFacility, CoverageRefresh, GridCoverage, ServiceArea
 from gridsvc.coverage.store import load_inputs, store_service_areas
 from gridsvc.facilities import service as facilities_service
@@ -81,7 +81,7 @@ def facility_changes(session: Session, limit: int = MAX_CHANGES) -> Changes:
 
     At most ``limit + 1`` of them: more tells the caller to refresh instead.
     """
-    rows = session.execute(_changes_statement(metric_srid(session), limit + 1)).all()
+    rows = session.execute(_changes_statement(grids_service.metric_srid(session), limit + 1)).all()
     places, place_types, present = [], [], []
     for _id, old_type, old_x, old_y, new_type, new_x, new_y in rows:
         if old_type is not None:
@@ -170,7 +170,9 @@ def _near_grids(session: Session, changes: Changes, circles: list[Circle]) -> li
     if not circles or not len(changes.places):
         return []
     reach = _reach_of(changes, circles)
-    return grids_service.grids_near(session, changes.places, reach, metric_srid(session))
+    return grids_service.grids_near(
+        session, changes.places, reach, grids_service.metric_srid(session)
+    )
 
 
 def _clear(session: Session, codes: list[str], circles: list[Circle], ids: list[int]) -> None:

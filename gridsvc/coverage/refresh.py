@@ -24,7 +24,6 @@ from gridsvc.coverage.freshness import (
     current_districts,
     fingerprint,
     input_versions,
-    metric_srid,
 )
 from gridsvc.coverage.freshness import is_fresh as is_fresh
 from gridsvc.coverage.models import CoverageFacility, CoverageRefresh, GridCoverage, ServiceArea
@@ -36,6 +35,7 @@ from gridsvc.coverage.store import (
     store_service_areas,
 )
 from gridsvc.facilities import service as facilities_service
+from gridsvc.grids import service as grids_service
 
 # Key of the transaction-level advisory lock that serialises refreshes.
 REFRESH_LOCK = 5_180_627
@@ -91,7 +91,7 @@ def store_tables(
 ) -> None:
     """Compute and write the per-grid coverage of ``inputs``' grids for the circles."""
     buffer_m = get_settings().service_area_buffer_m
-    srid = metric_srid(session)
+    srid = grids_service.metric_srid(session)
     for circle in circles:
         rows = inputs.facilities_of(circle.facility_types)
         for mode in analysis.MODES:
@@ -122,7 +122,7 @@ def snapshot_facilities(session: Session, ids: list[int] | None = None) -> None:
         session.execute(delete(CoverageFacility))
     else:
         session.execute(delete(CoverageFacility).where(CoverageFacility.facility_id.in_(ids)))
-    places = facilities_service.metric_places(metric_srid(session), ids)
+    places = facilities_service.metric_places(grids_service.metric_srid(session), ids)
     columns = ["facility_id", "type_code", "x", "y"]
     session.execute(insert(CoverageFacility).from_select(columns, places))
 

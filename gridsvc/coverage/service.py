@@ -222,7 +222,7 @@ def gap_features(
     frame = frame[frame["gap"].notna() & (frame["uncovered_residents"] >= min_residents)]
     frame = frame.sort_values(["uncovered_residents", "gap_area_m2"], ascending=False)
     matched, frame = len(frame), frame.head(limit)
-    shapes = gpd.GeoSeries(list(frame["gap"]), crs=refresh.metric_srid(session)).to_crs(4326)
+    shapes = gpd.GeoSeries(list(frame["gap"]), crs=grids_service.metric_srid(session)).to_crs(4326)
     features = []
     for row, shape in zip(frame.itertuples(), shapes, strict=True):
         properties = _gap_properties(row, result)

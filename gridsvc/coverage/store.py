@@ -24,7 +24,7 @@ from gridsvc.common import postgis
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle, load_circles
-from gridsvc.coverage.freshness import metric_srid, reach_margin
+from gridsvc.coverage.freshness import reach_margin
 from gridsvc.coverage.ground import areal_scales
 from gridsvc.coverage.inputs import city_inputs
 from gridsvc.coverage.models import NetworkEdge
@@ -56,7 +56,7 @@ def load_inputs(
     facilities and network within ``margin`` metres (:func:`reach_margin` unless given)
     of them and of the metric points ``around``.
     """
-    srid = metric_srid(session)
+    srid = grids_service.metric_srid(session)
     if district is not None:
         grids_service.check_code("district", district)
     grids = grids_service.metric_grids(session, srid, district, grid_codes)
@@ -113,7 +113,7 @@ def load_facilities(
     """
     if grids.empty:
         return _facility_arrays([])
-    srid = metric_srid(session)
+    srid = grids_service.metric_srid(session)
     area = _envelope(shapely.total_bounds(grids["geometry"].to_numpy()), reach_margin(), srid)
     return _facility_arrays(facilities_service.metric_facilities(session, area, srid))
 
@@ -237,7 +237,7 @@ def store_service_areas(
     bar: tqdm,
 ) -> int:
     """Compute and write the ``keep`` facilities' service areas for the circles' thresholds."""
-    srid = metric_srid(session)
+    srid = grids_service.metric_srid(session)
     buffer_m = get_settings().service_area_buffer_m
     thresholds: dict[float, set[str]] = {}
     for circle in circles:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from gridsvc.coverage import refresh
-from gridsvc.coverage.freshness import metric_srid
+from gridsvc.grids import service as grids_service
 from gridsvc.region import layout
 from gridsvc.region.partition import inputs_to_layers
 
@@ -28,7 +28,7 @@ def export_city(session: Session, root: str | Path, code: str, name: str = "") -
     inputs = refresh.load_inputs(session)
     if inputs.grids.empty:
         raise ValueError("the database holds no current grids: load or build a city first")
-    crs = f"EPSG:{metric_srid(session)}"
+    crs = f"EPSG:{grids_service.metric_srid(session)}"
     layout.write_city(root, code, inputs_to_layers(inputs, crs))
     entry = layout.CityEntry(
         code=code,
