@@ -26,8 +26,12 @@ os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
 # Likewise the city's warm-up: tests that mean to warm it start it on the test database.
 os.environ.setdefault("GRIDSVC_WARM_CITY", "false")
 
-# Tests never touch the demo's database.
-TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test")
+# Tests never touch the demo's database. Under pytest-xdist (``make test`` runs one worker
+# per core) each worker has its own: gridsvc_test_gw0, gridsvc_test_gw1...
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+TEST_DATABASE = os.environ.get("GRIDSVC_TEST_DATABASE", "gridsvc_test") + (
+    f"_{_WORKER}" if _WORKER else ""
+)
 # The tests' city spans the demo city (Ordos) and the lattice test city at 113.5°E 35.5°N,
 # so that points of both pass the "inside the city" checks.
 os.environ.setdefault("GRIDSVC_CITY_BBOX", "106.7,35.4,113.6,40.8")
@@ -38,8 +42,18 @@ def uses_the_full_city(item: pytest.Item) -> bool:
     return any(name == "full_demo_city" or name.startswith("full_city_") for name in names)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Refuse a test over the full-size city that ``make test-fast`` would not skip."""
+    """Group tests for xdist's ``--dist loadgroup``; refuse an unmarked full-city test.
+
+    A module runs on one worker, so its module-scoped fixtures (committed cities, servers,
+    clusters) are built once; every full-city test runs on one worker, so the full-size
+    city is built once. Without xdist the marks are inert.
+    """
+    for item in items:
+        full = item.get_closest_marker("full_city") is not None
+        group = "full_city" if full else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
     unmarked = [
         item.nodeid
         for item in items
@@ -70,6 +84,28 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
+
+
+def engine_of_its_own(suffix: str):
+    """A module-scoped ``engine`` over a migrated database holding only what the module adds.
+
+    For modules whose tests refresh the whole city's coverage: over the shared test
+    database they would also refresh the demo city other modules committed there.
+    Assign it to ``engine`` in the module; ``db_session`` and ``client`` then use it.
+    """
+
+    @pytest.fixture(scope="module")
+    def engine(settings: Settings) -> Iterator[Engine]:
+        name = f"{TEST_DATABASE}_{suffix}"
+        cluster_service.drop_database(settings, name)
+        url = cluster_service.ensure_database(settings, name)
+        migrate(url)
+        own = create_engine(url)
+        yield own
+        own.dispose()
+        cluster_service.drop_database(settings, name)
+
+    return engine
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from gridsvc.cluster import service as cluster_service
 from gridsvc.cluster.migrations import downgrade, migrate
 from gridsvc.config import Settings
 from gridsvc.db import Base
+from tests.conftest import TEST_DATABASE
 
-MIGRATIONS_DATABASE = "gridsvc_test_migrations"
+MIGRATIONS_DATABASE = f"{TEST_DATABASE}_migrations"
 TABLES = {
     "departments",
     "issue_categories",

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from gridsvc.cli import app
 from gridsvc.cluster import service as cluster_service
 from gridsvc.config import Settings, get_settings
+from tests.conftest import TEST_DATABASE
 
-CLI_DATABASE = "gridsvc_test_cli"
+CLI_DATABASE = f"{TEST_DATABASE}_cli"
 runner = CliRunner()
 
 

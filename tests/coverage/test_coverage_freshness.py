@@ -10,9 +10,12 @@ from sqlalchemy.orm import Session
 
 from gridsvc.coverage import freshness, refresh
 from gridsvc.coverage.models import CoverageRefresh
+from tests.conftest import engine_of_its_own
 from tests.coverage.conftest import WalkCity
 
 DISTRICT = "150699"
+# Whole-city refreshes: over a database holding only the walk city, not the demo city.
+engine = engine_of_its_own("freshness")
 
 
 def newest_record(session: Session) -> CoverageRefresh:

@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 
 from gridsvc.coverage import analysis, incremental, refresh, service
 from gridsvc.coverage.circles import load_circles
+from tests.conftest import engine_of_its_own
 from tests.coverage.conftest import WalkCity
 from tests.factories import make_facility
 
 DISTRICT = "150699"
+# Whole-city refreshes: over a database holding only the walk city, not the demo city.
+engine = engine_of_its_own("incremental")
 
 
 def stored_coverage(session: Session) -> dict[tuple, tuple]:
