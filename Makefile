@@ -14,6 +14,8 @@ DEBIAN_PACKAGES += gdal-bin
 NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 # wrk drives bench/bench_soak.py: only `make bench` installs it (set for bench below).
 BENCH_PACKAGES :=
+# pytest-xdist: one worker per core, each module (and all full-city tests) on one worker.
+PYTEST := $(BIN)/python -m pytest -n $${GRIDSVC_TEST_WORKERS:-auto} --dist loadgroup
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test test-fast lint bench system-packages db clean-db
@@ -23,11 +25,11 @@ demo: system-packages $(VENV)/.installed node_modules/.installed ## Start PostGI
 
 test: system-packages $(VENV)/.installed node_modules/.installed ## Run the tests against a real PostGIS (own database)
 	$(GRIDSVC) db start
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-fast: system-packages $(VENV)/.installed node_modules/.installed ## The tests without the full-size demo city's
 	$(GRIDSVC) db start
-	$(BIN)/python -m pytest -m "not full_city"
+	$(PYTEST) -m "not full_city"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check gridsvc tests bench alembic

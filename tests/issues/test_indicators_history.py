@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from gridsvc.issues import actions
 from gridsvc.issues.catalog.calendar import SHANGHAI
+from tests.conftest import engine_of_its_own
 from tests.issues.indicator_cases import (
     ADMIN,
     NORTH_WORKER,
@@ -28,6 +29,9 @@ from tests.issues.indicator_cases import (
 from tests.issues.test_deadlines_service import DEPARTMENT, SUPERVISOR, WORKER
 
 CASES = int(os.environ.get("GRIDSVC_TEST_HISTORY_CASES", "300"))
+# Its counts scan every issue: over a database holding only this history, not other
+# modules' committed rows.
+engine = engine_of_its_own("history")
 
 
 def random_path(generator: random.Random, north: bool) -> list[tuple]:
