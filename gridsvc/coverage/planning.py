@@ -33,6 +33,7 @@ from gridsvc.coverage.cache import city_inputs
 from gridsvc.coverage.circles import Circle
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import placing as grid_placing
+from gridsvc.grids import service as grids_service
 
 # Above this many candidate × demand pairs the exact MILP is not tried unless asked for.
 EXACT_PAIRS_LIMIT = 300_000
@@ -65,11 +66,11 @@ def _transformer(source: int | str, target: int | str) -> Transformer:
     return made[source, target]
 
 
-def to_metric(places: list[Place]) -> np.ndarray:
-    """Return the places in the metric CRS, shape (n, 2)."""
+def to_metric(places: list[Place], srid: int) -> np.ndarray:
+    """Return the places in the city's metric CRS ``srid``, shape (n, 2)."""
     if not places:
         return np.zeros((0, 2))
-    metric = _transformer(4326, get_settings().metric_crs)
+    metric = _transformer(4326, srid)
     xy = []
     for place in places:
         lon, lat = to_wgs84(place.lon, place.lat, place.crs)
@@ -77,9 +78,9 @@ def to_metric(places: list[Place]) -> np.ndarray:
     return np.array(xy, dtype=np.float64)
 
 
-def to_lonlat(xy: np.ndarray) -> np.ndarray:
-    """Return metric points as WGS-84 lon/lat, shape (n, 2)."""
-    back = _transformer(get_settings().metric_crs, 4326)
+def to_lonlat(xy: np.ndarray, srid: int) -> np.ndarray:
+    """Return points in the metric CRS ``srid`` as WGS-84 lon/lat, shape (n, 2)."""
+    back = _transformer(srid, 4326)
     lon, lat = back.transform(xy[:, 0], xy[:, 1])
     return np.column_stack([lon, lat])
 
@@ -109,8 +110,13 @@ def check_change(session: Session, change: Change, circle: Circle) -> None:
     check_places([place for _, place in change.move], "move")
 
 
-def _apply(inputs: analysis.CityInputs, change: Change, circle: Circle) -> scenario.After:
-    """Return the circle's facilities after the change, and the places that changed."""
+def _apply(
+    inputs: analysis.CityInputs, change: Change, circle: Circle, srid: int
+) -> scenario.After:
+    """Return the circle's facilities after the change, and the places that changed.
+
+    ``srid`` is the metric CRS ``inputs`` are in, the city's (``grids_service.metric_srid``).
+    """
     ids = inputs.facility_ids
     position = scenario.facility_positions(inputs)
     for field, asked in (("remove", change.remove), ("move", [m[0] for m in change.move])):
@@ -119,7 +125,7 @@ def _apply(inputs: analysis.CityInputs, change: Change, circle: Circle) -> scena
                 name = f"{field}[{index}]" + (".id" if field == "move" else "")
                 raise InvalidParameterError(name, f"no facility with id {facility} here", "body")
     xy = inputs.facility_xy.copy()
-    moved_to = to_metric([place for _, place in change.move])
+    moved_to = to_metric([place for _, place in change.move], srid)
     changed = [xy[[position[i] for i in change.remove]].reshape(-1, 2)]
     for (facility, _), target in zip(change.move, moved_to, strict=True):
         changed.append(np.vstack([xy[position[facility]], target]))
@@ -127,7 +133,7 @@ def _apply(inputs: analysis.CityInputs, change: Change, circle: Circle) -> scena
     keep = np.zeros(len(ids), dtype=bool)
     keep[inputs.facilities_of(circle.facility_types)] = True
     keep[[position[i] for i in change.remove]] = False
-    added = to_metric([place for _, place in change.add]).reshape(-1, 2)
+    added = to_metric([place for _, place in change.add], srid).reshape(-1, 2)
     changed.append(added)
     rows = np.concatenate([np.flatnonzero(keep), np.full(len(added), -1)])
     return scenario.After(np.vstack([xy[keep], added]), rows, np.vstack(changed))
@@ -147,7 +153,7 @@ def what_if(
     inputs = city_inputs(session, district)
     limit = circle.threshold_m
     base = scenario.baseline(inputs, circle.key, circle.facility_types, mode, limit)
-    after = _apply(inputs, change, circle)
+    after = _apply(inputs, change, circle, grids_service.metric_srid(session))
     limits = (limit, get_settings().service_area_buffer_m)
     tables = scenario.outcome(inputs, base, after, mode, limits)
     rows = analysis.change(tables[0], tables[1], weight)
@@ -231,7 +237,7 @@ class SitingAsk:
 
 
 def _candidates(
-    inputs: analysis.CityInputs, ask: SitingAsk, uncovered: np.ndarray
+    inputs: analysis.CityInputs, ask: SitingAsk, uncovered: np.ndarray, srid: int
 ) -> tuple[np.ndarray, np.ndarray | None, list[str], int]:
     """Candidate points (metric), their node ids when network nodes, notes, how many before.
 
@@ -239,7 +245,7 @@ def _candidates(
     """
     notes: list[str] = []
     if ask.places:
-        places = to_metric(ask.places)
+        places = to_metric(ask.places, srid)
         return places, None, notes, len(places)
     nodes = _gap_nodes(inputs, inputs.resident_grid[uncovered])
     before = len(nodes)
@@ -315,7 +321,8 @@ def _site_rows(
     session: Session, candidate_xy: np.ndarray, node_ids: np.ndarray | None, best: siting.Sites
 ) -> list[dict[str, Any]]:
     """Return the chosen sites, best first: place, node, residents gained, grid names."""
-    lonlat = to_lonlat(candidate_xy[best.chosen]) if best.chosen else np.zeros((0, 2))
+    srid = grids_service.metric_srid(session)
+    lonlat = to_lonlat(candidate_xy[best.chosen], srid) if best.chosen else np.zeros((0, 2))
     return [
         {
             "rank": rank + 1,
@@ -343,7 +350,8 @@ def site(
     limit = circle.threshold_m
     distance = scenario.baseline(inputs, circle.key, circle.facility_types, mode, limit).distance
     uncovered = np.flatnonzero((distance > limit) & (inputs.resident_grid >= 0))
-    candidate_xy, node_ids, notes, candidates_before = _candidates(inputs, ask, uncovered)
+    srid = grids_service.metric_srid(session)
+    candidate_xy, node_ids, notes, candidates_before = _candidates(inputs, ask, uncovered, srid)
     if len(candidate_xy) == 0:
         raise InvalidParameterError("candidates", "no candidate sites: give points", "body")
     weights = inputs.resident_persons[uncovered].astype(np.float64)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, planning, refresh, scenario
 from gridsvc.coverage.circles import get_circle
+from gridsvc.grids import service as grids_service
 from tests.coverage.conftest import WalkCity, lonlat
 
 CULTURE = get_circle("culture_5min")
@@ -82,7 +83,7 @@ def test_what_ifs_equal_two_whole_recomputes(
         base = scenario.baseline(
             inputs, CULTURE.key, CULTURE.facility_types, mode, CULTURE.threshold_m
         )
-        after = planning._apply(inputs, change, CULTURE)
+        after = planning._apply(inputs, change, CULTURE, grids_service.metric_srid(db_session))
         tables = scenario.outcome(inputs, base, after, mode, limits)
         for weight in ("population", "area"):
             rows = planning._plain(analysis.change(tables[0], tables[1], weight))

@@ -18,8 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gridsvc.config import get_settings
+from gridsvc.coverage import planning, store
 from gridsvc.coverage import service as coverage_service
-from gridsvc.coverage import store
 from gridsvc.grids import service as grids_service
 from gridsvc.grids.models import PopulationPoint
 from tests.factories import (
@@ -133,3 +133,38 @@ def test_no_districts_no_stored_zone(shanghai: Session) -> None:
     assert grids_service.remember_metric_crs(shanghai) is None
     assert shanghai.scalar(text("SELECT count(*) FROM city_metric_crs")) == 0
     assert grids_service.metric_crs(shanghai) == get_settings().metric_crs
+
+
+@pytest.fixture
+def city_box_with_shanghai(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """The city's box grown to hold Shanghai: its centre then lies in UTM 50N, not 51N."""
+    monkeypatch.setenv("GRIDSVC_CITY_BBOX", "106.7,30.0,122.0,40.8")
+    get_settings.cache_clear()
+    yield int(get_settings().metric_crs.split(":")[-1])
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_what_if_and_siting_place_points_in_the_stored_zone(
+    shanghai: Session, city_box_with_shanghai: int
+) -> None:
+    """A facility put back where it stood covers the resident again; a site is where asked."""
+    assert city_box_with_shanghai != own_zone()
+    grids_service.remember_metric_crs(shanghai)
+    circle = coverage_service.resolve_circle(shanghai, None, ["crs_test_station"], 1000.0)
+    facility = shanghai.scalar(
+        text("SELECT id FROM facilities WHERE type_code = 'crs_test_station'")
+    )
+    place = planning.Place(*FACILITY)
+    change = planning.Change([("crs_test_station", place)], [], [facility])
+    answer = planning.what_if(shanghai, circle, "euclidean", "population", DISTRICT, change)
+    assert (answer["covered_before"], answer["covered_after"]) == (PERSONS, PERSONS)
+    moved = planning.Change([], [(facility, planning.Place(*resident_place()))], [])
+    answer = planning.what_if(shanghai, circle, "euclidean", "population", DISTRICT, moved)
+    assert answer["covered_after"] == PERSONS
+    shanghai.execute(text("DELETE FROM facilities WHERE id = :id"), {"id": facility})
+    ask = planning.SitingAsk(1, [planning.Place(*resident_place())])
+    sites = planning.site(shanghai, circle, "euclidean", DISTRICT, ask)
+    assert sites["residents_gained"] == PERSONS
+    site = sites["sites"][0]
+    assert (site["lon"], site["lat"]) == pytest.approx(resident_place(), abs=1e-7)
