@@ -2,9 +2,9 @@
 
 Stored geometries are WGS-84 (EPSG:4326). Offered: CRS84 (lon/lat, the default), EPSG:4326
 and EPSG:4490 (CGCS2000, China's legal datum; both lat/lon, as their EPSG axis order says),
-and the settings' metric CRS (UTM 49N for Ordos: easting/northing). CGCS2000 and WGS-84 agree
-to a few centimetres, well under the data's precision, so 4490 is 4326 relabelled, as PROJ's
-own ballpark transformation does.
+and the city's metric CRS (``grids_service.metric_srid``: UTM 49N for Ordos, easting and
+northing). CGCS2000 and WGS-84 agree to a few centimetres, well under the data's precision,
+so 4490 is 4326 relabelled, as PROJ's own ballpark transformation does.
 
 GCJ-02 (the Chinese map SDKs' obfuscated lon/lat) has no EPSG code: it is offered as an
 extension value ``crs=urn:gridsvc:crs:GCJ-02`` and labelled so in ``Content-Crs``; it is
@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 from gridsvc.common.errors import InvalidParameterError
-from gridsvc.config import get_settings
 
 OGC = "http://www.opengis.net/def/crs"
 CRS84 = f"{OGC}/OGC/1.3/CRS84"
@@ -39,40 +38,38 @@ class Crs:
         return self.srid in (4326, 4490)
 
 
-def metric_uri() -> str:
-    """URI of the settings' metric CRS."""
-    return f"{OGC}/EPSG/0/{metric_srid()}"
+def metric_uri(srid: int) -> str:
+    """URI of the metric CRS ``srid``."""
+    return f"{OGC}/EPSG/0/{srid}"
 
 
-def metric_srid() -> int:
-    """EPSG code of the settings' metric CRS."""
-    return int(get_settings().metric_crs.split(":")[-1])
+def offered(metric_srid: int) -> dict[str, Crs]:
+    """Return the standard CRSs every collection offers, by URI (CRS84 first: the storage CRS).
 
-
-def offered() -> dict[str, Crs]:
-    """Return the standard CRSs every collection offers, by URI (CRS84 first: the storage CRS)."""
-    metric = metric_srid()
+    ``metric_srid`` is the city's metric CRS, the one its coverage is measured in.
+    """
     return {
         CRS84: Crs(CRS84, 4326),
         f"{OGC}/EPSG/0/4326": Crs(f"{OGC}/EPSG/0/4326", 4326, lat_first=True),
         f"{OGC}/EPSG/0/4490": Crs(f"{OGC}/EPSG/0/4490", 4490, lat_first=True),
-        metric_uri(): Crs(metric_uri(), metric),
+        metric_uri(metric_srid): Crs(metric_uri(metric_srid), metric_srid),
     }
 
 
-def parse_crs(text: str | None, parameter: str = "crs") -> Crs:
+def parse_crs(text: str | None, metric_srid: int, parameter: str = "crs") -> Crs:
     """Return the CRS a ``crs`` or ``bbox-crs`` value names (CRS84 when absent)."""
+    crss = offered(metric_srid)
     if text is None:
-        return offered()[CRS84]
+        return crss[CRS84]
     value = text.strip()
     if value.startswith("[") and value.endswith("]"):  # a safe CURIE: [EPSG:4490]
         authority, _, code = value[1:-1].partition(":")
         value = f"{OGC}/{authority.upper()}/0/{code}"
     if value == GCJ02:
         return Crs(GCJ02, 4326, gcj02=True)
-    found = offered().get(value) or offered().get(value.replace("https://", "http://"))
+    found = crss.get(value) or crss.get(value.replace("https://", "http://"))
     if found is None:
-        known = ", ".join([*offered(), GCJ02])
+        known = ", ".join([*crss, GCJ02])
         raise InvalidParameterError(parameter, f"unsupported CRS '{text}'; offered: {known}")
     return found
 

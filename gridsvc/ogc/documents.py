@@ -62,7 +62,9 @@ def landing(base: str) -> dict[str, Any]:
     }
 
 
-def collection(base: str, found: Collection, extent: list[float] | None) -> dict[str, Any]:
+def collection(
+    base: str, found: Collection, extent: list[float] | None, metric_srid: int
+) -> dict[str, Any]:
     """One collection's description, with its CRSs, items, queryables and tiles links."""
     here = f"{base}/collections/{found.id}"
     return {
@@ -70,7 +72,7 @@ def collection(base: str, found: Collection, extent: list[float] | None) -> dict
         "title": found.title,
         "description": found.description,
         "itemType": "feature",
-        "crs": list(offered()),
+        "crs": list(offered(metric_srid)),
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [extent or [-180, -90, 180, 90]], "crs": CRS84}},
         "links": [

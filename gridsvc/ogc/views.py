@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.db import SessionDep
+from gridsvc.grids import service as grids_service
 from gridsvc.ogc import documents, features
 from gridsvc.ogc.collections import BOUNDARIES, Collection, feature_collections
 from gridsvc.ogc.crs import parse_box, parse_crs
@@ -100,11 +101,12 @@ def list_collections(request: Request, session: SessionDep, f: Format = None) ->
     """Every collection: boundaries, grids, facilities, published issues, coverage and gaps."""
     base = base_url(request)
     city = features.extent(session, BOUNDARIES[0])
+    srid = grids_service.metric_srid(session)
     document = {
         "links": [documents.link(f"{base}/collections", "self", JSON, "collections")],
         "crs": [],
         "collections": [
-            documents.collection(base, c, city) for c in feature_collections().values()
+            documents.collection(base, c, city, srid) for c in feature_collections().values()
         ],
     }
     return answer(request, f, "Collections", document)
@@ -116,7 +118,9 @@ def describe_collection(
 ) -> Response:
     """One collection: its extent, CRSs and links to items, queryables and tiles."""
     found = collection_named(collection_id)
-    document = documents.collection(base_url(request), found, features.extent(session, found))
+    extent = features.extent(session, found)
+    srid = grids_service.metric_srid(session)
+    document = documents.collection(base_url(request), found, extent, srid)
     return answer(request, f, found.title, document)
 
 
@@ -187,8 +191,9 @@ def list_items(
 ) -> Response:
     """Features of a collection, by box, time and CQL2 filter, one page at a time."""
     found = collection_named(collection_id)
-    output = parse_crs(crs)
-    box_crs = parse_crs(bbox_crs, "bbox-crs")
+    srid = grids_service.metric_srid(session)
+    output = parse_crs(crs, srid)
+    box_crs = parse_crs(bbox_crs, srid, "bbox-crs")
     if bbox_crs is not None and bbox is None:
         raise InvalidParameterError("bbox-crs", "is given without bbox")
     query = features.Query(
@@ -253,7 +258,7 @@ def get_item(
 ) -> Response:
     """One feature of a collection."""
     found = collection_named(collection_id)
-    output = parse_crs(crs)
+    output = parse_crs(crs, grids_service.metric_srid(session))
     feature = json.loads(features.feature_text(session, found, feature_id, output))
     here = f"{base_url(request)}/collections/{found.id}"
     feature["links"] = [

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import geopandas as gpd
 import pytest
+from fastapi.testclient import TestClient
 from geoalchemy2.shape import from_shape
 from pyproj import Geod, Transformer
-from shapely.geometry import Point, box
+from shapely.geometry import Point, box, shape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from gridsvc.coverage import planning, store
 from gridsvc.coverage import service as coverage_service
 from gridsvc.grids import service as grids_service
 from gridsvc.grids.models import PopulationPoint
+from tests.conftest import app_on
 from tests.factories import (
     make_community,
     make_district,
@@ -168,3 +170,17 @@ def test_what_if_and_siting_place_points_in_the_stored_zone(
     assert sites["residents_gained"] == PERSONS
     site = sites["sites"][0]
     assert (site["lon"], site["lat"]) == pytest.approx(resident_place(), abs=1e-7)
+
+
+def test_the_ogc_api_offers_the_stored_zone(shanghai: Session) -> None:
+    """Features in the city's own metric CRS: the one it lists, as pyproj projects them."""
+    grids_service.remember_metric_crs(shanghai)
+    uri = f"http://www.opengis.net/def/crs/EPSG/0/{own_zone()}"
+    with TestClient(app_on(shanghai)) as client:
+        listed = client.get("/ogc/collections/districts").json()["crs"]
+        assert uri in listed and "http://www.opengis.net/def/crs/EPSG/0/32649" not in listed
+        answer = client.get(f"/ogc/collections/districts/items/{DISTRICT}", params={"crs": uri})
+    assert answer.status_code == 200 and answer.headers["content-crs"] == f"<{uri}>"
+    got = shape(answer.json()["geometry"]).bounds
+    x, y = Transformer.from_crs(4326, own_zone(), always_xy=True).transform(*CITY_BOX.exterior.xy)
+    assert got == pytest.approx((min(x), min(y), max(x), max(y)), abs=1e-3)
