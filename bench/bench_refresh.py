@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -136,17 +135,9 @@ def measure(database: str) -> dict[str, float]:
 
 
 def run_tree(tree: Path, database: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    script = Path(__file__).resolve()
-    output = subprocess.run(
-        [sys.executable, str(script), "--child", "--database", database],
-        env=env,
-        cwd=tree,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    from bench.trees import run_in_tree
+
+    return run_in_tree(__file__, tree, ["--database", database])
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -124,16 +123,9 @@ def measure(url: str) -> dict[str, float]:
 
 
 def run_tree(tree: Path, url: str) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    output = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", url],
-        env=env,
-        cwd=tree,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    from bench.trees import run_in_tree
+
+    return run_in_tree(__file__, tree, [url])
 
 
 def copied_database(url: str, name: str, drop: bool = False) -> str:
