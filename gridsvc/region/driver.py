@@ -32,13 +32,16 @@ from dask import delayed
 from distributed import Client, LocalCluster, as_completed
 from tqdm import tqdm
 
-from gridsvc.coverage import analysis
+from gridsvc.coverage import analysis, reach
 from gridsvc.coverage.circles import Circle
 from gridsvc.region import layout, partition
 from gridsvc.region.synthetic import city_code, synthetic_city
 
 WGS84 = "EPSG:4326"
 GRID_COLUMNS = ["code", "district_code", "geometry"]
+# Threads a coverage task's GEOS work may use: a worker thread runs one task at a time, so
+# more would make tasks of the same worker (and of the machine's other workers) compete.
+TASK_THREADS = 1
 
 
 @contextmanager
@@ -47,8 +50,9 @@ def region_client(
 ) -> Iterator[Client]:
     """Connect to ``scheduler``, or start a local cluster of ``workers`` (0: one per core).
 
-    The dashboard's address is echoed. Local workers are processes with one thread each:
-    GEOS and scipy inside a task already use the cores they are given.
+    The dashboard's address is echoed. Local workers are processes with one thread each,
+    and each task's geometry work runs in that one thread (:data:`TASK_THREADS`): a worker
+    is one core, so that n workers use n cores.
     """
     # The shuffle plugin logs every shuffle's start and end as a warning.
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
@@ -130,7 +134,8 @@ def build_region(
 def prepare_task(root: str, city: layout.CityEntry) -> tuple[analysis.CityInputs, dict]:
     """Read a city's layers into its coverage inputs, once for all its districts (on a worker)."""
     started = time.perf_counter()
-    inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
+    with reach.geometry_threads(TASK_THREADS):
+        inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
     return inputs, _timing(started)
 
 
@@ -154,7 +159,8 @@ def district_task(
 ) -> tuple[gpd.GeoDataFrame, dict]:
     """Compute one district's coverage on its sub-city (runs on a worker)."""
     started = time.perf_counter()
-    result = partition.district_coverage(prepared[0], district, circles, buffer_m, city.crs)
+    with reach.geometry_threads(TASK_THREADS):
+        result = partition.district_coverage(prepared[0], district, circles, buffer_m, city.crs)
     return result, _timing(started)
 
 

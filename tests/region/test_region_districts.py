@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import shapely
 from distributed import Client
 
 from gridsvc.config import get_settings
+from gridsvc.coverage import reach
 from gridsvc.coverage.circles import load_circles
 from gridsvc.region import driver, layout
 from gridsvc.region.synthetic import demo_layers
@@ -68,3 +70,23 @@ def test_per_district_tasks_equal_the_whole_city(
     # Districts at the city's edge and in its middle are both among those compared.
     grids = layout.read_city(root, entry.code).grids
     assert sorted(set(_kinds(grids).values())) == ["edge", "middle"]
+
+
+def test_a_district_task_keeps_its_geometry_work_to_one_thread(monkeypatch) -> None:
+    """A worker is one core: its task's GEOS work does not fan out over the machine's."""
+    seen: list[list[int]] = []
+
+    def spy(inputs, district, circles, buffer_m, crs):
+        chunks: list[int] = []
+        reach.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
+        seen.append(chunks)
+        return "result"
+
+    monkeypatch.setattr(driver.partition, "district_coverage", spy)
+    city = layout.CityEntry(code="c", name="c", crs="EPSG:32649", source="test")
+    result, timing = driver.district_task((None, {}), city, "d", [], 5.0)
+    assert result == "result" and timing["seconds"] >= 0
+    assert seen == [[1000]]
+    chunks: list[int] = []
+    reach.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
+    assert sum(chunks) == 1000 and len(chunks) == 4 * (os.cpu_count() or 1)
