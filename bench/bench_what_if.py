@@ -156,8 +156,11 @@ def main() -> None:
     demo = make_url(resolve_database_url()).set(database=args.database)
     demo_url = demo.render_as_string(hide_password=False)
     old_tree = Path(args.old).resolve()
-    figures = {}
-    for label, tree in (("old", old_tree), ("new", HERE)):
+    figures = {"old": {}, "old load": float("nan")}
+    trees = [("old", old_tree)] if old_tree.is_dir() and old_tree != HERE else []
+    if not trees:
+        print(f"no other tree at {old_tree}: only this tree's figures")
+    for label, tree in [*trees, ("new", HERE)]:
         copy = copied_database(demo_url, f"{args.database}_what_if_bench")
         try:
             figures[label] = run_tree(tree, copy)
