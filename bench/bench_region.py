@@ -90,6 +90,8 @@ def bench_coverage(cache: Path, out: Path, codes: list[str], workers: int) -> di
         "ms_per_grid": 1000 * wall / grids,
         "task_ms_per_grid": 1000 * task_s / grids,
         "peak_mib": max(peaks),
+        # Each city's own tasks per grid: is a city dearer in a larger region, or just dearer?
+        "per_city": {s["city"]: 1000 * s["seconds"] / s["grids"] for s in summaries},
     }
 
 
@@ -136,6 +138,8 @@ def coverage_rows(arguments, cities, sizes: list[int], worker_counts: list[int])
                 f"{row['peak_mib']:.0f} | {before} → {load()}",
                 flush=True,
             )
+            cities_ms = ", ".join(f"{c} {v:.2f}" for c, v in sorted(row["per_city"].items()))
+            print(f"    worker-ms/grid per city: {cities_ms}", flush=True)
     return figures
 
 
