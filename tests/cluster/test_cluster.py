@@ -24,8 +24,10 @@ from gridsvc.cluster.home import ClusterError
 from gridsvc.cluster.service import ClusterStatus
 from gridsvc.config import Settings, get_settings
 
-# Far from the project's default (54329) so a running project cluster is never in the way.
-TEST_FIRST_PORT = 56421
+# Far from the project's default (54329) so a running project cluster is never in the way,
+# and below Linux's ephemeral range (32768-60999): under xdist, the other worker's client
+# connections take ephemeral ports, and one took the restarted cluster's port in CI once.
+TEST_FIRST_PORT = 31421
 TEST_DATABASE = "gridsvc_cluster_test"
 
 SettingsFactory = Callable[[str], Settings]
