@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -61,6 +62,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError(f"mark these full_city (they use the full-size city): {unmarked}")
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Refuse a run whose ``--dist loadgroup`` did not group (xdist writes each test's group
+    into its node id; a pytest that keeps the id elsewhere silently splits modules)."""
+    if node.config.option.dist != "loadgroup":
+        return
+    ungrouped = [nodeid for nodeid in ids if "@" not in nodeid]
+    if ungrouped:
+        pytest.exit(
+            f"--dist loadgroup did not group {len(ungrouped)} tests (first: {ungrouped[0]}); "
+            "install the pytest and pytest-xdist versions of constraints.txt",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(scope="session")

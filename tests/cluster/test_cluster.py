@@ -25,8 +25,8 @@ from gridsvc.cluster.service import ClusterStatus
 from gridsvc.config import Settings, get_settings
 
 # Far from the project's default (54329) so a running project cluster is never in the way,
-# and below Linux's ephemeral range (32768-60999): under xdist, the other worker's client
-# connections take ephemeral ports, and one took the restarted cluster's port in CI once.
+# and below Linux's ephemeral range (32768-60999), where client connections take their ports.
+# The module must run on one xdist worker (its group): two workers would race for this port.
 TEST_FIRST_PORT = 31421
 TEST_DATABASE = "gridsvc_cluster_test"
 
