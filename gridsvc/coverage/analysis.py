@@ -327,6 +327,10 @@ def shares(
     return np.clip(np.where(residents > 0, people, area_share), 0, 1)
 
 
+# What a roll-up sums over a unit's grids.
+SUMMED = ["grids", "residents", "covered_residents", "area_m2", "covered_area_m2"]
+
+
 def roll_up(table: pd.DataFrame, level: str, weight: str) -> pd.DataFrame:
     """Sum a per-grid table to ``community``, ``street``, ``district`` or ``city``.
 
@@ -338,10 +342,12 @@ def roll_up(table: pd.DataFrame, level: str, weight: str) -> pd.DataFrame:
     """
     key = "city" if level == "city" else f"{level}_code"
     frame = table.assign(city="city", grids=1)
-    summed = frame.groupby(key, sort=True)[
-        ["grids", "residents", "covered_residents", "area_m2", "covered_area_m2"]
-    ].sum()
-    summed = summed.reset_index().rename(columns={key: "code"})
+    summed = frame.groupby(key, sort=True)[SUMMED].sum()
+    return with_shares(summed.reset_index().rename(columns={key: "code"}), weight)
+
+
+def with_shares(summed: pd.DataFrame, weight: str) -> pd.DataFrame:
+    """Add ``uncovered_residents`` and ``coverage`` to a frame of :data:`SUMMED` per unit."""
     summed["uncovered_residents"] = summed["residents"] - summed["covered_residents"]
     summed["coverage"] = shares(
         summed["residents"].to_numpy(),

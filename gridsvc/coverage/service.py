@@ -146,6 +146,11 @@ def _stored(session: Session, circle: Circle, mode: str, district: str | None) -
     return pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))
 
 
+def _is_stored(session: Session, circle: Circle, district: str | None) -> bool:
+    """Tell whether the stored coverage answers for ``circle`` (of ``district``) now."""
+    return load_circles().get(circle.code) == circle and refresh.is_fresh(session, district)
+
+
 def grid_coverage(
     session: Session, circle: Circle, mode: str, district: str | None
 ) -> CoverageResult:
@@ -153,8 +158,7 @@ def grid_coverage(
     check_choice("mode", mode, analysis.MODES)
     if district is not None:
         grids_service.check_code("district", district)
-    stored_circle = load_circles().get(circle.code) == circle
-    if stored_circle and refresh.is_fresh(session, district):
+    if _is_stored(session, circle, district):
         table = _stored(session, circle, mode, district)
         if not table.empty:
             return CoverageResult(circle, mode, table, "stored")
@@ -165,29 +169,73 @@ def grid_coverage(
     return CoverageResult(circle, mode, table, "live")
 
 
+def _stored_roll_up(
+    session: Session, circle: Circle, mode: str, district: str | None, level: str
+) -> pd.DataFrame:
+    """Sum the stored per-grid rows to ``level`` in the database: :data:`analysis.SUMMED`."""
+    sums = [
+        func.count().label("grids"),
+        func.sum(GridCoverage.residents).label("residents"),
+        func.sum(GridCoverage.covered_residents).label("covered_residents"),
+        func.sum(GridCoverage.area_m2).label("area_m2"),
+        func.sum(GridCoverage.covered_area_m2).label("covered_area_m2"),
+    ]
+    statement = select(*sums).where(GridCoverage.circle == circle.code, GridCoverage.mode == mode)
+    if district is not None:
+        statement = statement.where(GridCoverage.district_code == district)
+    if level != "city":
+        # Byte order, as pandas sorts the codes.
+        key = getattr(GridCoverage, f"{level}_code").collate("C")
+        statement = statement.add_columns(key.label("code")).group_by(key).order_by(key)
+    frame = pd.DataFrame(session.execute(statement).mappings().all())
+    if frame.empty or int(frame["grids"].sum()) == 0:
+        return pd.DataFrame()
+    if level == "city":
+        frame["code"] = "city"
+    frame = frame.astype({"area_m2": float, "covered_area_m2": float})
+    return frame[["code", *analysis.SUMMED]]
+
+
+def coverage_rows(
+    session: Session, circle: Circle, mode: str, district: str | None, level: str, weight: str
+) -> tuple[list[dict[str, Any]], str]:
+    """Rows of coverage per grid or per ``level``, and their source (``stored`` or ``live``).
+
+    A roll-up of stored coverage is summed by the database, so that a read of the city's
+    figure does not carry every grid's row into Python.
+    """
+    check_choice("mode", mode, analysis.MODES)
+    check_choice("level", level, analysis.LEVELS)
+    check_choice("weight", weight, analysis.WEIGHTS)
+    if level != "grid":
+        if district is not None:
+            grids_service.check_code("district", district)
+        if _is_stored(session, circle, district):
+            summed = _stored_roll_up(session, circle, mode, district, level)
+            if not summed.empty:
+                return _plain_rows(analysis.with_shares(summed, weight), level), "stored"
+    result = grid_coverage(session, circle, mode, district)
+    return summary_rows(result.table, level, weight), result.source
+
+
 def summary_rows(table: pd.DataFrame, level: str, weight: str) -> list[dict[str, Any]]:
     """Rows of coverage per grid, or rolled up to ``level``, in plain JSON types."""
     check_choice("level", level, analysis.LEVELS)
     check_choice("weight", weight, analysis.WEIGHTS)
     if table.empty:
         return []
-    if level == "grid":
-        frame = table.copy()
-        frame["uncovered_residents"] = frame["residents"] - frame["covered_residents"]
-        frame["coverage"] = analysis.shares(
-            frame["residents"].to_numpy(),
-            frame["covered_residents"].to_numpy(),
-            frame["area_m2"].to_numpy(),
-            frame["covered_area_m2"].to_numpy(),
-            weight,
-        )
-        keep = ["code", "district_code", "street_code", "community_code"]
-    else:
-        frame = analysis.roll_up(table, level, weight)
-        keep = ["code", "grids"]
+    if level != "grid":
+        return _plain_rows(analysis.roll_up(table, level, weight), level)
+    return _plain_rows(analysis.with_shares(table.copy(), weight), level)
+
+
+def _plain_rows(frame: pd.DataFrame, level: str) -> list[dict[str, Any]]:
+    """``frame``'s columns of a coverage row, rounded, in plain JSON types."""
+    keep = ["code", "district_code", "street_code", "community_code"]
+    keep = keep if level == "grid" else ["code", "grids"]
     keep += ["coverage", "residents", "covered_residents", "uncovered_residents"]
     keep += ["area_m2", "covered_area_m2"]
-    frame = frame[keep]
+    frame = frame[keep].copy()
     frame["coverage"] = frame["coverage"].round(6)
     frame["area_m2"] = frame["area_m2"].round(1)
     frame["covered_area_m2"] = frame["covered_area_m2"].round(1)

@@ -63,8 +63,7 @@ def coverage(
     if format == "geojson" and level != "grid":
         raise InvalidParameterError("format", "GeoJSON is served per grid: use level=grid")
     chosen = service.resolve_circle(session, circle, _types(types), threshold_m)
-    result = service.grid_coverage(session, chosen, mode, district)
-    rows = service.summary_rows(result.table, level, weight)
+    rows, source = service.coverage_rows(session, chosen, mode, district, level, weight)
     matched, rows = len(rows), rows[page.offset : page.offset + page.limit]
     if format == "geojson":
         features = service.grid_features(session, rows)
@@ -77,7 +76,7 @@ def coverage(
         "mode": mode,
         "weight": weight,
         "level": level,
-        "source": result.source,
+        "source": source,
         "numberMatched": matched,
         "numberReturned": len(rows),
         "rows": rows,
