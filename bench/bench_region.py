@@ -1,7 +1,7 @@
 """Region scale on Dask: coverage of N Ordos-sized cities and a point join, 1 and 2 workers.
 
 For each size (cities) and each worker count, on a fresh local cluster:
-- coverage: every circle in both modes for every city (one task per district, the city's
+- coverage: every circle in both modes for every city (one task per part of a city, the city's
   layers read once per city); wall time, time per grid, worker-seconds per grid (the sum of
   the tasks' own times), peak resident memory of each worker; then the speed-up of each
   worker count over the fewest, and each size's time per grid over the smallest size's;

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pyproj import CRS
 from pyproj.aoi import AreaOfInterest
@@ -166,10 +166,12 @@ class Settings(BaseSettings):
 
     # Region scale (`gridsvc region`): a Dask scheduler to run on (tcp://HOST:PORT; empty: a
     # local cluster), the local cluster's workers (0: one per core) and each one's memory
-    # limit ("4GiB"; auto: the machine's memory shared out).
+    # limit ("4GiB"; auto: the machine's memory shared out), and about how many grids one
+    # coverage task takes (a district larger than that is cut into runs of whole communities).
     region_scheduler: str = ""
     region_workers: int = 0
     region_worker_memory: str = "auto"
+    region_part_grids: int = Field(default=800, gt=0)
 
     # Largest page the listing endpoints return.
     max_page_size: int = 10000

@@ -4,9 +4,10 @@ Pure: the database path (:mod:`gridsvc.coverage.refresh`) and the region path
 (:mod:`gridsvc.region`) both read their rows and hand them here, so that one city gives
 the same :class:`~gridsvc.coverage.analysis.CityInputs` whichever way it was read.
 
-:func:`district_inputs` cuts a district's sub-city out of a city's inputs, with the margin
-``2 * limit + buffer_m`` around each district grid. Why that margin suffices: what decides
-a district grid's figures is its residents and the points of reached edge pieces (or of
+:func:`part_inputs` cuts the sub-city of some of a city's grids (a district:
+:func:`district_inputs`; or some of its streets) out of the city's inputs, with the margin
+``2 * limit + buffer_m`` around each of those grids. Why that margin suffices: what decides
+a grid's figures is its residents and the points of reached edge pieces (or of
 circles) within ``buffer_m`` of it. A walk of length ≤ ``limit`` from a facility to such a
 point X (access leg, network path, access leg) has every point within ``limit`` of X, so
 within ``limit + buffer_m`` of the grid: the facility and every edge the walk touches (its
@@ -82,12 +83,18 @@ def city_inputs(
 
 
 def district_inputs(inputs: CityInputs, district: str, limit: float, buffer_m: float) -> CityInputs:
-    """Cut out of a city's inputs the sub-city that decides ``district``'s figures.
+    """Cut out of a city's inputs the sub-city that decides ``district``'s figures."""
+    rows = np.flatnonzero(inputs.grids["district_code"].to_numpy() == district)
+    return part_inputs(inputs, rows, limit, buffer_m)
 
-    The district's grids (in code order) and the residents the city places in them (their
+
+def part_inputs(inputs: CityInputs, rows: np.ndarray, limit: float, buffer_m: float) -> CityInputs:
+    """Cut out of a city's inputs the sub-city that decides the figures of grids ``rows``.
+
+    Those grids (in the city's order) and the residents the city places in them (their
     grid as the city assigns it, so a resident on a border counts where it does in the
     city), with each resident's snap onto the walking network carried from the whole
-    city's network; every facility and network edge whose box meets a district grid's box
+    city's network; every facility and network edge whose box meets one of the grids' boxes
     grown by the margin ``2 * limit + buffer_m``; and the edges those residents snap to.
 
     Why that margin suffices, and why the snaps are carried: the module's docstring.
@@ -96,14 +103,13 @@ def district_inputs(inputs: CityInputs, district: str, limit: float, buffer_m: f
     ----------
     inputs
         The whole city.
-    district
-        Code of the district.
+    rows
+        Rows of the grids in ``inputs.grids``, ascending.
     limit
         The largest threshold (metres) that will be computed on the sub-city.
     buffer_m
         Width of the network service areas' buffer.
     """
-    rows = np.flatnonzero(inputs.grids["district_code"].to_numpy() == district)
     grids = inputs.grids.iloc[rows].reset_index(drop=True)
     sub_row = np.full(len(inputs.grids) + 1, -1, dtype=np.int64)  # [-1]: outside every grid
     sub_row[rows] = np.arange(len(rows))

@@ -93,8 +93,14 @@ def coverage_command(
     ),
     scheduler: str | None = SCHEDULER,
     workers: int | None = WORKERS,
+    part_grids: int | None = typer.Option(
+        None,
+        min=1,
+        help="About how many grids one task takes; larger districts are cut into runs of "
+        "whole communities [default: GRIDSVC_REGION_PART_GRIDS, 800].",
+    ),
 ) -> None:
-    """Compute every city's coverage for every circle in both modes, one task per city."""
+    """Compute every city's coverage for every circle in both modes, one task per part."""
     from gridsvc.region import layout
     from gridsvc.region.driver import region_coverage
 
@@ -105,7 +111,7 @@ def coverage_command(
         raise fail(str(error)) from None
     buffer_m = get_settings().service_area_buffer_m
     with _client(scheduler, workers) as client:
-        summaries = region_coverage(client, root, out, circles, buffer_m)
+        summaries = region_coverage(client, root, out, circles, buffer_m, part_grids=part_grids)
     for summary in summaries:
         typer.echo(
             f"{summary['city']}: {summary['grids']} grids, {summary['seconds']} s, "

@@ -1,8 +1,9 @@
 """Run region work on Dask: a local cluster, or an existing scheduler given its address.
 
-Coverage is one task per district, each on the sub-city that decides its figures (the
-district's grids and residents, and the facilities and network within reach of them), the
-city's layers read once per city on a worker. The point join is dask-geopandas on
+Coverage is one task per part of a city (a district, or a run of its communities when it
+is large: :func:`gridsvc.region.partition.city_parts`), each on the sub-city that decides its
+figures (the part's grids and residents, and the facilities and network within reach of
+them), the city's layers read once per city on a worker. The point join is dask-geopandas on
 spatially partitioned frames: points grouped by place (shuffled by Hilbert order unless
 each partition already meets one city only), each partition located in the cell index
 (:mod:`gridsvc.common.cell_index`) of the cities its bounds meet, one index per city built
@@ -32,6 +33,7 @@ from dask import delayed
 from distributed import Client, LocalCluster, as_completed
 from tqdm import tqdm
 
+from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, reach
 from gridsvc.coverage.circles import Circle
 from gridsvc.region import layout, partition
@@ -150,17 +152,17 @@ def _timing_of(prepared: tuple[analysis.CityInputs, dict]) -> dict[str, float]:
     return prepared[1]
 
 
-def district_task(
+def part_task(
     prepared: tuple[analysis.CityInputs, dict],
     city: layout.CityEntry,
-    district: str,
+    part: partition.Part,
     circles: list[Circle],
     buffer_m: float,
 ) -> tuple[gpd.GeoDataFrame, dict]:
-    """Compute one district's coverage on its sub-city (runs on a worker)."""
+    """Compute one part's coverage on its sub-city (runs on a worker)."""
     started = time.perf_counter()
     with reach.geometry_threads(TASK_THREADS):
-        result = partition.district_coverage(prepared[0], district, circles, buffer_m, city.crs)
+        result = partition.part_coverage(prepared[0], part.communities, circles, buffer_m, city.crs)
     return result, _timing(started)
 
 
@@ -171,7 +173,7 @@ def write_task(
     parts: list[tuple[gpd.GeoDataFrame, dict]],
     circles: list[Circle],
 ) -> dict[str, Any]:
-    """Join a city's districts in grid-code order and write them to ``out`` (on a worker)."""
+    """Join a city's parts in grid-code order and write them to ``out`` (on a worker)."""
     started = time.perf_counter()
     result = partition.in_city_order([frame for frame, _ in parts], circles)
     path = layout.coverage_path(out, city.code)
@@ -182,38 +184,39 @@ def write_task(
         "city": city.code,
         "grids": int(result["grid_code"].nunique()),
         "rows": len(result),
-        "districts": len(parts),
+        "parts": len(parts),
         "read_s": read["seconds"],
         "seconds": round(sum(timing["seconds"] for timing in timings), 2),
         "peak_memory_mb": max(timing["peak_memory_mb"] for timing in timings),
     }
 
 
-def district_sizes(root: str | Path, city: str) -> list[tuple[str, int]]:
-    """Return the city's districts and their grid counts, largest first (then by code)."""
-    table = pq.read_table(layout.layer_path(root, "grids", city), columns=["district_code"])
-    counts = table.column("district_code").to_pandas().value_counts()
-    return sorted(((str(code), int(n)) for code, n in counts.items()), key=lambda c: (-c[1], c[0]))
+def city_parts(root: str | Path, city: str, most: int) -> list[partition.Part]:
+    """Return the city's parts of about ``most`` grids, largest first."""
+    columns = ["district_code", "community_code"]
+    table = pq.read_table(layout.layer_path(root, "grids", city), columns=columns)
+    return partition.city_parts(table.to_pandas(), most)
 
 
 def _submit_city(
     client: Client,
-    root: str,
-    out: str,
+    paths: tuple[str, str],
     city: layout.CityEntry,
     circles: list[Circle],
     buffer_m: float,
+    part_grids: int,
 ) -> tuple[list, Any]:
-    """Submit a city's tasks: read once, one per district (largest first), write.
+    """Submit a city's tasks: read once, one per part (largest first), write.
 
-    Returns the district futures and the write future. Nothing else keeps the city's
-    inputs, so the cluster lets them go once its last district is done.
+    Returns the parts' futures and the write future. Nothing else keeps the city's
+    inputs, so the cluster lets them go once its last part is done.
     """
+    root, out = paths
     prepared = client.submit(prepare_task, root, city, pure=False)
     read = client.submit(_timing_of, prepared, pure=False)
     parts = [
-        client.submit(district_task, prepared, city, code, circles, buffer_m, pure=False)
-        for code, _ in district_sizes(root, city.code)
+        client.submit(part_task, prepared, city, part, circles, buffer_m, pure=False)
+        for part in city_parts(root, city.code, part_grids)
     ]
     return parts, client.submit(write_task, out, city, read, parts, circles, pure=False)
 
@@ -226,27 +229,30 @@ def region_coverage(
     buffer_m: float,
     progress: bool = True,
     only: list[str] | None = None,
+    part_grids: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Compute every city's (or the ``only`` cities') coverage, one task per district.
+    """Compute every city's (or the ``only`` cities') coverage, one task per part.
 
     Every circle of ``circles`` in both modes. A city's layers are read once on a worker
-    and its districts computed on whichever worker is free, each on its sub-city
-    (:func:`gridsvc.coverage.inputs.district_inputs`). Cities go largest first and a city's
-    districts largest first, so that a small task ends the run and a worker holds the
-    inputs of about one city at a time.
+    and its parts (about ``part_grids`` grids at most; default: the settings') computed on
+    whichever worker is free, each on its sub-city
+    (:func:`gridsvc.coverage.inputs.part_inputs`). Cities go largest first and a city's
+    parts largest first, so that a small task ends the run and a worker holds the inputs
+    of about one city at a time.
     """
+    most = part_grids or get_settings().region_part_grids
     cities = _cities(root, only)
     cities.sort(key=lambda city: -city.grids)
     parts, writes = [], []
     for city in cities:
-        districts, write = _submit_city(client, str(root), str(out), city, circles, buffer_m)
-        parts.extend(districts)
+        submitted, write = _submit_city(
+            client, (str(root), str(out)), city, circles, buffer_m, most
+        )
+        parts.extend(submitted)
         writes.append(write)
-    bar = tqdm(
-        total=len(parts), desc="coverage per district", disable=not progress, file=sys.stderr
-    )
-    # Only the bar's iterator holds a district's future then, until it is done: the cluster
-    # keeps a district's result only until its city is written.
+    bar = tqdm(total=len(parts), desc="coverage per part", disable=not progress, file=sys.stderr)
+    # Only the bar's iterator holds a part's future then, until it is done: the cluster
+    # keeps a part's result only until its city is written.
     finished = as_completed(parts)
     parts.clear()
     for _ in finished:

@@ -1,8 +1,9 @@
 """What one Dask task computes on one partition: pure functions from frames to frames.
 
 Coverage is the coverage domain's own arithmetic (:func:`gridsvc.coverage.analysis.
-compute_coverage` on :func:`gridsvc.coverage.inputs.city_inputs`), called per district on
-the sub-city :func:`gridsvc.coverage.inputs.district_inputs` cuts out; this module only
+compute_coverage` on :func:`gridsvc.coverage.inputs.city_inputs`), called per part of a
+city (some communities of one district) on the sub-city :func:`gridsvc.coverage.inputs.
+part_inputs` cuts out; this module only
 turns region layers into its inputs and its tables into result frames. The
 point join is :class:`gridsvc.common.cell_index.CellIndex`, the one answer to "which grid
 holds each point", built once per city and asked per partition of points.
@@ -22,7 +23,7 @@ from gridsvc.common.points import point_xy
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle
 from gridsvc.coverage.ground import areal_scales
-from gridsvc.coverage.inputs import city_inputs, district_inputs
+from gridsvc.coverage.inputs import city_inputs, part_inputs
 from gridsvc.region.layout import CityLayers
 
 GRID_COLUMNS = ["code", "community_code", "street_code", "district_code"]
@@ -128,16 +129,60 @@ def city_coverage(
     return gpd.GeoDataFrame(result, geometry=list(gap), crs=crs)
 
 
-def district_coverage(
-    inputs: analysis.CityInputs, district: str, circles: list[Circle], buffer_m: float, crs: str
+def part_coverage(
+    inputs: analysis.CityInputs,
+    communities: tuple[str, ...],
+    circles: list[Circle],
+    buffer_m: float,
+    crs: str,
 ) -> gpd.GeoDataFrame:
-    """:func:`city_coverage` of one district, computed on the sub-city that decides it."""
+    """:func:`city_coverage` of the grids of ``communities``, on the sub-city deciding them."""
     limit = max((circle.threshold_m for circle in circles), default=0.0)
-    return city_coverage(district_inputs(inputs, district, limit, buffer_m), circles, buffer_m, crs)
+    codes = inputs.grids["community_code"].to_numpy()
+    rows = np.flatnonzero(np.isin(codes, list(communities)))
+    return city_coverage(part_inputs(inputs, rows, limit, buffer_m), circles, buffer_m, crs)
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one coverage task computes: whole communities of one district."""
+
+    district: str
+    communities: tuple[str, ...]
+    grids: int
+
+
+def city_parts(grids: pd.DataFrame, most: int) -> list[Part]:
+    """Cut a city's districts into parts of about ``most`` grids at most, largest first.
+
+    ``grids`` holds each grid's ``district_code`` and ``community_code``. A district of more
+    than ``most`` grids is cut into runs of whole communities (in code order, so a street's
+    stay together) of about equal size, as many as keep a run near ``most``: each cut is at
+    the community boundary nearest to its share, so a run is off its share by less than
+    one community.
+    Small tasks let two workers share one city.
+    """
+    counts = grids.groupby(["district_code", "community_code"], sort=True).size()
+    parts = []
+    for district, communities in counts.groupby(level=0, sort=True):
+        names = communities.index.get_level_values("community_code").astype(str).to_numpy()
+        ends = np.cumsum(communities.to_numpy())
+        runs = -(-int(ends[-1]) // most)
+        # Cut at the community boundary nearest to each k/runs share of the district.
+        shares = np.arange(1, runs) * ends[-1] / runs
+        after = np.searchsorted(ends, shares)  # the first community whose end reaches it
+        before_end = np.where(after > 0, ends[np.maximum(after - 1, 0)], 0)
+        nearer = np.abs(ends[after] - shares) <= np.abs(shares - before_end)
+        cuts = np.unique(np.where(nearer, after + 1, after))
+        cuts = cuts[(cuts > 0) & (cuts < len(names))]
+        sizes = np.diff(np.concatenate([[0], ends[cuts - 1], [ends[-1]]]))
+        for run, size in zip(np.split(names, cuts), sizes, strict=True):
+            parts.append(Part(str(district), tuple(run.tolist()), int(size)))
+    return sorted(parts, key=lambda part: (-part.grids, part.district, part.communities))
 
 
 def in_city_order(parts: list[gpd.GeoDataFrame], circles: list[Circle]) -> gpd.GeoDataFrame:
-    """Join districts' results in :func:`city_coverage`'s order: circle, mode, grid code."""
+    """Join parts' results in :func:`city_coverage`'s order: circle, mode, grid code."""
     frames = [part for part in parts if len(part)]
     if not frames:
         return parts[0] if parts else gpd.GeoDataFrame({"grid_code": []}, geometry=[])

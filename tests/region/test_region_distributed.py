@@ -38,7 +38,7 @@ def test_region_coverage_on_a_real_scheduler_equals_single_process(
     export_city(small_city, root, "ordos")  # the third city: the database's
     ran = region("coverage", str(root), "--out", str(out), "--scheduler", dask_scheduler)
     assert ran.returncode == 0, ran.stderr
-    assert "coverage per district" in ran.stderr  # the progress bar
+    assert "coverage per part" in ran.stderr  # the progress bar
     cities = {city.code: city for city in layout.read_manifest(root)}
     assert sorted(cities) == ["c00", "c01", "ordos"]
     assert_same_coverage(layout.read_coverage(out, "ordos"), stored_coverage(small_city))

@@ -1,4 +1,4 @@
-"""Coverage one task per district on Dask equals the whole city in one process, grid by grid."""
+"""Coverage one task per part (district, or run of communities) on Dask equals the city."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 import shapely
 from distributed import Client
 
 from gridsvc.config import get_settings
 from gridsvc.coverage import reach
 from gridsvc.coverage.circles import load_circles
-from gridsvc.region import driver, layout
+from gridsvc.region import driver, layout, partition
 from gridsvc.region.synthetic import demo_layers
 from tests.region.conftest import assert_same_coverage, single_process
 
@@ -40,17 +41,26 @@ def _kinds(grids) -> dict[str, str]:  # a GeoDataFrame
     }
 
 
-def test_per_district_tasks_equal_the_whole_city(
-    demo_city, local_client: Client, tmp_path: Path
+@pytest.mark.parametrize("part_grids", [800, 40])
+def test_per_part_tasks_equal_the_whole_city(
+    demo_city, local_client: Client, tmp_path: Path, part_grids: int
 ) -> None:
+    """Whole districts (800: none is cut), then cut into runs of communities (40)."""
     root, out = tmp_path / "region", tmp_path / "out"
     entry = _region_of(demo_city, root)
     circles = list(load_circles().values())
     buffer_m = get_settings().service_area_buffer_m
-    summaries = driver.region_coverage(local_client, root, out, circles, buffer_m, progress=False)
-    districts = driver.district_sizes(root, entry.code)
-    assert [count for _, count in districts] == sorted((c for _, c in districts), reverse=True)
-    assert summaries[0]["districts"] == len(districts) == 9
+    summaries = driver.region_coverage(
+        local_client, root, out, circles, buffer_m, progress=False, part_grids=part_grids
+    )
+    parts = driver.city_parts(root, entry.code, part_grids)
+    assert [part.grids for part in parts] == sorted((p.grids for p in parts), reverse=True)
+    districts = {part.district for part in parts}
+    assert len(districts) == 9
+    assert summaries[0]["parts"] == len(parts) == (9 if part_grids == 800 else len(parts))
+    if part_grids == 40:  # every district cut into runs of about 40 grids or fewer
+        assert len(parts) >= 800 / 40
+        assert max(part.grids for part in parts) < 60
     assert summaries[0]["grids"] == entry.grids == 800
     result = layout.read_coverage(out, entry.code)
     expected = single_process(root, entry)
@@ -72,19 +82,20 @@ def test_per_district_tasks_equal_the_whole_city(
     assert sorted(set(_kinds(grids).values())) == ["edge", "middle"]
 
 
-def test_a_district_task_keeps_its_geometry_work_to_one_thread(monkeypatch) -> None:
+def test_a_part_task_keeps_its_geometry_work_to_one_thread(monkeypatch) -> None:
     """A worker is one core: its task's GEOS work does not fan out over the machine's."""
     seen: list[list[int]] = []
 
-    def spy(inputs, district, circles, buffer_m, crs):
+    def spy(inputs, communities, circles, buffer_m, crs):
         chunks: list[int] = []
         reach.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
         seen.append(chunks)
         return "result"
 
-    monkeypatch.setattr(driver.partition, "district_coverage", spy)
+    monkeypatch.setattr(driver.partition, "part_coverage", spy)
     city = layout.CityEntry(code="c", name="c", crs="EPSG:32649", source="test")
-    result, timing = driver.district_task((None, {}), city, "d", [], 5.0)
+    part = partition.Part("d", ("c",), 1)
+    result, timing = driver.part_task((None, {}), city, part, [], 5.0)
     assert result == "result" and timing["seconds"] >= 0
     assert seen == [[1000]]
     chunks: list[int] = []

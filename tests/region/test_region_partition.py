@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from typer.testing import CliRunner
@@ -138,3 +139,30 @@ def test_join_of_missing_points_names_the_option(tmp_path: Path) -> None:
         app, ["region", "join", str(tmp_path), "--points", str(missing), "--out", str(tmp_path)]
     )
     assert result.exit_code == 1 and f"--points {missing}: no such file" in result.output
+
+
+@pytest.mark.parametrize("most", [1, 7, 50, 400, 10_000])
+def test_city_parts_cut_districts_into_even_runs_of_whole_communities(most: int) -> None:
+    rng = np.random.default_rng(most)
+    rows = []
+    for district in ("150602", "150603", "150621"):
+        for community in range(int(rng.integers(1, 30))):
+            code = f"{district}001{community:03d}"
+            rows += [(district, code)] * int(rng.integers(1, 25))
+    grids = pd.DataFrame(rows, columns=["district_code", "community_code"]).sample(
+        frac=1, random_state=1
+    )
+    parts = partition.city_parts(grids, most)
+    sizes = grids.groupby("community_code").size()
+    assert [p.grids for p in parts] == sorted((p.grids for p in parts), reverse=True)
+    for district, group in grids.groupby("district_code"):
+        mine = sorted((p for p in parts if p.district == district), key=lambda p: p.communities)
+        runs = [c for part in mine for c in part.communities]
+        assert runs == sorted(group["community_code"].unique())  # each once, in code order
+        assert all(sizes[list(p.communities)].sum() == p.grids for p in mine)
+        total, largest = len(group), sizes[group["community_code"].unique()].max()
+        runs = -(-total // most)
+        assert len(mine) <= runs
+        assert all(p.grids <= total / runs + largest for p in mine)  # even, to one community
+        if total <= most:
+            assert len(mine) == 1
