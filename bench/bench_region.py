@@ -166,13 +166,17 @@ def print_ratios(figures: dict, sizes: list[int], worker_counts: list[int]) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,4")
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--points", type=int, default=10_000_000)
-    parser.add_argument("--join-sizes", default="1,4")
-    parser.add_argument("--grids", type=int, default=GRIDS)
-    parser.add_argument("--cache", type=Path, default=get_settings().home / "region-cache")
-    parser.add_argument("--scratch", type=Path, default=Path("/tmp/gridsvc-bench-region"))
+    parser.add_argument("--sizes", default="1,4", help="region sizes in cities, comma-separated")
+    parser.add_argument("--workers", default="1,2", help="local workers to try, comma-separated")
+    parser.add_argument("--points", type=int, default=10_000_000, help="points to join")
+    parser.add_argument("--join-sizes", default="1,4", help="sizes to join at (empty: none)")
+    parser.add_argument("--grids", type=int, default=GRIDS, help="grids per city")
+    parser.add_argument(
+        "--cache", type=Path, default=get_settings().home / "region-cache", help="built cities"
+    )
+    parser.add_argument(
+        "--scratch", type=Path, default=Path("/tmp/gridsvc-bench-region"), help="results"
+    )
     arguments = parser.parse_args()
     sizes = [int(v) for v in arguments.sizes.split(",") if v]
     worker_counts = [int(v) for v in arguments.workers.split(",")]

@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     region_scheduler: str = ""
     region_workers: int = 0
     region_worker_memory: str = "auto"
-    region_part_grids: int = Field(default=800, gt=0)
+    region_part_grids: int = Field(default=1700, gt=0)
 
     # Largest page the listing endpoints return.
     max_page_size: int = 10000

@@ -97,7 +97,7 @@ def coverage_command(
         None,
         min=1,
         help="About how many grids one task takes; larger districts are cut into runs of "
-        "whole communities [default: GRIDSVC_REGION_PART_GRIDS, 800].",
+        "whole communities [default: GRIDSVC_REGION_PART_GRIDS, 1700].",
     ),
 ) -> None:
     """Compute every city's coverage for every circle in both modes, one task per part."""
