@@ -27,6 +27,9 @@ os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
 # Likewise the city's warm-up: tests that mean to warm it start it on the test database.
 os.environ.setdefault("GRIDSVC_WARM_CITY", "false")
 
+# The CLI tests' committed database and city files, one session fixture for every folder.
+pytest_plugins = ["tests.city_cli"]
+
 # Tests never touch the demo's database. Under pytest-xdist (``make test`` runs one worker
 # per core) each worker has its own: gridsvc_test_gw0, gridsvc_test_gw1...
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")

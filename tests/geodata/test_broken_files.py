@@ -13,8 +13,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, Polygon, box
 
+from tests.city_cli import Cli
 from tests.geodata.cityfiles import ORIGIN, STEP, FixtureCity
-from tests.geodata.conftest import Cli
 
 EMPTY_COLLECTION = '{"type": "FeatureCollection", "features": []}'
 LIBRARY = (ORIGIN[0] + 0.5 * STEP, ORIGIN[1] + 0.5 * STEP)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import geopandas as gpd
 
+from tests.city_cli import Cli
 from tests.geodata.cityfiles import FixtureCity
-from tests.geodata.conftest import Cli
 
 
 def test_importing_districts_stores_their_zone(cli: Cli, city_files: FixtureCity) -> None:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from gridsvc.db import get_session
 from gridsvc.grids import service as grids_service
 from gridsvc.main import create_app
+from tests.city_cli import Cli
 from tests.geodata.cityfiles import FixtureCity, block
-from tests.geodata.conftest import Cli
 
 
 def redrawn_grids(city: FixtureCity):  # GeoDataFrame

@@ -9,8 +9,8 @@ import pytest
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry import box as shapely_box
 
+from tests.city_cli import Cli
 from tests.geodata.cityfiles import ORIGIN, STEP, FixtureCity, block
-from tests.geodata.conftest import Cli
 
 LAYER_BEFORE = {"streets": "districts", "communities": "streets", "grids": "communities"}
 

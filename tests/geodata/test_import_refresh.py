@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, refresh, service
 from gridsvc.coverage.circles import load_circles
+from tests.city_cli import Cli
 from tests.geodata.cityfiles import DISTRICT, ORIGIN, STEP, FixtureCity, make_fixture_city
-from tests.geodata.conftest import Cli
 
 EAST = "150603"
 SHIFT = 0.1

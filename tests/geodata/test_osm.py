@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 from gridsvc.common.errors import GridsvcError
 from gridsvc.config import get_settings
 from gridsvc.geodata.tagmap import DEFAULT_TAGS_FILE, TagRule, load_tag_map, parse_tag_map
-from tests.geodata.conftest import Cli
+from tests.city_cli import Cli
 
 
 @pytest.fixture(scope="module")

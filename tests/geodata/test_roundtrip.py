@@ -17,8 +17,8 @@ from gridsvc.common.postgis import copy_rows
 from gridsvc.geodata.city_loader import CITY_TABLES
 from gridsvc.geodata.demo.build import build_demo_city
 from gridsvc.geodata.gpkg import write_city_geopackage
+from tests.city_cli import Cli
 from tests.geodata.cityfiles import FixtureCity
-from tests.geodata.conftest import Cli
 
 LAYERS = ("districts", "streets", "communities", "grids", "facilities", "population")
 TOLERANCE_DEGREES = 1e-7

@@ -13,15 +13,6 @@ from sqlalchemy.orm import Session
 from gridsvc.grids.models import PopulationPoint
 from tests.factories import LatticeCity
 
-# The CLI commits: its tests use the import tests' database of their own and fixture files.
-from tests.geodata.conftest import (  # noqa: F401 - fixtures
-    city_files,
-    cli,
-    geodata_db,
-    geodata_engine,
-    geodata_url,
-)
-
 #: Metric CRS of the test city (113.5°E: UTM zone 49N, as for Ordos).
 UTM = "EPSG:32649"
 #: Square metres of overlap, gap or overhang the import accepts (GRIDSVC_GRID_TOLERANCE_M2).

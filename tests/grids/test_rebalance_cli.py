@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.geodata.conftest import Cli
+from tests.city_cli import Cli
 
 
 def test_propose_write_the_map_then_apply_the_reviewed_id(cli: Cli, city_files, tmp_path) -> None:

@@ -1,7 +1,10 @@
-"""Import/export tests: a database of their own, emptied before each test; fixture files.
+"""Fixtures of the CLI tests: a database of their own, emptied before each test; city files.
 
 The CLI commits, so these tests cannot roll back: each starts from empty city tables in
-``gridsvc_test_geodata`` and points ``GRIDSVC_DATABASE_URL`` there.
+``gridsvc_test_geodata_<pid>`` and points ``GRIDSVC_DATABASE_URL`` there. A plugin of the
+root conftest (``pytest_plugins``), so that every folder shares one session database: a
+conftest importing these fixtures would define them again, and its copy of the session
+fixture would drop the database (ending the first copy's connections) when it starts.
 """
 
 from __future__ import annotations
