@@ -1,8 +1,12 @@
 """Synthetic cities for a region: the demo builder with another seed, moved to another place.
 
-City ``i`` is the demo city of seed ``seed + i``, shifted on a 4-wide lattice of steps of
-5.5° of longitude and 3.5° of latitude (Ordos spans about 5° × 3.3°), so that 16 cities
-cover about 106–128°E, 37–52°N, Inner Mongolia's span. Each city is then projected to its
+City ``i`` is the demo city of seed ``seed + i``, its centre moved on a 4-wide lattice of
+steps of 5.5° of longitude and 3.5° of latitude (Ordos spans about 5° × 3.3°), so that 16
+cities cover about 106–128°E, 37–52°N, Inner Mongolia's span. The move is made on the
+ground: the city in an azimuthal equidistant projection about its own centre is read again
+as the same metres about the new centre. Every city so keeps the demo city's size in
+metres (a shift in degrees would narrow a city at 50°N by a sixth east–west and crowd its
+network, making the northern cities dearer per grid). Each city is then projected to its
 own UTM zone; walking lengths are measured anew there.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import CRS
 
 from gridsvc.geodata.demo.build import DemoCity, build_demo_city
 from gridsvc.region.layout import CityLayers
@@ -31,12 +36,20 @@ def city_offset(index: int) -> tuple[float, float]:
     return (index % COLUMNS) * STEP_LON, (index // COLUMNS) * STEP_LAT
 
 
-def _shifted(frame: gpd.GeoDataFrame, offset: tuple[float, float]) -> gpd.GeoDataFrame:
-    moved = frame.copy()
-    if offset != (0.0, 0.0):
-        coordinates = shapely.get_coordinates(moved.geometry.to_numpy()) + np.array(offset)
-        moved.geometry = shapely.set_coordinates(moved.geometry.to_numpy().copy(), coordinates)
-    return moved
+def _about(lon: float, lat: float) -> CRS:
+    """The azimuthal equidistant projection about a place: metres kept from its centre."""
+    return CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+
+
+def _moved(
+    frame: gpd.GeoDataFrame, centre: tuple[float, float], offset: tuple[float, float]
+) -> gpd.GeoDataFrame:
+    """Move ``frame`` (EPSG:4326) on the ground by ``offset`` degrees of its ``centre``."""
+    if offset == (0.0, 0.0):
+        return frame.copy()
+    there = (centre[0] + offset[0], centre[1] + offset[1])
+    metres = frame.to_crs(_about(*centre))
+    return metres.set_crs(_about(*there), allow_override=True).to_crs(WGS84)
 
 
 def demo_layers(city: DemoCity, offset: tuple[float, float]) -> tuple[CityLayers, str]:
@@ -44,7 +57,9 @@ def demo_layers(city: DemoCity, offset: tuple[float, float]) -> tuple[CityLayers
 
     Returns the layers and the CRS they are in.
     """
-    grids = _shifted(city.grids, offset)
+    west, south, east, north = city.grids.total_bounds
+    centre = ((west + east) / 2, (south + north) / 2)
+    grids = _moved(city.grids, centre, offset)
     crs = grids.estimate_utm_crs().to_string()
     grids = grids.to_crs(crs)
     street = grids["community_code"].str[:9]
@@ -58,8 +73,8 @@ def demo_layers(city: DemoCity, offset: tuple[float, float]) -> tuple[CityLayers
         geometry=grids.geometry,
         crs=crs,
     ).sort_values("code", ignore_index=True)
-    population = _shifted(city.population[["persons", "geometry"]], offset).to_crs(crs)
-    facilities = _shifted(city.facilities, offset).to_crs(crs)
+    population = _moved(city.population[["persons", "geometry"]], centre, offset).to_crs(crs)
+    facilities = _moved(city.facilities, centre, offset).to_crs(crs)
     facility_frame = gpd.GeoDataFrame(
         {
             "facility_id": np.arange(1, len(facilities) + 1, dtype=np.int64),
@@ -68,7 +83,7 @@ def demo_layers(city: DemoCity, offset: tuple[float, float]) -> tuple[CityLayers
         geometry=facilities.geometry,
         crs=crs,
     )
-    edges = _shifted(city.network_edges, offset).to_crs(crs)
+    edges = _moved(city.network_edges, centre, offset).to_crs(crs)
     network = gpd.GeoDataFrame(
         {
             "source": edges["source"].to_numpy(np.int64),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pyproj import Geod
 from typer.testing import CliRunner
 
 from gridsvc.cli import app
@@ -47,6 +48,25 @@ def test_a_moved_city_is_in_its_own_utm_zone_with_lengths_measured_there(tiny_la
     network = layers.network
     assert np.allclose(network["length_m"], shapely.length(network.geometry.to_numpy()))
     assert (layers.grids["district_code"] == layers.grids["code"].str[:6]).all()
+
+
+def test_a_moved_city_keeps_its_size_on_the_ground() -> None:
+    """Moved to 50°N (city 12), grids and walks measure what they did at Ordos, on the
+    ellipsoid (pyproj's geodesic, not the projections the move used)."""
+    city = build_demo_city(seed=3, grids=20)
+    here, _ = demo_layers(city, (0.0, 0.0))
+    there, _ = demo_layers(city, city_offset(12))
+    geod = Geod(ellps="WGS84")
+
+    def ground(frame: gpd.GeoDataFrame, measure) -> np.ndarray:
+        return np.array([abs(measure(shape)[0]) for shape in frame.to_crs(4326).geometry])
+
+    areas = [ground(f.grids, geod.geometry_area_perimeter) for f in (here, there)]
+    lengths = [ground(f.network, lambda g: (geod.geometry_length(g),)) for f in (here, there)]
+    assert np.allclose(areas[1], areas[0], rtol=2e-3)
+    assert np.allclose(lengths[1], lengths[0], rtol=2e-3, atol=0.05)
+    centre = there.grids.to_crs(4326).union_all().centroid
+    assert 49 < centre.y < 52
 
 
 def test_city_coverage_has_every_grid_circle_and_mode(tiny_layers) -> None:
