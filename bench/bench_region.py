@@ -6,10 +6,12 @@ For each size (cities) and each worker count, on a fresh local cluster:
   the tasks' own times), peak resident memory of each worker; then the speed-up of each
   worker count over the fewest, and each size's time per grid over the smallest size's;
 - join: ``--points`` points drawn where residents live, joined to the cities' grids with
-  dask-geopandas (Hilbert shuffle, sjoin); wall time and peak worker memory;
+  dask-geopandas (Hilbert shuffle, each city's cell index); wall time and peak worker memory;
 and, once per size, geopandas' sjoin of the same points in this one process (the per-core
-baseline). The cities come from the demo builder (seeds 20240601 + i) and are cached under
-``--cache`` (built once; the builder's time per city is printed).
+baseline); and first, as the anchor of the speed-up, one city's coverage in one plain
+process and in two at once (no Dask), which is what two cores can give this work. The
+cities come from the demo builder (seeds 20240601 + i) and are cached under ``--cache``
+(built once; the builder's time per city is printed).
 
 Run: .venv/bin/python bench/bench_region.py [--sizes 1,4,16] [--workers 1,2]
      [--points 10000000] [--join-sizes 1,4 (or "" for none)] [--cache .gridsvc/region-cache]
@@ -18,9 +20,11 @@ Run: .venv/bin/python bench/bench_region.py [--sizes 1,4,16] [--workers 1,2]
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,8 +34,9 @@ import pandas as pd
 
 from bench.common import print_machine
 from gridsvc.config import get_settings
+from gridsvc.coverage import reach
 from gridsvc.coverage.circles import load_circles
-from gridsvc.region import driver, layout
+from gridsvc.region import driver, layout, partition
 from gridsvc.region.synthetic import city_code
 
 SEED = 20240601
@@ -118,6 +123,34 @@ def geopandas_join(cache: Path, points: Path, codes: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def _plain_city(cache: str, code: str, crs: str) -> float:
+    """One city's coverage in this process, one geometry thread, no Dask: seconds."""
+    circles = list(load_circles().values())
+    with reach.geometry_threads(driver.TASK_THREADS):
+        inputs = partition.layers_to_inputs(layout.read_city(cache, code))
+        started = time.perf_counter()
+        partition.city_coverage(inputs, circles, get_settings().service_area_buffer_m, crs)
+    return time.perf_counter() - started
+
+
+def machine_ceiling(cache: Path, city: layout.CityEntry) -> float:
+    """What two cores give this work without Dask: the same city's coverage in one plain
+    process, then in two at once; print both and return the ratio of throughputs."""
+    context = multiprocessing.get_context("spawn")
+    walls = []
+    for count in (1, 2):
+        with ProcessPoolExecutor(count, mp_context=context) as pool:
+            same = [str(cache)] * count, [city.code] * count, [city.crs] * count
+            walls.append(max(pool.map(_plain_city, *same)))
+    ceiling = 2 * walls[0] / walls[1]
+    print(
+        f"anchor, {city.code} without Dask: one process {walls[0]:.1f} s; two at once "
+        f"{walls[1]:.1f} s each; so two cores give at most {ceiling:.2f}x",
+        flush=True,
+    )
+    return ceiling
+
+
 def coverage_rows(arguments, cities, sizes: list[int], worker_counts: list[int]) -> dict:
     """Time coverage for every size and worker count, a row each; return the figures."""
     print(
@@ -177,12 +210,20 @@ def main() -> None:
     parser.add_argument(
         "--scratch", type=Path, default=Path("/tmp/gridsvc-bench-region"), help="results"
     )
+    parser.add_argument(
+        "--ceiling",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="first time one city in one and in two plain processes (the machine's ceiling)",
+    )
     arguments = parser.parse_args()
     sizes = [int(v) for v in arguments.sizes.split(",") if v]
     worker_counts = [int(v) for v in arguments.workers.split(",")]
     join_sizes = [int(v) for v in arguments.join_sizes.split(",") if v]
     print_machine("region scale on Dask (bench/bench_region.py)")
     cities = ensure_region(arguments.cache, max(sizes + join_sizes), arguments.grids)
+    if arguments.ceiling and sizes:
+        machine_ceiling(arguments.cache, cities[0])
     walls = coverage_rows(arguments, cities, sizes, worker_counts)
     print_ratios(walls, sizes, worker_counts)
     for size in join_sizes:
