@@ -190,15 +190,15 @@ def _lines_near(
     nodes: np.ndarray,
     sources: Snapped,
     limit: float,
-    near: shapely.Geometry,
+    near: np.ndarray,
 ) -> np.ndarray:
-    """:func:`reach.reach_lines` of the edges whose box meets ``near``, reading only their ends.
+    """:func:`reach.reach_lines` of the edges meeting a box of ``near``, reading their ends.
 
     A piece of an edge depends on the distances at its two ends and on the sources on it,
     so the distances of every other node are left out before the pieces are found.
     """
     network = inputs.network
-    edges = np.unique(network.tree.query(near))
+    edges = np.unique(network.tree.query(near)[1])
     ends = np.zeros(network.node_count, dtype=bool)
     ends[network.source[edges]] = True
     ends[network.target[edges]] = True
@@ -225,7 +225,11 @@ def covered_areas(
     elif not analysis.has_network(inputs) or len(xy) == 0 or walk[0] is None:
         parts = np.zeros(0, dtype=object)
     else:
-        near = shapely.box(*shapely.total_bounds(geometries)).buffer(limit + buffer_m)
+        # Each grid's own box grown, not one box around them all: a move's grids lie in two
+        # places, and the edges between them would be cut into pieces for nothing.
+        reach_m = limit + buffer_m
+        grown = shapely.bounds(geometries) + np.array([-reach_m, -reach_m, reach_m, reach_m])
+        near = shapely.box(*grown.T)
         parts = _lines_near(inputs, walk[1], walk[0], limit, near)
     covered = analysis.gaps(geometries, parts, width, analysis.circle_quad_segs(mode))[1]
     return inputs.on_the_ground(covered, grids)
