@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -123,6 +124,12 @@ class Snapped:
             self._by_edge = np.argsort(self.edge, kind="stable")
         return self._by_edge
 
+    def along_edges(self) -> np.ndarray:
+        """Return the order that sorts the points by edge, then fraction (computed once)."""
+        if getattr(self, "_along", None) is None or len(self._along) != len(self.edge):
+            self._along = np.lexsort((self.fraction, self.edge))
+        return self._along
+
     def take(self, index: np.ndarray) -> Snapped:
         """Return the snapped points at ``index``."""
         return Snapped(self.edge[index], self.fraction[index], self.offset[index])
@@ -222,19 +229,49 @@ def _expand(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, values + np.repeat(low, counts)
 
 
-def _same_edge(points: Snapped, sources: Snapped, length: np.ndarray) -> np.ndarray:
-    """Return the distance from each point to the nearest source on its own edge (or inf)."""
+def _same_edge(points: Snapped, sources: Snapped, edge_length: np.ndarray) -> np.ndarray:
+    """Return the distance from each point to the nearest source on its own edge (or inf).
+
+    On an edge of length L, source s reaches the point at fraction f at
+    ``offset_s + L * |f_s - f|``: the nearest is the best of the sources before it (least
+    ``offset_s - L * f_s``, plus ``L * f``) and of those after it (least ``offset_s + L *
+    f_s``, less ``L * f``). Both are running minima over the edge's sources in order of
+    fraction, so the work grows with points plus sources, not with every pair on an edge
+    (a city with four times the residents and shops on the same streets had sixteen times
+    the pairs).
+    """
     result = np.full(len(points), np.inf)
     if len(sources) == 0 or len(points) == 0:
         return result
-    order = points.by_edge()
+    order = points.along_edges()
     edges = points.edge[order]
-    low = np.searchsorted(edges, sources.edge, side="left")
-    high = np.searchsorted(edges, sources.edge, side="right")
-    source, position = _expand(low, high)
-    point = order[position]
-    along = np.abs(sources.fraction[source] - points.fraction[point]) * length[point]
-    np.minimum.at(result, point, sources.offset[source] + along)
+    wanted = np.unique(sources.edge)
+    low = np.searchsorted(edges, wanted, side="left")
+    high = np.searchsorted(edges, wanted, side="right")
+    point = order[_expand(low, high)[1]]  # the points on an edge with a source, in order
+    if len(point) == 0:
+        return result
+    ranked = np.lexsort((sources.fraction, sources.edge))
+    edge, fraction = sources.edge[ranked], sources.fraction[ranked]
+    walk = edge_length[edge]
+    offset = sources.offset[ranked]
+    # Edges of the sources, numbered: each edge's sources are one run of the ranked order.
+    runs = np.concatenate([[0], np.cumsum(edge[1:] != edge[:-1])])
+    before = pd.Series(offset - walk * fraction).groupby(runs).cummin().to_numpy()
+    after = pd.Series((offset + walk * fraction)[::-1]).groupby(runs[::-1]).cummin()
+    after = after.to_numpy()[::-1]
+    # Each point's place among the sources: on the same edge, at or before its fraction.
+    key = edge + 0.5 * fraction  # fractions are in [0, 1]: the edges never overlap
+    at = points.edge[point] + 0.5 * points.fraction[point]
+    length = edge_length[points.edge[point]] * points.fraction[point]
+    last = np.searchsorted(key, at, side="right") - 1
+    found = (last >= 0) & (edge[np.maximum(last, 0)] == points.edge[point])
+    best = np.where(found, before[np.maximum(last, 0)] + length, np.inf)
+    first = np.searchsorted(key, at, side="left")
+    inside = np.minimum(first, len(edge) - 1)
+    found = (first < len(edge)) & (edge[inside] == points.edge[point])
+    best = np.minimum(best, np.where(found, after[inside] - length, np.inf))
+    result[point] = best
     return result
 
 
@@ -264,7 +301,7 @@ def point_distances(
     from_target = distances[..., network.target[points.edge]] + (1 - points.fraction) * length
     result = np.minimum(from_source, from_target)
     if sources is not None and distances.ndim == 1:
-        result = np.minimum(result, _same_edge(points, sources, length))
+        result = np.minimum(result, _same_edge(points, sources, network.length))
     return result + points.offset
 
 

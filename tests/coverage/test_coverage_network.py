@@ -55,6 +55,30 @@ def test_points_on_a_source_edge_walk_along_it(rng: np.random.Generator) -> None
     np.testing.assert_allclose(ours, nx_distances(net, sources, points), atol=1e-3)
 
 
+def test_many_sources_and_points_on_the_same_edges_equal_networkx(
+    rng: np.random.Generator,
+) -> None:
+    """Dozens of sources and points share a few edges (a dense centre), some at the very same
+    place: each point's walk along its own edge is the nearest source's, as networkx and
+    every pair measured directly say."""
+    net = lattice_network(rng)
+    lines = net.lines[[3, 4, 9]]
+    where = rng.choice(3, 300), np.round(rng.uniform(0, 1, 300), 2)  # ties on purpose
+    along = shapely.line_interpolate_point(lines[where[0]], where[1], normalized=True)
+    xy = shapely.get_coordinates(along) + rng.normal(0, 3, (300, 2))
+    sources, points = walking.snap(net, xy[:60]), walking.snap(net, xy[60:])
+    nodes = walking.node_distances(net, sources, 5000)
+    ours = walking.point_distances(net, nodes, points, sources)
+    np.testing.assert_allclose(ours, nx_distances(net, sources, points), atol=1e-3)
+    same = points.edge[:, None] == sources.edge[None, :]
+    pairs = np.abs(points.fraction[:, None] - sources.fraction[None, :])
+    direct = np.where(same, sources.offset + pairs * net.length[points.edge][:, None], np.inf)
+    np.testing.assert_allclose(
+        walking._same_edge(points, sources, net.length), direct.min(axis=1), atol=1e-9
+    )
+    assert np.isfinite(direct.min(axis=1)).sum() > 200  # most points share a source's edge
+
+
 def test_each_source_rows_equal_networkx(rng: np.random.Generator) -> None:
     net = lattice_network(rng)
     sources = walking.snap(net, rng.uniform(0, 700, (7, 2)))
