@@ -37,7 +37,7 @@ def city_offset(index: int) -> tuple[float, float]:
 
 
 def _about(lon: float, lat: float) -> CRS:
-    """The azimuthal equidistant projection about a place: metres kept from its centre."""
+    """Return the azimuthal equidistant projection about a place (metres from its centre)."""
     return CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
 
 
