@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gridsvc.coverage import refresh, service
@@ -22,6 +22,9 @@ def test_refresh_covers_every_grid_for_every_circle_in_both_modes(
     loaded_demo_city,
     small_district: str,
 ) -> None:
+    # Service areas another test on this worker committed (the whole city's, say) would be
+    # counted beside this refresh's: start from none, inside this test's rolled-back work.
+    db_session.execute(delete(ServiceArea))
     summary = refresh.refresh(db_session, district=small_district)
     grids = int((loaded_demo_city.grids["community_code"].str[:6] == small_district).sum())
     assert summary["grids"] == grids
