@@ -124,12 +124,6 @@ class Snapped:
             self._by_edge = np.argsort(self.edge, kind="stable")
         return self._by_edge
 
-    def along_edges(self) -> np.ndarray:
-        """Return the order that sorts the points by edge, then fraction (computed once)."""
-        if getattr(self, "_along", None) is None or len(self._along) != len(self.edge):
-            self._along = np.lexsort((self.fraction, self.edge))
-        return self._along
-
     def take(self, index: np.ndarray) -> Snapped:
         """Return the snapped points at ``index``."""
         return Snapped(self.edge[index], self.fraction[index], self.offset[index])
@@ -243,12 +237,12 @@ def _same_edge(points: Snapped, sources: Snapped, edge_length: np.ndarray) -> np
     result = np.full(len(points), np.inf)
     if len(sources) == 0 or len(points) == 0:
         return result
-    order = points.along_edges()
+    order = points.by_edge()
     edges = points.edge[order]
     wanted = np.unique(sources.edge)
     low = np.searchsorted(edges, wanted, side="left")
     high = np.searchsorted(edges, wanted, side="right")
-    point = order[_expand(low, high)[1]]  # the points on an edge with a source, in order
+    point = order[_expand(low, high)[1]]  # the points on an edge with a source
     if len(point) == 0:
         return result
     ranked = np.lexsort((sources.fraction, sources.edge))
