@@ -3,7 +3,9 @@
 Coverage is one task per part of a city (a district, or a run of its communities when it
 is large: :func:`gridsvc.region.partition.city_parts`), each on the sub-city that decides its
 figures (the part's grids and residents, and the facilities and network within reach of
-them), the city's layers read once per city on a worker. The point join is dask-geopandas on
+them). Each worker reads a city's layers on its first part of it and keeps them; a part
+writes its own results, and a city's are published once its parts are all written. The
+point join is dask-geopandas on
 spatially partitioned frames: points grouped by place (shuffled by Hilbert order unless
 each partition already meets one city only), each partition located in the cell index
 (:mod:`gridsvc.common.cell_index`) of the cities its bounds meet, one index per city built
@@ -17,7 +19,9 @@ import logging
 import os
 import resource
 import sys
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +34,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import shapely
 from dask import delayed
-from distributed import Client, LocalCluster, as_completed
+from distributed import Client, LocalCluster, as_completed, get_worker
 from tqdm import tqdm
 
 from gridsvc.config import get_settings
@@ -133,61 +137,91 @@ def build_region(
     return entries
 
 
-def prepare_task(root: str, city: layout.CityEntry) -> tuple[analysis.CityInputs, dict]:
-    """Read a city's layers into its coverage inputs, once for all its districts (on a worker)."""
+# The cities' coverage inputs this worker process has read, newest last; a worker keeps as
+# many as it has threads, so that each of its tasks finds its city's.
+_READ: OrderedDict[tuple, analysis.CityInputs] = OrderedDict()
+_READING = threading.Lock()
+
+
+def _city_key(root: str, city: str) -> tuple:
+    """Return the key of the city's inputs: its layer files as they are now.
+
+    A city rebuilt since (on a cluster that outlives a run) is then read again.
+    """
+    files = [layout.layer_path(root, layer, city) for layer in layout.LAYERS]
+    return (root, city, *((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+
+
+def city_inputs(root: str, city: str, keep: int = 1) -> tuple[analysis.CityInputs, float]:
+    """Return the city's coverage inputs and the seconds spent reading them (0: kept).
+
+    Each worker reads a city itself on its first part of it, rather than receiving the
+    inputs from the worker that read them: a read costs about what a transfer does, and
+    every worker can start at once. ``keep``: how many cities the process keeps.
+    """
+    key = _city_key(root, city)
+    with _READING:  # one read at a time: two threads of a worker wanting one city share it
+        if key in _READ:
+            _READ.move_to_end(key)
+            return _READ[key], 0.0
+        started = time.perf_counter()
+        with reach.geometry_threads(TASK_THREADS):
+            inputs = partition.layers_to_inputs(layout.read_city(root, city))
+        _READ[key] = inputs
+        while len(_READ) > max(keep, 1):
+            _READ.popitem(last=False)
+        return inputs, time.perf_counter() - started
+
+
+def forget_cities() -> int:
+    """Let go of the cities this worker process keeps; returns how many it kept."""
+    with _READING:
+        count = len(_READ)
+        _READ.clear()
+    return count
+
+
+def part_task(
+    paths: tuple[str, str],
+    city: layout.CityEntry,
+    number: int,
+    part: partition.Part,
+    circles: list[Circle],
+    buffer_m: float,
+) -> dict[str, Any]:
+    """Compute one part's coverage on its sub-city and write it (runs on a worker).
+
+    Returns its grids, rows, the seconds spent reading the city (0 if the worker had it)
+    and in all, and the worker's peak memory so far.
+    """
     started = time.perf_counter()
+    root, out = paths
+    threads = _worker_threads()
+    inputs, read_s = city_inputs(root, city.code, keep=threads)
     with reach.geometry_threads(TASK_THREADS):
-        inputs = partition.layers_to_inputs(layout.read_city(root, city.code))
-    return inputs, _timing(started)
+        result = partition.part_coverage(inputs, part.communities, circles, buffer_m, city.crs)
+    result.to_parquet(
+        layout.coverage_part_path(out, city.code, number), index=False, compression="zstd"
+    )
+    return {
+        "grids": part.grids,
+        "rows": len(result),
+        "read_s": read_s,
+        **_timing(started),
+    }
+
+
+def _worker_threads() -> int:
+    try:
+        return get_worker().state.nthreads
+    except ValueError:  # not on a worker
+        return 1
 
 
 def _timing(started: float) -> dict[str, float]:
     return {
         "seconds": round(time.perf_counter() - started, 2),
         "peak_memory_mb": round(peak_memory_mb(), 1),
-    }
-
-
-def _timing_of(prepared: tuple[analysis.CityInputs, dict]) -> dict[str, float]:
-    return prepared[1]
-
-
-def part_task(
-    prepared: tuple[analysis.CityInputs, dict],
-    city: layout.CityEntry,
-    part: partition.Part,
-    circles: list[Circle],
-    buffer_m: float,
-) -> tuple[gpd.GeoDataFrame, dict]:
-    """Compute one part's coverage on its sub-city (runs on a worker)."""
-    started = time.perf_counter()
-    with reach.geometry_threads(TASK_THREADS):
-        result = partition.part_coverage(prepared[0], part.communities, circles, buffer_m, city.crs)
-    return result, _timing(started)
-
-
-def write_task(
-    out: str,
-    city: layout.CityEntry,
-    read: dict,
-    parts: list[tuple[gpd.GeoDataFrame, dict]],
-    circles: list[Circle],
-) -> dict[str, Any]:
-    """Join a city's parts in grid-code order and write them to ``out`` (on a worker)."""
-    started = time.perf_counter()
-    result = partition.in_city_order([frame for frame, _ in parts], circles)
-    path = layout.coverage_path(out, city.code)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result.to_parquet(path, index=False, compression="zstd")
-    timings = [read, *(timing for _, timing in parts), _timing(started)]
-    return {
-        "city": city.code,
-        "grids": int(result["grid_code"].nunique()),
-        "rows": len(result),
-        "parts": len(parts),
-        "read_s": read["seconds"],
-        "seconds": round(sum(timing["seconds"] for timing in timings), 2),
-        "peak_memory_mb": max(timing["peak_memory_mb"] for timing in timings),
     }
 
 
@@ -198,27 +232,16 @@ def city_parts(root: str | Path, city: str, most: int) -> list[partition.Part]:
     return partition.city_parts(table.to_pandas(), most)
 
 
-def _submit_city(
-    client: Client,
-    paths: tuple[str, str],
-    city: layout.CityEntry,
-    circles: list[Circle],
-    buffer_m: float,
-    part_grids: int,
-) -> tuple[list, Any]:
-    """Submit a city's tasks: read once, one per part (largest first), write.
-
-    Returns the parts' futures and the write future. Nothing else keeps the city's
-    inputs, so the cluster lets them go once its last part is done.
-    """
-    root, out = paths
-    prepared = client.submit(prepare_task, root, city, pure=False)
-    read = client.submit(_timing_of, prepared, pure=False)
-    parts = [
-        client.submit(part_task, prepared, city, part, circles, buffer_m, pure=False)
-        for part in city_parts(root, city.code, part_grids)
-    ]
-    return parts, client.submit(write_task, out, city, read, parts, circles, pure=False)
+def _summary(city: layout.CityEntry, done: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "city": city.code,
+        "grids": sum(part["grids"] for part in done),
+        "rows": sum(part["rows"] for part in done),
+        "parts": len(done),
+        "read_s": round(sum(part["read_s"] for part in done), 2),
+        "seconds": round(sum(part["seconds"] for part in done), 2),
+        "peak_memory_mb": max((part["peak_memory_mb"] for part in done), default=0.0),
+    }
 
 
 def region_coverage(
@@ -233,32 +256,54 @@ def region_coverage(
 ) -> list[dict[str, Any]]:
     """Compute every city's (or the ``only`` cities') coverage, one task per part.
 
-    Every circle of ``circles`` in both modes. A city's layers are read once on a worker
-    and its parts (about ``part_grids`` grids at most; default: the settings') computed on
-    whichever worker is free, each on its sub-city
-    (:func:`gridsvc.coverage.inputs.part_inputs`). Cities go largest first and a city's
-    parts largest first, so that a small task ends the run and a worker holds the inputs
-    of about one city at a time.
+    Every circle of ``circles`` in both modes. Each part (about ``part_grids`` grids at
+    most; default: the settings') is computed on its sub-city
+    (:func:`gridsvc.coverage.inputs.part_inputs`) by whichever worker is free, which reads
+    the city itself the first time, and written at once to the city's staging folder; a
+    city's results are published when its last part is written. Cities go largest first
+    and a city's parts largest first, so that a small task ends the run and a worker needs
+    about one city at a time. Returns one summary per city, largest first.
     """
     most = part_grids or get_settings().region_part_grids
-    cities = _cities(root, only)
-    cities.sort(key=lambda city: -city.grids)
-    parts, writes = [], []
+    cities = sorted(_cities(root, only), key=lambda city: -city.grids)
+    tasks = []
     for city in cities:
-        submitted, write = _submit_city(
-            client, (str(root), str(out)), city, circles, buffer_m, most
-        )
-        parts.extend(submitted)
-        writes.append(write)
-    bar = tqdm(total=len(parts), desc="coverage per part", disable=not progress, file=sys.stderr)
-    # Only the bar's iterator holds a part's future then, until it is done: the cluster
-    # keeps a part's result only until its city is written.
-    finished = as_completed(parts)
-    parts.clear()
-    for _ in finished:
-        bar.update(1)
-    bar.close()
-    return [write.result() for write in writes]
+        layout.start_coverage(out, city.code)
+        parts = city_parts(root, city.code, most)
+        tasks.extend((city, number, part) for number, part in enumerate(parts))
+    # No part depends on another task, so the scheduler hands them out in this order as
+    # workers free up (the first submitted first).
+    futures = {
+        client.submit(
+            part_task,
+            (str(root), str(out)),
+            city,
+            number,
+            part,
+            circles,
+            buffer_m,
+            priority=len(tasks) - order,
+            pure=False,
+        ): city.code
+        for order, (city, number, part) in enumerate(tasks)
+    }
+    waiting = {city.code: sum(1 for task in tasks if task[0] is city) for city in cities}
+    done: dict[str, list] = {city.code: [] for city in cities}
+    for code in [code for code, count in waiting.items() if count == 0]:
+        layout.publish_coverage(out, code)  # a city without grids: nothing to wait for
+    bar = tqdm(total=len(tasks), desc="coverage per part", disable=not progress, file=sys.stderr)
+    try:
+        for future in as_completed(list(futures)):
+            code = futures.pop(future)
+            done[code].append(future.result())
+            waiting[code] -= 1
+            if waiting[code] == 0:
+                layout.publish_coverage(out, code)
+            bar.update(1)
+    finally:
+        bar.close()
+        client.run(forget_cities)
+    return [_summary(city, done[city.code]) for city in cities]
 
 
 def points_task(root: str, out: str, city: layout.CityEntry, count: int, seed: int, first: int):

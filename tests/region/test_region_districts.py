@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -82,7 +83,7 @@ def test_per_part_tasks_equal_the_whole_city(
     assert sorted(set(_kinds(grids).values())) == ["edge", "middle"]
 
 
-def test_a_part_task_keeps_its_geometry_work_to_one_thread(monkeypatch) -> None:
+def test_a_part_task_keeps_its_geometry_work_to_one_thread(monkeypatch, tmp_path: Path) -> None:
     """A worker is one core: its task's GEOS work does not fan out over the machine's."""
     seen: list[list[int]] = []
 
@@ -90,14 +91,62 @@ def test_a_part_task_keeps_its_geometry_work_to_one_thread(monkeypatch) -> None:
         chunks: list[int] = []
         reach.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
         seen.append(chunks)
-        return "result"
+        return gpd.GeoDataFrame(
+            {"grid_code": ["g"], "circle": ["c"], "mode": ["m"]}, geometry=[None]
+        )
 
     monkeypatch.setattr(driver.partition, "part_coverage", spy)
+    monkeypatch.setattr(driver, "city_inputs", lambda root, city, keep: (None, 0.0))
     city = layout.CityEntry(code="c", name="c", crs="EPSG:32649", source="test")
     part = partition.Part("d", ("c",), 1)
-    result, timing = driver.part_task((None, {}), city, part, [], 5.0)
-    assert result == "result" and timing["seconds"] >= 0
+    layout.start_coverage(tmp_path, city.code)
+    summary = driver.part_task((str(tmp_path), str(tmp_path)), city, 0, part, [], 5.0)
+    assert summary["rows"] == 1 and summary["seconds"] >= 0 and summary["read_s"] == 0
     assert seen == [[1000]]
     chunks: list[int] = []
     reach.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
     assert sum(chunks) == 1000 and len(chunks) == 4 * (os.cpu_count() or 1)
+
+
+def test_a_second_run_replaces_the_first_and_a_rebuilt_city_is_read_again(
+    demo_city, tmp_path: Path
+) -> None:
+    """Parts are published whole: a run's part files replace every file of the one before.
+
+    Off the cluster, so that the kept inputs are this process's to look at.
+    """
+    root, out = tmp_path / "region", tmp_path / "out"
+    entry = _region_of(demo_city, root)
+    circles = [load_circles()["culture_5min"]]
+    buffer_m = get_settings().service_area_buffer_m
+    driver.forget_cities()
+    published = 0
+    try:
+        for most in (40, 800):
+            layout.start_coverage(out, entry.code)
+            parts = driver.city_parts(root, entry.code, most)
+            reads = [
+                driver.part_task((str(root), str(out)), entry, n, part, circles, buffer_m)
+                for n, part in enumerate(parts)
+            ]
+            # Read once, by the first part; every later part found the kept inputs.
+            assert reads[0]["read_s"] > 0 and all(r["read_s"] == 0 for r in reads[1:])
+            # Until published, readers see the run before (none at first), whole.
+            shown = list(layout.coverage_dir(out, entry.code).glob("part.*.parquet"))
+            assert len(shown) == published
+            layout.publish_coverage(out, entry.code)
+            files = list(layout.coverage_dir(out, entry.code).glob("part.*.parquet"))
+            assert len(files) == len(parts) == (9 if most == 800 else len(files))
+            result = layout.read_coverage(out, entry.code)
+            assert result["grid_code"].nunique() == entry.grids
+            assert len(result) == entry.grids * 2  # one circle, both modes
+            published = len(files)
+            driver.forget_cities()
+        assert published == 9
+        # A city rebuilt on disk is read again, not served from what the worker kept.
+        driver.city_inputs(str(root), entry.code)
+        _region_of(demo_city, root)
+        assert driver.city_inputs(str(root), entry.code)[1] > 0
+        assert driver.city_inputs(str(root), entry.code)[1] == 0
+    finally:
+        driver.forget_cities()
