@@ -36,7 +36,7 @@ from bench.common import print_machine
 from gridsvc.config import get_settings
 from gridsvc.coverage import reach
 from gridsvc.coverage.circles import load_circles
-from gridsvc.region import driver, layout, partition
+from gridsvc.region import coverage, driver, layout, partition
 from gridsvc.region.synthetic import city_code
 
 SEED = 20240601
@@ -82,7 +82,7 @@ def bench_coverage(cache: Path, out: Path, codes: list[str], workers: int) -> di
     buffer_m = get_settings().service_area_buffer_m
     with driver.region_client(workers=workers) as client:
         started = time.perf_counter()
-        summaries = driver.region_coverage(
+        summaries = coverage.region_coverage(
             client, cache, out, circles, buffer_m, progress=False, only=codes
         )
         wall = time.perf_counter() - started

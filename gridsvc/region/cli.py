@@ -102,7 +102,7 @@ def coverage_command(
 ) -> None:
     """Compute every city's coverage for every circle in both modes, one task per part."""
     from gridsvc.region import layout
-    from gridsvc.region.driver import region_coverage
+    from gridsvc.region.coverage import region_coverage
 
     circles = _circles(circle)
     try:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from gridsvc.config import get_settings
 from gridsvc.coverage.circles import load_circles
 from gridsvc.region import layout
-from gridsvc.region.driver import region_coverage
+from gridsvc.region.coverage import region_coverage
 from gridsvc.region.export import export_city
 from gridsvc.region.store import store_city_coverage
 from tests.region.conftest import assert_same_coverage, load_and_refresh, stored_coverage

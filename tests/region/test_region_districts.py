@@ -14,7 +14,7 @@ from distributed import Client
 from gridsvc.config import get_settings
 from gridsvc.coverage import reach
 from gridsvc.coverage.circles import load_circles
-from gridsvc.region import driver, layout, partition
+from gridsvc.region import coverage, layout, partition
 from gridsvc.region.synthetic import demo_layers
 from tests.region.conftest import assert_same_coverage, single_process
 
@@ -51,10 +51,10 @@ def test_per_part_tasks_equal_the_whole_city(
     entry = _region_of(demo_city, root)
     circles = list(load_circles().values())
     buffer_m = get_settings().service_area_buffer_m
-    summaries = driver.region_coverage(
+    summaries = coverage.region_coverage(
         local_client, root, out, circles, buffer_m, progress=False, part_grids=part_grids
     )
-    parts = driver.city_parts(root, entry.code, part_grids)
+    parts = coverage.city_parts(root, entry.code, part_grids)
     assert [part.grids for part in parts] == sorted((p.grids for p in parts), reverse=True)
     districts = {part.district for part in parts}
     assert len(districts) == 9
@@ -95,12 +95,12 @@ def test_a_part_task_keeps_its_geometry_work_to_one_thread(monkeypatch, tmp_path
             {"grid_code": ["g"], "circle": ["c"], "mode": ["m"]}, geometry=[None]
         )
 
-    monkeypatch.setattr(driver.partition, "part_coverage", spy)
-    monkeypatch.setattr(driver, "city_inputs", lambda root, city, keep: (None, 0.0))
+    monkeypatch.setattr(coverage.partition, "part_coverage", spy)
+    monkeypatch.setattr(coverage, "city_inputs", lambda root, city, keep: (None, 0.0))
     city = layout.CityEntry(code="c", name="c", crs="EPSG:32649", source="test")
     part = partition.Part("d", ("c",), 1)
     layout.start_coverage(tmp_path, city.code)
-    summary = driver.part_task((str(tmp_path), str(tmp_path)), city, 0, part, [], 5.0)
+    summary = coverage.part_task((str(tmp_path), str(tmp_path)), city, 0, part, [], 5.0)
     assert summary["rows"] == 1 and summary["seconds"] >= 0 and summary["read_s"] == 0
     assert seen == [[1000]]
     chunks: list[int] = []
@@ -119,14 +119,14 @@ def test_a_second_run_replaces_the_first_and_a_rebuilt_city_is_read_again(
     entry = _region_of(demo_city, root)
     circles = [load_circles()["culture_5min"]]
     buffer_m = get_settings().service_area_buffer_m
-    driver.forget_cities()
+    coverage.forget_cities()
     published = 0
     try:
         for most in (40, 800):
             layout.start_coverage(out, entry.code)
-            parts = driver.city_parts(root, entry.code, most)
+            parts = coverage.city_parts(root, entry.code, most)
             reads = [
-                driver.part_task((str(root), str(out)), entry, n, part, circles, buffer_m)
+                coverage.part_task((str(root), str(out)), entry, n, part, circles, buffer_m)
                 for n, part in enumerate(parts)
             ]
             # Read once, by the first part; every later part found the kept inputs.
@@ -141,12 +141,12 @@ def test_a_second_run_replaces_the_first_and_a_rebuilt_city_is_read_again(
             assert result["grid_code"].nunique() == entry.grids
             assert len(result) == entry.grids * 2  # one circle, both modes
             published = len(files)
-            driver.forget_cities()
+            coverage.forget_cities()
         assert published == 9
         # A city rebuilt on disk is read again, not served from what the worker kept.
-        driver.city_inputs(str(root), entry.code)
+        coverage.city_inputs(str(root), entry.code)
         _region_of(demo_city, root)
-        assert driver.city_inputs(str(root), entry.code)[1] > 0
-        assert driver.city_inputs(str(root), entry.code)[1] == 0
+        assert coverage.city_inputs(str(root), entry.code)[1] > 0
+        assert coverage.city_inputs(str(root), entry.code)[1] == 0
     finally:
-        driver.forget_cities()
+        coverage.forget_cities()

@@ -11,7 +11,7 @@ from distributed import Client
 
 from gridsvc.config import get_settings
 from gridsvc.coverage.circles import load_circles
-from gridsvc.region import driver, layout
+from gridsvc.region import coverage, driver, layout
 from tests.region.conftest import assert_join_matches, single_process
 
 
@@ -21,7 +21,7 @@ def test_three_small_cities_end_to_end(local_client: Client, tmp_path: Path) -> 
     started = time.perf_counter()
     entries = driver.build_region(local_client, root, 3, 5, 40, progress=False)
     buffer_m = get_settings().service_area_buffer_m
-    driver.region_coverage(local_client, root, out, circles, buffer_m, progress=False)
+    coverage.region_coverage(local_client, root, out, circles, buffer_m, progress=False)
     written = driver.region_points(local_client, root, points_dir, 30000, 2, progress=False)
     counts = driver.join_points(local_client, root, points_dir, out, 4, progress=False)
     print(f"3-city region end to end: {time.perf_counter() - started:.1f} s")

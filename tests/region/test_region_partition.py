@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from gridsvc.cli import app
 from gridsvc.coverage.circles import load_circles
 from gridsvc.geodata.demo.build import build_demo_city
-from gridsvc.region import layout, partition
+from gridsvc.region import coverage, layout, partition
 from gridsvc.region.synthetic import city_offset, demo_layers
 
 
@@ -186,3 +186,56 @@ def test_city_parts_cut_districts_into_even_runs_of_whole_communities(most: int)
         assert all(p.grids <= total / runs + largest for p in mine)  # even, to one community
         if total <= most:
             assert len(mine) == 1
+
+
+def _simulate(queue: coverage.PartQueue, workers: int, cost) -> tuple[float, int, list]:
+    """Run the queue as list scheduling: the earliest free worker takes the next part.
+
+    Returns the makespan, how many reads (a worker taking a city it did not hold) and the
+    parts taken in order.
+    """
+    free = [(0.0, w) for w in range(workers)]
+    holding: list[str | None] = [None] * workers
+    reads, taken, end = 0, [], 0.0
+    while free:
+        free.sort()
+        at, worker = free.pop(0)
+        chosen = queue.take(holding[worker])
+        if chosen is None:
+            end = max(end, at)
+            continue
+        city, number = chosen
+        reads += city != holding[worker]
+        holding[worker] = city
+        taken.append(chosen)
+        free.append((at + cost(city, number), worker))
+    return end, reads, taken
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_the_part_queue_keeps_workers_on_their_city_and_never_idle(workers: int) -> None:
+    """Every part once; each city read about once; within Graham's list-scheduling bound."""
+    rng = np.random.default_rng(workers)
+    for _ in range(50):
+        parts = {
+            f"c{i:02d}": sorted(rng.integers(50, 1800, rng.integers(1, 12)).tolist(), reverse=True)
+            for i in range(rng.integers(1, 7))
+        }
+        speed = {city: rng.uniform(3.0, 7.0) for city in parts}  # ms per grid differs
+
+        def cost(city: str, number: int, parts=parts, speed=speed) -> float:
+            return parts[city][number] * speed[city]
+
+        end, reads, taken = _simulate(coverage.PartQueue(parts), workers, cost)
+        expected = sorted((city, n) for city, sizes in parts.items() for n in range(len(sizes)))
+        assert sorted(taken) == expected
+        for city in parts:  # a city's parts go largest first
+            numbers = [n for c, n in taken if c == city]
+            assert numbers == sorted(numbers)
+        costs = [cost(city, n) for city, n in expected]
+        assert end <= sum(costs) / workers + max(costs) + 1e-9
+        # A city is read by the worker that starts it, and again only where workers join
+        # one another at the end: at most once per pair of workers.
+        assert reads <= len(parts) + workers * (workers - 1) // 2
+        if workers == 1:
+            assert reads == len(parts)
