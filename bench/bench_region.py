@@ -1,8 +1,8 @@
 """Region scale on Dask: coverage of N Ordos-sized cities and a point join, 1 and 2 workers.
 
 For each size (cities) and each worker count, on a fresh local cluster:
-- coverage: every circle in both modes for every city (one task per part of a city, the city's
-  layers read once per city); wall time, time per grid, worker-seconds per grid (the sum of
+- coverage: every circle in both modes for every city (one task per part of a city, each
+  worker reading a city once); wall time, time per grid, worker-seconds per grid (the sum of
   the tasks' own times), peak resident memory of each worker; then the speed-up of each
   worker count over the fewest, and each size's time per grid over the smallest size's;
 - join: ``--points`` points drawn where residents live, joined to the cities' grids with
