@@ -160,6 +160,49 @@ def _summary(city: layout.CityEntry, done: list[dict[str, Any]]) -> dict[str, An
     }
 
 
+def _start(root: str | Path, out: str | Path, cities: list[layout.CityEntry], most: int) -> dict:
+    """Return each city's parts, its results' staging made (a city without grids published)."""
+    parts = {city.code: city_parts(root, city.code, most) for city in cities}
+    for code, split in parts.items():
+        layout.start_coverage(out, code)
+        if not split:
+            layout.publish_coverage(out, code)  # nothing to wait for
+    return parts
+
+
+@dataclass
+class _Submitter:
+    """Submits to a worker the part :class:`PartQueue` gives it, pinned but movable."""
+
+    client: Client
+    paths: tuple[str, str]
+    by_code: dict[str, layout.CityEntry]
+    parts: dict[str, list[partition.Part]]
+    queue: PartQueue
+    work: tuple[list[Circle], float]
+    pending: as_completed = field(default_factory=as_completed)
+    running: dict = field(default_factory=dict)  # future: (worker, city)
+
+    def __call__(self, worker: str, holding: str | None) -> None:
+        chosen = self.queue.take(holding)
+        if chosen is None:
+            return
+        code, number = chosen
+        future = self.client.submit(
+            part_task,
+            self.paths,
+            self.by_code[code],
+            number,
+            self.parts[code][number],
+            *self.work,
+            workers=[worker],
+            allow_other_workers=True,  # should the worker leave, another takes the part
+            pure=False,
+        )
+        self.running[future] = (worker, code)
+        self.pending.add(future)
+
+
 def region_coverage(
     client: Client,
     root: str | Path,
@@ -178,50 +221,19 @@ def region_coverage(
     """
     most = part_grids or get_settings().region_part_grids
     cities = sorted(region_cities(root, only), key=lambda city: -city.grids)
-    by_code = {city.code: city for city in cities}
-    parts = {city.code: city_parts(root, city.code, most) for city in cities}
-    for code, split in parts.items():
-        layout.start_coverage(out, code)
-        if not split:
-            layout.publish_coverage(out, code)  # a city without grids: nothing to wait for
+    parts = _start(root, out, cities, most)
     queue = PartQueue({code: [part.grids for part in p] for code, p in parts.items()})
-    done: dict[str, list] = {city.code: [] for city in cities}
-    running: dict = {}  # future: (worker, city)
-
-    def submit(worker: str, holding: str | None) -> None:
-        chosen = queue.take(holding)
-        if chosen is None:
-            return
-        code, number = chosen
-        future = client.submit(
-            part_task,
-            (str(root), str(out)),
-            by_code[code],
-            number,
-            parts[code][number],
-            circles,
-            buffer_m,
-            workers=[worker],
-            allow_other_workers=True,  # should the worker leave, another takes the part
-            pure=False,
-        )
-        running[future] = (worker, code)
-        pending.add(future)
-
-    workers = client.scheduler_info(n_workers=-1)["workers"]
-    pending = as_completed()
-    for address, worker in sorted(workers.items()):
+    by_code = {city.code: city for city in cities}
+    submit = _Submitter(client, (str(root), str(out)), by_code, parts, queue, (circles, buffer_m))
+    for address, worker in sorted(client.scheduler_info(n_workers=-1)["workers"].items()):
         for _ in range(worker.get("nthreads", 1)):
             submit(address, None)
-    bar = tqdm(
-        total=sum(map(len, parts.values())),
-        desc="coverage per part",
-        disable=not progress,
-        file=sys.stderr,
-    )
+    done: dict[str, list] = {city.code: [] for city in cities}
+    total = sum(map(len, parts.values()))
+    bar = tqdm(total=total, desc="coverage per part", disable=not progress, file=sys.stderr)
     try:
-        for future in pending:
-            worker, code = running.pop(future)
+        for future in submit.pending:
+            worker, code = submit.running.pop(future)
             done[code].append(future.result())
             if len(done[code]) == len(parts[code]):
                 layout.publish_coverage(out, code)
