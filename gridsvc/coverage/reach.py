@@ -149,12 +149,92 @@ def piece_lines(network: WalkingNetwork, pieces: Pieces) -> np.ndarray:
     return result
 
 
+# Side of the squares edges are grouped in (by midpoint) for service areas: a source that
+# reaches every edge of a square takes the square's union, made once, instead of unioning
+# its edges' buffers anew. 300 m measured best on the demo city (1.6x over no squares;
+# 150 m gave 1.4x, 600 m 1.15x, since fewer squares are then reached whole).
+BLOCK_M = 300.0
+
+
+@dataclass
+class _Blocks:
+    """Edges grouped in squares, and each square's union of edge buffers once it is made."""
+
+    of_edge: np.ndarray
+    size: np.ndarray
+    union: np.ndarray
+    done: np.ndarray
+
+
+def _edge_blocks(network: WalkingNetwork, buffer_m: float, block_m: float) -> _Blocks:
+    key = ("edge_blocks", buffer_m, block_m)
+    if key not in network.memo:
+        middle = shapely.line_interpolate_point(network.lines, 0.5, normalized=True)
+        square = np.floor(shapely.get_coordinates(middle) / block_m).astype(np.int64)
+        _, of_edge = np.unique(square, axis=0, return_inverse=True)
+        of_edge = of_edge.ravel()
+        count = int(of_edge.max()) + 1 if len(of_edge) else 0
+        network.memo[key] = _Blocks(
+            of_edge,
+            np.bincount(of_edge, minlength=count),
+            np.empty(count, dtype=object),
+            np.zeros(count, dtype=bool),
+        )
+    return network.memo[key]
+
+
+def _run_unions(shapes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Return the union of each run ``shapes[starts[i]:ends[i]]``, in threads."""
+
+    def union(part: np.ndarray) -> np.ndarray:
+        return np.array(
+            [shapely.union_all(shapes[starts[i] : ends[i]]) for i in part], dtype=object
+        )
+
+    return in_threads(union, len(starts))
+
+
+def _block_unions(blocks: _Blocks, edge_buffers: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Return the unions of squares ``wanted``; those not made yet are made and kept."""
+    missing = np.unique(wanted[~blocks.done[wanted]])
+    if len(missing):
+        order = np.argsort(blocks.of_edge, kind="stable")
+        starts = np.searchsorted(blocks.of_edge[order], missing)
+        blocks.union[missing] = _run_unions(
+            edge_buffers[order], starts, starts + blocks.size[missing]
+        )
+        blocks.done[missing] = True
+    return blocks.union[wanted]
+
+
+def _whole_shapes(
+    blocks: _Blocks, edge_buffers: np.ndarray, source: np.ndarray, edge: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return owners and shapes covering the whole edges reached; full squares as one."""
+    if len(edge) == 0:
+        return source, np.zeros(0, dtype=object)
+    pairs = np.unique(np.column_stack([source, edge]), axis=0)
+    source, edge = pairs[:, 0], pairs[:, 1]
+    block = blocks.of_edge[edge]
+    keys, inverse, counts = np.unique(
+        np.column_stack([source, block]), axis=0, return_inverse=True, return_counts=True
+    )
+    full = counts == blocks.size[keys[:, 1]]
+    loose = ~full[inverse.ravel()]
+    owners = np.concatenate([keys[full, 0], source[loose]])
+    shapes = np.concatenate(
+        [_block_unions(blocks, edge_buffers, keys[full, 1]), edge_buffers[edge[loose]]]
+    )
+    return owners, shapes
+
+
 def service_area_polygons(
     network: WalkingNetwork,
     sources: Snapped,
     limit: float,
     buffer_m: float,
     chunk: int = 256,
+    block_m: float = BLOCK_M,
 ) -> np.ndarray:
     """Return one network service area per source: its reached pieces buffered by ``buffer_m``.
 
@@ -165,36 +245,33 @@ def service_area_polygons(
         farther than ``limit`` from every edge).
     """
     result = np.array([shapely.Polygon()] * len(sources), dtype=object)
-    # Whole edges are buffered once (per network and width) and shared; each area unions
-    # the buffers of its pieces.
+    # Whole edges are buffered once (per network and width) and shared, and so are the
+    # unions of squares of them (:data:`BLOCK_M`); each area unions its squares, the
+    # buffers of its other whole edges and those of its cut pieces.
     key = ("edge_buffers", buffer_m)
     if key not in network.memo:
         network.memo[key] = in_threads(
             lambda part: shapely.buffer(network.lines[part], buffer_m, quad_segs=4),
             len(network.lines),
         )
-    whole_edges = network.memo[key]
+    edge_buffers = network.memo[key]
+    blocks = _edge_blocks(network, buffer_m, block_m)
     for indices, distances in each_source_distances(network, sources, limit, chunk):
         own = sources.take(indices)
         pieces = reached_pieces(network, distances, indices, own, indices, limit)
         if len(pieces.edge) == 0:
             continue
         whole = (pieces.start <= 0) & (pieces.end >= 1)
-        shapes = np.empty(len(pieces.edge), dtype=object)
-        shapes[whole] = whole_edges[pieces.edge[whole]]
+        owners, shapes = _whole_shapes(
+            blocks, edge_buffers, pieces.source[whole], pieces.edge[whole]
+        )
         cut = piece_lines(network, _take(pieces, ~whole))
-        shapes[~whole] = shapely.buffer(cut, buffer_m, quad_segs=4)
-        order = np.argsort(pieces.source, kind="stable")
-        owners, shapes = pieces.source[order], shapes[order]
-        reached, starts = np.unique(owners, return_index=True)
+        owners = np.concatenate([owners, pieces.source[~whole]])
+        shapes = np.concatenate([shapes, shapely.buffer(cut, buffer_m, quad_segs=4)])
+        order = np.argsort(owners, kind="stable")
+        reached, starts = np.unique(owners[order], return_index=True)
         ends = np.append(starts[1:], len(owners))
-
-        def union(part: np.ndarray, shapes=shapes, starts=starts, ends=ends) -> np.ndarray:
-            return np.array(
-                [shapely.union_all(shapes[starts[i] : ends[i]]) for i in part], dtype=object
-            )
-
-        result[reached] = in_threads(union, len(reached))
+        result[reached] = _run_unions(shapes[order], starts, ends)
     return result
 
 

@@ -126,10 +126,15 @@ def test_reach_lines_cut_edges_where_distance_runs_out(
     assert ours == pytest.approx(reached_length_by_sampling(net, sources, limit), abs=2.0)
 
 
-def test_service_areas_are_the_single_source_reach_buffered(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("block_m", [reach.BLOCK_M, 120.0])
+def test_service_areas_are_the_single_source_reach_buffered(
+    rng: np.random.Generator, block_m: float
+) -> None:
+    """Squares of edges reached whole are unioned once and shared; the areas are unchanged."""
     net = lattice_network(rng)
     sources = walking.snap(net, rng.uniform(0, 700, (4, 2)))
-    polygons = reach.service_area_polygons(net, sources, 300.0, 25.0, chunk=3)
+    polygons = reach.service_area_polygons(net, sources, 300.0, 25.0, chunk=3, block_m=block_m)
+    assert net.memo[("edge_blocks", 25.0, block_m)].done.any()  # some square taken whole
     for i, polygon in enumerate(polygons):
         one = sources.take(np.array([i]))
         lines = reach.reach_lines(net, walking.node_distances(net, one, 300.0), one, 300.0)
