@@ -27,9 +27,9 @@ test: system-packages $(VENV)/.installed node_modules/.installed ## Run the test
 	$(GRIDSVC) db start
 	$(PYTEST)
 
-test-fast: system-packages $(VENV)/.installed node_modules/.installed ## The tests without the full-size demo city's
+test-fast: system-packages $(VENV)/.installed node_modules/.installed ## The tests without the full-size city, Chromium or Dask
 	$(GRIDSVC) db start
-	$(PYTEST) -m "not full_city"
+	$(PYTEST) -m "not full_city and not browser and not dask"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check gridsvc tests bench alembic

@@ -46,6 +46,14 @@ def uses_the_full_city(item: pytest.Item) -> bool:
     return any(name == "full_demo_city" or name.startswith("full_city_") for name in names)
 
 
+# What a test drives, by the fixtures it uses (directly or through others): marked so, a
+# quick run can leave them out (``make test-fast``); ``make test`` and CI run them all.
+DRIVES = {
+    "browser": {"browser"},  # Debian's headless Chromium
+    "dask": {"local_client", "dask_scheduler"},  # a Dask scheduler and its workers
+}
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group tests for xdist's ``--dist loadgroup``; refuse an unmarked full-city test.
@@ -58,6 +66,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         full = item.get_closest_marker("full_city") is not None
         group = "full_city" if full else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
+        names = set(getattr(item, "fixturenames", ()))
+        for mark, fixtures in DRIVES.items():
+            if names & fixtures:
+                item.add_marker(mark)
     unmarked = [
         item.nodeid
         for item in items

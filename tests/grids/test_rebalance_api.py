@@ -185,7 +185,9 @@ def test_apply_keeps_history_routes_points_and_moves_open_issues(
         code for code, polygon in new_grids.items() if polygon.intersects(Point(lon, lat))
     )
     assert issue.grid_code == holding
-    events = db_session.scalars(select(IssueEvent).where(IssueEvent.issue_id == issue.id)).all()
+    events = db_session.scalars(
+        select(IssueEvent).where(IssueEvent.issue_id == issue.id).order_by(IssueEvent.id)
+    ).all()
     # Its old grid (number 012 of the community) is gone: the case moved, and says so.
     assert created.json()["grid"]["code"] == "150699001001012" != holding
     assert events[-1].action == "route" and events[-1].actor_role == "system"

@@ -21,6 +21,7 @@ def export(database_url: str, out: Path, *arguments: str) -> subprocess.Complete
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.browser  # Chromium in the command's own process, not through the fixture
 def test_export_png_and_pdf(database_url, loaded_demo_city, tmp_path: Path) -> None:
     try:
         chromium_path()
