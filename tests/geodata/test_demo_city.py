@@ -154,9 +154,10 @@ def test_a_point_just_across_any_shared_edge_is_in_the_neighbour(city: DemoCity)
     outward[~oriented] *= -1
     probes = shapely.points(middle + 1e-9 * outward)
     outline = city_outline()
-    inside_city = shapely.covers(outline, probes) & (
-        shapely.distance(probes, outline.boundary) > 1e-5
-    )
+    boundary = outline.boundary
+    shapely.prepare(outline)  # prepared: 0.3 s instead of 15 s for the 187,070 probes
+    shapely.prepare(boundary)
+    inside_city = shapely.covers(outline, probes) & ~shapely.dwithin(boundary, probes, 1e-5)
     assert inside_city.sum() > 0.8 * len(probes)
     owners = containing_index(grids, probes[inside_city])
     assert (owners >= 0).all()
