@@ -9,6 +9,7 @@ from typing import Any
 
 from geoalchemy2 import Geography
 from sqlalchemy import Select, cast, func, select, text
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import column as sql_column
 from sqlalchemy.sql import table as sql_table
@@ -106,7 +107,7 @@ def grid_codes_for_points(
         .join_from(Grid, points, func.ST_Intersects(Grid.geom, points.c.geom))
         .where(Grid.valid_to.is_(None))
         .order_by(points.c.position, Grid.code)
-        .distinct(points.c.position)
+        .ext(distinct_on(points.c.position))
     )
     codes: list[str | None] = [None] * len(lons)
     for position, code in rows:

@@ -57,9 +57,9 @@ def history(session: Session, reported: Issue, issue: Issue) -> list[dict[str, A
         events += service.issue_events(session, issue.id)
     codes = {code for event in events for code in named_departments(event.details)}
     names = dict(
-        session.execute(select(Department.code, Department.name).where(Department.code.in_(codes)))
-        .tuples()
-        .all()
+        session.execute(
+            select(Department.code, Department.name).where(Department.code.in_(codes))
+        ).all()
     )
     return [
         {
