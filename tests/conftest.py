@@ -49,7 +49,7 @@ def uses_the_full_city(item: pytest.Item) -> bool:
 # What a test drives, by the fixtures it uses (directly or through others): marked so, a
 # quick run can leave them out (``make test-fast``); ``make test`` and CI run them all.
 DRIVES = {
-    "browser": {"browser"},  # Debian's headless Chromium
+    "browser": {"chromium"},  # Debian's headless Chromium (``browser`` takes it too)
     "dask": {"local_client", "dask_scheduler"},  # a Dask scheduler and its workers
 }
 
@@ -243,17 +243,28 @@ def load_committed(engine: Engine, city) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """Headless Debian chromium, or a skip when it is not installed.
+def chromium() -> str:
+    """The path of Debian's chromium, or a skip when it is not installed.
+
+    For tests whose Chromium runs in the code under test (PDF bulletins, map export);
+    tests that drive pages themselves take :func:`browser`.
+    """
+    from gridsvc.common.browser import chromium_path
+
+    try:
+        return chromium_path()
+    except ValueError:
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[object]:
+    """Headless Debian chromium.
 
     One for the whole run, here at the root: Playwright's sync API allows one running
     instance per thread, so every browser test (maps, residents, bulletins) shares it.
     """
-    from gridsvc.common.browser import chromium_path, launch_chromium
+    from gridsvc.common.browser import launch_chromium
 
-    try:
-        chromium_path()
-    except ValueError:
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
-    with launch_chromium() as chromium:
-        yield chromium
+    with launch_chromium() as running:
+        yield running

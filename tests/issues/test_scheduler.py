@@ -195,7 +195,7 @@ def pdf_text(document: bytes) -> tuple[list[PageObject], str]:
     return list(pages), "".join("".join(page.extract_text().split()) for page in pages)
 
 
-def test_issued_bulletins_are_listed_and_served_in_scope(client, cases, factory) -> None:
+def test_issued_bulletins_are_listed_and_served_in_scope(client, cases, factory, chromium) -> None:
     bulletin_archive.issue_due(factory, MONDAY)
     listing = client.get("/api/v1/bulletins", headers=ADMIN)
     assert listing.status_code == 200, listing.text
@@ -228,7 +228,7 @@ def test_issued_bulletins_are_listed_and_served_in_scope(client, cases, factory)
     assert unknown.status_code == 422 and "periode" in unknown.json()["detail"]
 
 
-def test_the_live_bulletin_prints_to_pdf(client, cases) -> None:
+def test_the_live_bulletin_prints_to_pdf(client, cases, chromium) -> None:
     response = client.get("/api/v1/bulletins/month?date=2025-11-15&format=pdf", headers=ADMIN)
     assert response.status_code == 200, response.text
     assert 'filename="bulletin-month-2025-11-01.pdf"' in response.headers["content-disposition"]

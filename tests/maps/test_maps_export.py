@@ -8,9 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from gridsvc.common.browser import chromium_path
 from tests.maps.conftest import ARTIFACTS
 
 
@@ -21,12 +18,7 @@ def export(database_url: str, out: Path, *arguments: str) -> subprocess.Complete
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.browser  # Chromium in the command's own process, not through the fixture
-def test_export_png_and_pdf(database_url, loaded_demo_city, tmp_path: Path) -> None:
-    try:
-        chromium_path()
-    except ValueError:
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
+def test_export_png_and_pdf(database_url, loaded_demo_city, chromium, tmp_path: Path) -> None:
     code = loaded_demo_city.districts["code"].iloc[1]
     arguments = ["--district", code, "--circle", "living_10min", "--mode", "euclidean"]
     png = ARTIFACTS / f"export-coverage-{code}.png"
