@@ -146,7 +146,7 @@ def _ewkb(geometries: np.ndarray, srid: int) -> list[str | None]:
         geographic = shapely.transform(
             multi[present], lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
         )
-        hexes = shapely.to_wkb(shapely.set_srid(geographic, WGS84), hex=True, include_srid=True)
+        hexes = postgis.hex_ewkb(shapely.set_srid(geographic, WGS84))
         for position, value in zip(np.flatnonzero(present), hexes, strict=True):
             result[position] = value
     return result
@@ -158,14 +158,27 @@ def _to_wgs84(srid: int) -> Transformer:
 
 
 def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
-    """Keep the polygonal parts of each geometry as one MultiPolygon (None when none)."""
+    """Keep the polygonal parts of each geometry as one MultiPolygon (None when none).
+
+    Polygons and MultiPolygons, nearly all of them, are wrapped or kept as they are; only
+    mixed collections are taken apart.
+    """
+    geometries = np.asarray(geometries, dtype=object)
     result = np.full(len(geometries), None, dtype=object)
     if len(geometries) == 0:
         return result
-    parts, index = shapely.get_parts(np.asarray(geometries, dtype=object), return_index=True)
-    keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-    if keep.any():
-        shapely.multipolygons(parts[keep], indices=index[keep], out=result)
+    kind, empty = shapely.get_type_id(geometries), shapely.is_empty(geometries)
+    polygon, multi = (kind == 3) & ~empty, (kind == 6) & ~empty
+    result[polygon] = shapely.multipolygons(geometries[polygon].reshape(-1, 1))
+    result[multi] = geometries[multi]
+    mixed = np.flatnonzero(~polygon & ~multi & ~empty)
+    if len(mixed):
+        parts, index = shapely.get_parts(geometries[mixed], return_index=True)
+        keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+        if keep.any():
+            out = np.full(len(mixed), None, dtype=object)
+            shapely.multipolygons(parts[keep], indices=index[keep], out=out)
+            result[mixed] = out
     return result
 
 
