@@ -1,5 +1,9 @@
 """Schemathesis over every operation, with and without an admin token, on the lattice city.
 
+The lattice city sits in a database of its own: what other modules committed to the shared
+test database (the demo city) would make the whole-city answers slower and change with the
+order the modules ran in.
+
 Each operation gets a small, derandomised budget of generated requests, valid ones and
 (negative mode) ones that break the document; every answer must be no server error, a
 status the operation documents, a body and headers that match the document, and a
@@ -27,7 +31,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gridsvc.main import create_app
-from tests.conftest import app_on
+from tests.conftest import app_on, engine_of_its_own
 from tests.factories import make_test_city
 from tests.issues.conftest import bearer
 
@@ -38,7 +42,8 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-# Per operation, caller and mode; a deeper hunt: GRIDSVC_TEST_EXAMPLES=200 pytest this file.
+# Per operation, caller and mode (`make test-fast` asks for 5); a deeper hunt:
+# GRIDSVC_TEST_EXAMPLES=200 pytest this file.
 EXAMPLES = int(os.environ.get("GRIDSVC_TEST_EXAMPLES", "15"))
 # Whole-city computations get fewer: each one solves coverage or renders a map.
 HEAVY = ("/api/v1/coverage/siting", "/api/v1/coverage/what-if", "/maps/")
@@ -48,6 +53,8 @@ OPERATIONS = sorted(
     for path, operations in create_app().openapi()["paths"].items()
     for method in operations
 )
+
+engine = engine_of_its_own("schemathesis")
 
 
 @pytest.fixture(scope="module")

@@ -63,12 +63,12 @@ def test_fixture_city_round_trips(
     cli: Cli, city_files: FixtureCity, tmp_path: Path, suffix: str
 ) -> None:
     for layer in LAYERS:
-        cli.ok("import", layer, city_files.files[layer])
+        cli.ok("import", layer, city_files.files[layer], "--no-refresh")
     first = export_all(cli, tmp_path / "first", ".geojson")
     files = export_all(cli, tmp_path / "out", suffix)
     empty_city(cli)
     for layer in LAYERS:
-        cli.ok("import", layer, files[layer])
+        cli.ok("import", layer, files[layer], "--no-refresh")
     second = export_all(cli, tmp_path / "second", ".geojson")
     for layer in LAYERS:
         assert_same(read_back(first[layer]), read_back(second[layer]), layer)
@@ -93,7 +93,7 @@ def test_demo_city_round_trips_through_its_geopackage(cli: Cli, tmp_path: Path) 
             )
             session.flush()
     for layer in LAYERS:
-        cli.ok("import", layer, source)
+        cli.ok("import", layer, source, "--no-refresh")
     exported = export_all(cli, tmp_path / "out", ".gpkg")
     originals = {layer: getattr(city, layer) for layer in LAYERS}
     for layer in ("districts", "streets", "communities", "grids"):
