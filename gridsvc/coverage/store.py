@@ -136,18 +136,18 @@ def _inputs(
     )
 
 
-def _ewkb(geometries: np.ndarray, srid: int) -> list[str | None]:
-    """Metric geometries as hex EWKB MultiPolygons in EPSG:4326 (None for empty ones)."""
+def _ewkb(geometries: np.ndarray, srid: int) -> list[bytes | None]:
+    """Metric geometries as EWKB MultiPolygons in EPSG:4326 (None for empty ones)."""
     multi = as_multipolygons(geometries)
     present = np.array([geometry is not None for geometry in multi], dtype=bool)
-    result: list[str | None] = [None] * len(multi)
+    result: list[bytes | None] = [None] * len(multi)
     if present.any():
         to_wgs84 = _to_wgs84(srid)
         geographic = shapely.transform(
             multi[present], lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
         )
-        hexes = postgis.hex_ewkb(shapely.set_srid(geographic, WGS84))
-        for position, value in zip(np.flatnonzero(present), hexes, strict=True):
+        written = shapely.to_wkb(shapely.set_srid(geographic, WGS84), include_srid=True)
+        for position, value in zip(np.flatnonzero(present), written, strict=True):
             result[position] = value
     return result
 
@@ -183,7 +183,7 @@ def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
 
 
 def _copy(session: Session, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
-    postgis.copy_rows(session, table, columns, rows)
+    postgis.copy_rows(session, table, columns, rows, binary=True)
 
 
 def store_coverage(
