@@ -29,7 +29,8 @@ test: system-packages $(VENV)/.installed node_modules/.installed ## Run the test
 
 test-fast: system-packages $(VENV)/.installed node_modules/.installed ## The tests without the full-size city, Chromium or Dask
 	$(GRIDSVC) db start
-	GRIDSVC_TEST_EXAMPLES=$${GRIDSVC_TEST_EXAMPLES:-5} $(PYTEST) -m "not full_city and not browser and not dask"
+	GRIDSVC_TEST_EXAMPLES=$${GRIDSVC_TEST_EXAMPLES:-5} \
+		GRIDSVC_TEST_HISTORY_CASES=$${GRIDSVC_TEST_HISTORY_CASES:-100} $(PYTEST) -m "not full_city and not browser and not dask"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check gridsvc tests bench alembic
