@@ -122,3 +122,40 @@ def test_every_geometry_has_a_gist_index(empty_database_url: str) -> None:
         - {"data_versions"}
         - ISSUE_TABLES_WITHOUT_GEOMETRY
     )
+
+
+def compression_of(url: str, table: str) -> str:
+    """The compression method set on ``table``'s geometry ('' is the server's default)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(
+                text(
+                    "SELECT attcompression FROM pg_attribute "
+                    "WHERE attrelid = CAST(:table AS regclass) AND attname = 'geom'"
+                ),
+                {"table": table},
+            )
+    finally:
+        engine.dispose()
+
+
+def test_coverage_geometries_are_compressed_with_lz4_and_back(empty_database_url: str) -> None:
+    url = empty_database_url
+    migrate(url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            choices = connection.scalar(
+                text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+            )
+    finally:
+        engine.dispose()
+    assert "lz4" in choices  # Debian's PostgreSQL 15 is built with it
+    tables = ("grid_coverage", "service_areas")
+    assert [compression_of(url, table) for table in tables] == ["l", "l"]
+    assert compression_of(url, "grids") == ""
+    downgrade(url, "0012_city_metric_crs")
+    assert [compression_of(url, table) for table in tables] == ["", ""]
+    migrate(url)
+    assert [compression_of(url, table) for table in tables] == ["l", "l"]
