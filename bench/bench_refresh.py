@@ -6,6 +6,8 @@ stage, and the machine:
 - per-grid figures alone (covered residents of every circle x both modes, no polygons);
 - the coverage tables with gaps (figures, covered area, gap polygons) of the same;
 - the network service areas of every threshold;
+- storing what those two stages made: every table with its gaps and every service area
+  written into the database (EWKB, COPY), in a savepoint rolled back;
 - the full refresh (every circle x both modes, service areas, gaps, stored);
 - the freshness check right after it (is the stored coverage current?);
 - stored coverage made current after one shop is added, moved or removed
@@ -32,6 +34,7 @@ STAGES = (
     "figures",
     "tables",
     "service_areas",
+    "store",
     "full_refresh",
     "fresh_check",
     "update_add",
@@ -62,13 +65,17 @@ def measure_stages(session, figures: dict) -> None:
     inputs = loaded["inputs"]
     _timed(figures, "snap", lambda: inputs.resident_snaps)
 
+    tables: list = []
+
     def every_circle(with_gaps: bool) -> None:
         for circle in circles:
             rows = inputs.facilities_of(circle.facility_types)
             for mode in analysis.MODES:
-                analysis.compute_coverage(
+                table = analysis.compute_coverage(
                     inputs, rows, mode, circle.threshold_m, buffer_m, with_gaps=with_gaps
                 )
+                if with_gaps:
+                    tables.append((table, circle, mode))
 
     _timed(figures, "figures", lambda: every_circle(False))
     _timed(figures, "tables", lambda: every_circle(True))
@@ -76,12 +83,48 @@ def measure_stages(session, figures: dict) -> None:
     for circle in circles:
         thresholds.setdefault(circle.threshold_m, set()).update(circle.facility_types)
 
+    areas: list = []
+
     def service_areas() -> None:
         for threshold, types in thresholds.items():
-            xy = inputs.facility_xy[inputs.facilities_of(tuple(types))]
-            service_area_polygons(inputs.network, snap(inputs.network, xy), threshold, buffer_m)
+            rows = inputs.facilities_of(tuple(types))
+            xy = inputs.facility_xy[rows]
+            polygons = service_area_polygons(
+                inputs.network, snap(inputs.network, xy), threshold, buffer_m
+            )
+            areas.append((rows, threshold, polygons))
 
     _timed(figures, "service_areas", service_areas)
+    store_results(session, inputs, tables, areas, figures)
+
+
+def store_results(session, inputs, tables: list, areas: list, figures: dict) -> None:
+    """Time writing the tables and service areas just made (rolled back to a savepoint)."""
+    from sqlalchemy import text
+
+    from gridsvc.coverage import store
+    from gridsvc.grids import service as grids_service
+
+    srid = grids_service.metric_srid(session)
+    nested = session.begin_nested()
+    session.execute(text("DELETE FROM grid_coverage"))
+    session.execute(text("DELETE FROM service_areas"))
+    session.flush()
+
+    def write() -> None:
+        for table, circle, mode in tables:
+            store.store_coverage(session, table, circle, mode, srid)
+        columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
+        for rows, threshold, polygons in areas:
+            values = [
+                (int(inputs.facility_ids[row]), inputs.facility_types[row], "network", threshold, g)
+                for row, g in zip(rows, store._ewkb(polygons, srid), strict=True)
+                if g is not None
+            ]
+            store._copy(session, "service_areas", columns, values)
+
+    _timed(figures, "store", write)
+    nested.rollback()
 
 
 CHANGES = {
