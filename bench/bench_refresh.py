@@ -106,6 +106,7 @@ def store_results(session, inputs, tables: list, areas: list, figures: dict) -> 
     from gridsvc.grids import service as grids_service
 
     srid = grids_service.metric_srid(session)
+    write_service_areas = getattr(store, "write_service_areas", None) or _older_write(store)
     nested = session.begin_nested()
     session.execute(text("DELETE FROM grid_coverage"))
     session.execute(text("DELETE FROM service_areas"))
@@ -114,17 +115,26 @@ def store_results(session, inputs, tables: list, areas: list, figures: dict) -> 
     def write() -> None:
         for table, circle, mode in tables:
             store.store_coverage(session, table, circle, mode, srid)
-        columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
         for rows, threshold, polygons in areas:
-            values = [
-                (int(inputs.facility_ids[row]), inputs.facility_types[row], "network", threshold, g)
-                for row, g in zip(rows, store._ewkb(polygons, srid), strict=True)
-                if g is not None
-            ]
-            store._copy(session, "service_areas", columns, values)
+            write_service_areas(session, inputs, rows, "network", threshold, polygons, srid)
 
     _timed(figures, "store", write)
     nested.rollback()
+
+
+def _older_write(store):
+    """``write_service_areas`` as trees before it was its own function wrote them."""
+
+    def write(session, inputs, rows, mode, threshold, polygons, srid) -> None:
+        values = [
+            (int(inputs.facility_ids[row]), inputs.facility_types[row], mode, threshold, geom)
+            for row, geom in zip(rows, store._ewkb(polygons, srid), strict=True)
+            if geom is not None
+        ]
+        columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
+        store._copy(session, "service_areas", columns, values)
+
+    return write
 
 
 CHANGES = {

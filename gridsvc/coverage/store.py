@@ -267,14 +267,29 @@ def store_service_areas(
             sources = snap(inputs.network, xy)
             areas["network"] = service_area_polygons(inputs.network, sources, threshold, buffer_m)
         for mode, polygons in areas.items():
-            geometry = _ewkb(polygons, srid)
-            values = [
-                (int(inputs.facility_ids[row]), inputs.facility_types[row], mode, threshold, geom)
-                for row, geom in zip(rows, geometry, strict=True)
-                if geom is not None
-            ]
-            columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
-            _copy(session, "service_areas", columns, values)
-            written += len(values)
+            written += write_service_areas(session, inputs, rows, mode, threshold, polygons, srid)
         bar.update(1)
     return written
+
+
+def write_service_areas(
+    session: Session,
+    inputs: analysis.CityInputs,
+    rows: np.ndarray,
+    mode: str,
+    threshold: float,
+    polygons: np.ndarray,
+    srid: int,
+) -> int:
+    """Write the service areas ``polygons`` (metric) of facilities ``rows``; return how many.
+
+    Empty ones (a facility that reaches nothing) are left out.
+    """
+    values = [
+        (int(inputs.facility_ids[row]), inputs.facility_types[row], mode, threshold, geom)
+        for row, geom in zip(rows, _ewkb(polygons, srid), strict=True)
+        if geom is not None
+    ]
+    columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
+    _copy(session, "service_areas", columns, values)
+    return len(values)
