@@ -194,6 +194,8 @@ class Settings(BaseSettings):
     notify_email_to: str = ""
     notify_timeout_s: float = 5.0
     service_area_buffer_m: float = 50.0
+    # Processes a coverage refresh computes in (0: one per core; 1: in its own process).
+    refresh_workers: int = 0
     # Read the city into memory in a background thread when the server starts, so that the
     # first what-if, siting or live coverage finds it ready (readiness and /health never wait).
     warm_city: bool = True
@@ -277,7 +279,7 @@ class Settings(BaseSettings):
     tile_max_age_s: int = 60
     tile_versioned_max_age_s: int = 31_536_000
 
-    @field_validator("workers", "db_max_overflow", "db_reserved_connections")
+    @field_validator("workers", "refresh_workers", "db_max_overflow", "db_reserved_connections")
     @classmethod
     def check_not_negative(cls, value: int) -> int:
         """Accept 0 or more (workers: 0 means one per core)."""

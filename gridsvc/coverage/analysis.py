@@ -17,8 +17,8 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from gridsvc.coverage import gaps, reach
 from gridsvc.coverage import network as walking
-from gridsvc.coverage import reach
 from gridsvc.coverage.network import Snapped, WalkingNetwork
 
 MODES = ("network", "euclidean")
@@ -139,78 +139,10 @@ def coverage_parts(
     return reach.reach_lines(inputs.network, nodes, sources, limit, edges), buffer_m
 
 
-def gaps(
-    grid_geometries: np.ndarray, parts: np.ndarray, width: float, quad_segs: int = 8
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cut out of each grid what lies within ``width`` of the parts.
-
-    Returns
-    -------
-    gap, covered_area
-        The gap geometry of every grid (empty when covered whole) and the covered area
-        in m².
-    """
-    gap = np.array(grid_geometries, dtype=object)
-    covered = np.zeros(len(gap))
-    if len(parts) == 0 or len(gap) == 0:
-        return gap, covered
-    grid_index, part_index = shapely.STRtree(parts).query(gap, predicate="dwithin", distance=width)
-    if len(grid_index) == 0:
-        return gap, covered
-    # Each part is buffered once; a grid then unions the few buffers around it, which is
-    # cheaper than buffering every grid's parts anew (parts near borders serve two grids).
-    shapes = np.empty(len(parts), dtype=object)
-    used = np.unique(part_index)
-    shapes[used] = reach.in_threads(
-        lambda chunk: shapely.buffer(parts[used[chunk]], width, quad_segs=quad_segs), len(used)
-    )
-    area = shapely.area(gap)
-    # A grid inside one buffer (a circle around a facility, mostly) is covered whole:
-    # no overlay at all.
-    _, whole = shapely.STRtree(gap).query(shapes[used], predicate="contains_properly")
-    whole = np.unique(whole)
-    gap[whole] = shapely.Polygon()
-    covered[whole] = area[whole]
-    rest = ~np.isin(grid_index, whole)
-    grid_index, part_index = grid_index[rest], part_index[rest]
-    order = np.lexsort((part_index, grid_index))
-    grid_index, part_index = grid_index[order], part_index[order]
-    touched, starts = np.unique(grid_index, return_index=True)
-    ends = np.append(starts[1:], len(grid_index))
-    grids = gap[touched]
-    pieces = _clip_large(shapes[part_index], gap[grid_index])
-
-    def cut(chunk: np.ndarray) -> np.ndarray:
-        around = [shapely.union_all(pieces[starts[i] : ends[i]]) for i in chunk]
-        return shapely.difference(grids[chunk], np.array(around, dtype=object))
-
-    gap[touched] = reach.in_threads(cut, len(touched))
-    covered[touched] = np.maximum(area[touched] - shapely.area(gap[touched]), 0.0)
-    return gap, covered
-
-
-def _clip_large(shapes: np.ndarray, grids: np.ndarray) -> np.ndarray:
-    """Cut each shape much larger than its grid to the grid, so that unions stay grid-sized.
-
-    Large circles unioned whole cost far more than their pieces inside the grid; small
-    buffers of network pieces are cheaper left whole than cut first.
-    """
-    result = shapes.copy()
-    large = _box_area(shapes) > 4 * _box_area(grids)
-    if large.any():
-        result[large] = shapely.intersection(shapes[large], grids[large])
-    return result
-
-
-def _box_area(geometries: np.ndarray) -> np.ndarray:
-    bounds = shapely.bounds(geometries)
-    return (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
-
-
 def network_gaps(
     inputs: CityInputs, facility_xy: np.ndarray, limit: float, buffer_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`gaps` of the network reach, reusing grids whose every nearby edge is reached.
+    """:func:`gaps.cut` of the network reach, reusing grids whose every nearby edge is reached.
 
     Such a grid's covered part is the buffer of all its nearby edges whatever the
     facilities, so it is cut once per city (kept in ``inputs.memo``) and shared by
@@ -221,10 +153,7 @@ def network_gaps(
     sources = walking.snap(network, facility_xy)
     nodes = walking.node_distances(network, sources, limit)
     pieces = reach.nearest_pieces(network, nodes, sources, limit)
-    key = ("grid_edges", buffer_m)
-    if key not in inputs.memo:
-        inputs.memo[key] = network.tree.query(grids, predicate="dwithin", distance=buffer_m)
-    grid_index, edge_index = inputs.memo[key]
+    grid_index, edge_index = _grid_edges(inputs, buffer_m)
     near = np.zeros(len(grids), dtype=bool)
     near[grid_index] = True
     partly = np.zeros(len(grids), dtype=bool)
@@ -233,11 +162,31 @@ def network_gaps(
     rest = np.flatnonzero(~near | partly)
     gap = np.empty(len(grids), dtype=object)
     covered = np.zeros(len(grids))
-    gap[rest], covered[rest] = gaps(
+    gap[rest], covered[rest] = gaps.cut(
         grids[rest], reach.piece_lines(network, pieces), buffer_m, quad_segs
     )
     gap[full], covered[full] = _all_reached(inputs, full, buffer_m, quad_segs)
     return gap, covered
+
+
+def prepare_network_gaps(inputs: CityInputs, buffer_m: float) -> None:
+    """Cut now every grid as if all edges near it were reached, as :func:`network_gaps` would.
+
+    A refresh does so before it forks: its processes inherit the cuts that every circle
+    shares instead of each cutting its own.
+    """
+    if has_network(inputs):
+        grid_index, _ = _grid_edges(inputs, buffer_m)
+        _all_reached(inputs, np.unique(grid_index), buffer_m, circle_quad_segs("network"))
+
+
+def _grid_edges(inputs: CityInputs, buffer_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (grid, edge) of edges within ``buffer_m`` of grids, kept in ``inputs.memo``."""
+    key = ("grid_edges", buffer_m)
+    if key not in inputs.memo:
+        grids = inputs.grids["geometry"].to_numpy()
+        inputs.memo[key] = inputs.network.tree.query(grids, predicate="dwithin", distance=buffer_m)
+    return inputs.memo[key]
 
 
 def _all_reached(
@@ -252,7 +201,7 @@ def _all_reached(
     missing = rows[~done[rows]]
     if len(missing):
         grids = inputs.grids["geometry"].to_numpy()[missing]
-        gap[missing], covered[missing] = gaps(grids, inputs.network.lines, width, quad_segs)
+        gap[missing], covered[missing] = gaps.cut(grids, inputs.network.lines, width, quad_segs)
         done[missing] = True
     return gap[rows], covered[rows]
 
@@ -300,7 +249,7 @@ def compute_coverage(
         gap, covered = network_gaps(inputs, facility_xy, limit, buffer_m)
     elif with_gaps:
         parts, width = coverage_parts(inputs, facility_xy, mode, limit, buffer_m)
-        gap, covered = gaps(
+        gap, covered = gaps.cut(
             inputs.grids["geometry"].to_numpy(), parts, width, circle_quad_segs(mode)
         )
     if with_gaps:

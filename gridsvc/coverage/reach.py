@@ -166,6 +166,29 @@ class _Blocks:
     done: np.ndarray
 
 
+def prepare_service_areas(
+    network: WalkingNetwork, buffer_m: float, block_m: float = BLOCK_M
+) -> None:
+    """Make now what every service area of ``network`` shares: edge buffers, square unions.
+
+    A refresh does so before it forks, so that its processes inherit them instead of each
+    making its own.
+    """
+    edge_buffers = _edge_buffers(network, buffer_m)
+    blocks = _edge_blocks(network, buffer_m, block_m)
+    _block_unions(blocks, edge_buffers, np.arange(len(blocks.size)))
+
+
+def _edge_buffers(network: WalkingNetwork, buffer_m: float) -> np.ndarray:
+    key = ("edge_buffers", buffer_m)
+    if key not in network.memo:
+        network.memo[key] = in_threads(
+            lambda part: shapely.buffer(network.lines[part], buffer_m, quad_segs=4),
+            len(network.lines),
+        )
+    return network.memo[key]
+
+
 def _edge_blocks(network: WalkingNetwork, buffer_m: float, block_m: float) -> _Blocks:
     key = ("edge_blocks", buffer_m, block_m)
     if key not in network.memo:
@@ -248,13 +271,7 @@ def service_area_polygons(
     # Whole edges are buffered once (per network and width) and shared, and so are the
     # unions of squares of them (:data:`BLOCK_M`); each area unions its squares, the
     # buffers of its other whole edges and those of its cut pieces.
-    key = ("edge_buffers", buffer_m)
-    if key not in network.memo:
-        network.memo[key] = in_threads(
-            lambda part: shapely.buffer(network.lines[part], buffer_m, quad_segs=4),
-            len(network.lines),
-        )
-    edge_buffers = network.memo[key]
+    edge_buffers = _edge_buffers(network, buffer_m)
     blocks = _edge_blocks(network, buffer_m, block_m)
     for indices, distances in each_source_distances(network, sources, limit, chunk):
         own = sources.take(indices)

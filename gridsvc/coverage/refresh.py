@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from gridsvc.config import get_settings
-from gridsvc.coverage import analysis
+from gridsvc.coverage import analysis, jobs
 from gridsvc.coverage.circles import Circle, load_circles
 from gridsvc.coverage.freshness import (
     CITY,
@@ -28,12 +28,7 @@ from gridsvc.coverage.freshness import (
 from gridsvc.coverage.freshness import is_fresh as is_fresh
 from gridsvc.coverage.models import CoverageFacility, CoverageRefresh, GridCoverage, ServiceArea
 from gridsvc.coverage.store import as_multipolygons as as_multipolygons
-from gridsvc.coverage.store import (
-    complete_facilities,
-    load_inputs,
-    store_coverage,
-    store_service_areas,
-)
+from gridsvc.coverage.store import complete_facilities, load_inputs
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
 
@@ -63,12 +58,15 @@ def refresh(
     circles = [every[code] for code in (circle_codes or list(every))]
     inputs = load_inputs(session, district)
     keep = complete_facilities(inputs, district)
-    steps = len(circles) * len(analysis.MODES) + len({c.threshold_m for c in circles})
-    bar = tqdm(total=steps, disable=not progress, file=sys.stderr, unit="step")
     _clear(session, inputs, circles, district, keep)
-    store_tables(session, inputs, circles, bar, district or CITY)
-    bar.set_description(f"service areas {district or CITY}")
-    areas = store_service_areas(session, inputs, circles, keep, bar)
+    work = jobs.Work(
+        inputs, keep, grids_service.metric_srid(session), get_settings().service_area_buffer_m
+    )
+    # The service areas first: the largest threshold's is the longest job.
+    todo = jobs.service_area_jobs(circles) + jobs.coverage_jobs(circles)
+    bar = tqdm(total=len(todo), disable=not progress, file=sys.stderr, unit="step")
+    bar.set_description(f"coverage {district or CITY}")
+    areas = jobs.write(session, work, todo, jobs.worker_count(), bar)
     bar.close()
     seconds = time.perf_counter() - started
     if circle_codes is None:
@@ -84,21 +82,6 @@ def refresh(
         "service_areas": areas,
         "seconds": round(seconds, 2),
     }
-
-
-def store_tables(
-    session: Session, inputs: analysis.CityInputs, circles: list[Circle], bar: tqdm, label: str
-) -> None:
-    """Compute and write the per-grid coverage of ``inputs``' grids for the circles."""
-    buffer_m = get_settings().service_area_buffer_m
-    srid = grids_service.metric_srid(session)
-    for circle in circles:
-        rows = inputs.facilities_of(circle.facility_types)
-        for mode in analysis.MODES:
-            bar.set_description(f"coverage {label} {circle.code} ({mode})")
-            table = analysis.compute_coverage(inputs, rows, mode, circle.threshold_m, buffer_m)
-            store_coverage(session, table, circle, mode, srid)
-            bar.update(1)
 
 
 def record_refresh(

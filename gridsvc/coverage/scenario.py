@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from gridsvc.coverage import analysis, reach
+from gridsvc.coverage import analysis, gaps, reach
 from gridsvc.coverage import network as walking
 from gridsvc.coverage.network import Snapped
 
@@ -231,7 +231,7 @@ def covered_areas(
         grown = shapely.bounds(geometries) + np.array([-reach_m, -reach_m, reach_m, reach_m])
         near = shapely.box(*grown.T)
         parts = _lines_near(inputs, walk[1], walk[0], limit, near)
-    covered = analysis.gaps(geometries, parts, width, analysis.circle_quad_segs(mode))[1]
+    covered = gaps.cut(geometries, parts, width, analysis.circle_quad_segs(mode))[1]
     return inputs.on_the_ground(covered, grids)
 
 

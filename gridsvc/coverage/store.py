@@ -18,10 +18,8 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tqdm import tqdm
 
 from gridsvc.common import postgis
-from gridsvc.config import get_settings
 from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle, load_circles
 from gridsvc.coverage.freshness import reach_margin
@@ -186,39 +184,48 @@ def _copy(session: Session, table: str, columns: list[str], rows: Iterable[tuple
     postgis.copy_rows(session, table, columns, rows, binary=True)
 
 
+COVERAGE_COLUMNS = [
+    "grid_code",
+    "circle",
+    "mode",
+    "district_code",
+    "street_code",
+    "community_code",
+    "residents",
+    "covered_residents",
+    "area_m2",
+    "covered_area_m2",
+    "geom",
+]
+SERVICE_AREA_COLUMNS = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
+
+
+def coverage_rows(table: pd.DataFrame, circle: Circle, mode: str, srid: int) -> list[tuple]:
+    """Return the ``grid_coverage`` rows (:data:`COVERAGE_COLUMNS`) of a circle in one mode."""
+    gaps = _ewkb(table["gap"].to_numpy(), srid)
+    return list(
+        zip(
+            table["code"],
+            [circle.code] * len(table),
+            [mode] * len(table),
+            table["district_code"],
+            table["street_code"],
+            table["community_code"],
+            table["residents"].astype(int),
+            table["covered_residents"].astype(int),
+            table["area_m2"].astype(float),
+            table["covered_area_m2"].astype(float),
+            gaps,
+            strict=True,
+        )
+    )
+
+
 def store_coverage(
     session: Session, table: pd.DataFrame, circle: Circle, mode: str, srid: int
 ) -> None:
     """Write one circle's per-grid coverage (with gaps) for one mode."""
-    gaps = _ewkb(table["gap"].to_numpy(), srid)
-    columns = [
-        "grid_code",
-        "circle",
-        "mode",
-        "district_code",
-        "street_code",
-        "community_code",
-        "residents",
-        "covered_residents",
-        "area_m2",
-        "covered_area_m2",
-        "geom",
-    ]
-    rows = zip(
-        table["code"],
-        [circle.code] * len(table),
-        [mode] * len(table),
-        table["district_code"],
-        table["street_code"],
-        table["community_code"],
-        table["residents"].astype(int),
-        table["covered_residents"].astype(int),
-        table["area_m2"].astype(float),
-        table["covered_area_m2"].astype(float),
-        gaps,
-        strict=True,
-    )
-    _copy(session, "grid_coverage", columns, rows)
+    _copy(session, "grid_coverage", COVERAGE_COLUMNS, coverage_rows(table, circle, mode, srid))
 
 
 def complete_facilities(inputs: analysis.CityInputs, district: str | None) -> np.ndarray:
@@ -242,34 +249,51 @@ def complete_facilities(inputs: analysis.CityInputs, district: str | None) -> np
     )
 
 
-def store_service_areas(
-    session: Session,
-    inputs: analysis.CityInputs,
-    circles: list[Circle],
-    keep: np.ndarray,
-    bar: tqdm,
-) -> int:
-    """Compute and write the ``keep`` facilities' service areas for the circles' thresholds."""
-    srid = grids_service.metric_srid(session)
-    buffer_m = get_settings().service_area_buffer_m
+def thresholds_of(circles: list[Circle]) -> dict[float, tuple[str, ...]]:
+    """Return the facility types whose service areas each of the circles' thresholds needs."""
     thresholds: dict[float, set[str]] = {}
     for circle in circles:
         thresholds.setdefault(circle.threshold_m, set()).update(circle.facility_types)
-    written = 0
-    for threshold, types in sorted(thresholds.items()):
-        rows = inputs.facilities_of(tuple(types))
-        rows = rows[keep[rows]]
-        xy = inputs.facility_xy[rows]
-        areas = {
-            "euclidean": shapely.buffer(shapely.points(xy.reshape(-1, 2)), threshold, quad_segs=16)
-        }
-        if analysis.has_network(inputs) and len(rows):
-            sources = snap(inputs.network, xy)
-            areas["network"] = service_area_polygons(inputs.network, sources, threshold, buffer_m)
-        for mode, polygons in areas.items():
-            written += write_service_areas(session, inputs, rows, mode, threshold, polygons, srid)
-        bar.update(1)
-    return written
+    return {threshold: tuple(sorted(types)) for threshold, types in sorted(thresholds.items())}
+
+
+def service_areas_at(
+    inputs: analysis.CityInputs,
+    threshold: float,
+    types: tuple[str, ...],
+    keep: np.ndarray,
+    buffer_m: float,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Return the ``keep`` facilities of ``types`` and their areas at ``threshold``, by mode."""
+    rows = inputs.facilities_of(types)
+    rows = rows[keep[rows]]
+    xy = inputs.facility_xy[rows]
+    areas = {
+        "euclidean": shapely.buffer(shapely.points(xy.reshape(-1, 2)), threshold, quad_segs=16)
+    }
+    if analysis.has_network(inputs) and len(rows):
+        sources = snap(inputs.network, xy)
+        areas["network"] = service_area_polygons(inputs.network, sources, threshold, buffer_m)
+    return rows, areas
+
+
+def service_area_rows(
+    inputs: analysis.CityInputs,
+    rows: np.ndarray,
+    mode: str,
+    threshold: float,
+    polygons: np.ndarray,
+    srid: int,
+) -> list[tuple]:
+    """Return the ``service_areas`` rows (:data:`SERVICE_AREA_COLUMNS`) of facilities ``rows``.
+
+    Empty areas (a facility that reaches nothing) are left out.
+    """
+    return [
+        (int(inputs.facility_ids[row]), inputs.facility_types[row], mode, threshold, geom)
+        for row, geom in zip(rows, _ewkb(polygons, srid), strict=True)
+        if geom is not None
+    ]
 
 
 def write_service_areas(
@@ -281,15 +305,7 @@ def write_service_areas(
     polygons: np.ndarray,
     srid: int,
 ) -> int:
-    """Write the service areas ``polygons`` (metric) of facilities ``rows``; return how many.
-
-    Empty ones (a facility that reaches nothing) are left out.
-    """
-    values = [
-        (int(inputs.facility_ids[row]), inputs.facility_types[row], mode, threshold, geom)
-        for row, geom in zip(rows, _ewkb(polygons, srid), strict=True)
-        if geom is not None
-    ]
-    columns = ["facility_id", "type_code", "mode", "threshold_m", "geom"]
-    _copy(session, "service_areas", columns, values)
+    """Write the service areas ``polygons`` (metric) of facilities ``rows``; return how many."""
+    values = service_area_rows(inputs, rows, mode, threshold, polygons, srid)
+    _copy(session, "service_areas", SERVICE_AREA_COLUMNS, values)
     return len(values)

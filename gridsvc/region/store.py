@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.coverage.circles import Circle
 from gridsvc.coverage.models import GridCoverage
-from gridsvc.coverage.refresh import store_coverage
+from gridsvc.coverage.store import store_coverage
 from gridsvc.region import layout
 
 

@@ -10,7 +10,7 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridsvc.coverage import analysis, ground, store
+from gridsvc.coverage import analysis, gaps, ground, store
 from gridsvc.coverage import service as coverage_service
 from tests.factories import DISTRICT_CODE, LatticeCity, make_facility, make_facility_type
 
@@ -58,7 +58,7 @@ def test_coverage_areas_are_geodesic_and_shares_unchanged(
     facilities = inputs.facility_xy[inputs.facilities_of(("ground_test",))]
     parts, width = analysis.coverage_parts(inputs, facilities, "euclidean", 1000.0, 0.0)
     shapes = inputs.grids["geometry"].to_numpy()
-    covered = analysis.gaps(shapes, parts, width, analysis.circle_quad_segs("euclidean"))[1]
+    covered = gaps.cut(shapes, parts, width, analysis.circle_quad_segs("euclidean"))[1]
     planar_share = covered / shapely.area(shapes)
     ordered = table.loc[list(inputs.grids["code"])]
     share = ordered["covered_area_m2"].to_numpy() / ordered["area_m2"].to_numpy()

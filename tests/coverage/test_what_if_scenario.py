@@ -13,7 +13,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from gridsvc.config import get_settings
-from gridsvc.coverage import analysis, planning, refresh, scenario
+from gridsvc.coverage import analysis, gaps, planning, refresh, scenario
 from gridsvc.coverage.circles import get_circle
 from gridsvc.grids import service as grids_service
 from tests.coverage.conftest import WalkCity, lonlat
@@ -43,7 +43,7 @@ def reference(
             near = shapely.box(*shapely.total_bounds(geometries[affected])).buffer(reach_m)
             parts, width = analysis.coverage_parts(inputs, xy, mode, limit, buffer_m, near)
             quad_segs = analysis.circle_quad_segs(mode)
-            planar = analysis.gaps(geometries[affected], parts, width, quad_segs)[1]
+            planar = gaps.cut(geometries[affected], parts, width, quad_segs)[1]
             covered[affected] = inputs.on_the_ground(planar, affected)
         table["covered_area_m2"] = np.minimum(covered, table["area_m2"].to_numpy())
     rows = analysis.change(tables[0], tables[1], weight)
