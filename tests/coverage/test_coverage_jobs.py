@@ -37,6 +37,7 @@ def stored_rows(session: Session) -> tuple[list[tuple], list[tuple]]:
 
 
 def refresh_in(session: Session, workers: int, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setattr(jobs, "FORK_FROM_GRIDS", 1)  # the walk city is small
     monkeypatch.setenv("GRIDSVC_REFRESH_WORKERS", str(workers))
     get_settings.cache_clear()
     try:
