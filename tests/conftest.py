@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from gridsvc.cluster import service as cluster_service
 from gridsvc.cluster.migrations import migrate
@@ -145,9 +146,26 @@ def client(db_session: Session) -> Iterator[TestClient]:
         yield test_client
 
 
+# One app per worker while the settings stay as they were when it was built: FastAPI
+# builds every route's dependencies anew on an app's first request (75 ms, some 300 times
+# a run). Each test gets it with its state and dependency overrides cleared.
+_SHARED: dict[str, Any] = {}
+
+
+def shared_app() -> FastAPI:
+    """The app built with today's settings, fresh state and no dependency overrides."""
+    settings = get_settings().model_dump()
+    if _SHARED.get("settings") != settings:
+        _SHARED.update(app=create_app(), settings=settings)
+    app = _SHARED["app"]
+    app.state = State()
+    app.dependency_overrides.clear()
+    return app
+
+
 def app_on(session: Session) -> FastAPI:
     """The app, every request in ``session``: a commit releases a savepoint only."""
-    app = create_app()
+    app = shared_app()
 
     def test_session() -> Iterator[Session]:
         try:
