@@ -106,7 +106,7 @@ def store_results(session, inputs, tables: list, areas: list, figures: dict) -> 
     from gridsvc.grids import service as grids_service
 
     srid = grids_service.metric_srid(session)
-    write_service_areas = getattr(store, "write_service_areas", None) or _older_write(store)
+    write_service_areas = _service_area_writer(store)
     nested = session.begin_nested()
     session.execute(text("DELETE FROM grid_coverage"))
     session.execute(text("DELETE FROM service_areas"))
@@ -122,8 +122,20 @@ def store_results(session, inputs, tables: list, areas: list, figures: dict) -> 
     nested.rollback()
 
 
+def _service_area_writer(store):
+    """Write service areas as the tree does: its rows through COPY, or an older tree's way."""
+    if hasattr(store, "service_area_rows"):
+
+        def write(session, inputs, rows, mode, threshold, polygons, srid) -> None:
+            values = store.service_area_rows(inputs, rows, mode, threshold, polygons, srid)
+            store._copy(session, "service_areas", store.SERVICE_AREA_COLUMNS, values)
+
+        return write
+    return getattr(store, "write_service_areas", None) or _older_write(store)
+
+
 def _older_write(store):
-    """``write_service_areas`` as trees before it was its own function wrote them."""
+    """How trees before ``write_service_areas`` wrote service areas."""
 
     def write(session, inputs, rows, mode, threshold, polygons, srid) -> None:
         values = [

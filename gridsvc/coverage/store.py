@@ -294,18 +294,3 @@ def service_area_rows(
         for row, geom in zip(rows, _ewkb(polygons, srid), strict=True)
         if geom is not None
     ]
-
-
-def write_service_areas(
-    session: Session,
-    inputs: analysis.CityInputs,
-    rows: np.ndarray,
-    mode: str,
-    threshold: float,
-    polygons: np.ndarray,
-    srid: int,
-) -> int:
-    """Write the service areas ``polygons`` (metric) of facilities ``rows``; return how many."""
-    values = service_area_rows(inputs, rows, mode, threshold, polygons, srid)
-    _copy(session, "service_areas", SERVICE_AREA_COLUMNS, values)
-    return len(values)
