@@ -7,6 +7,7 @@ given as EWKB bytes (``None`` for the whole city), an *area* a SQL expression.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,10 @@ def metric_residents(session: Session, area: Any, srid: int) -> np.ndarray:
             PopulationPoint.geom.op("&&")(area)
         )
     ).all()
-    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+    # Values straight from the rows: np.array(rows) would ask each Row for the array
+    # protocols first (2.9 s of the demo city's 262,586 rows, against 0.03 s).
+    values = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=3 * len(rows))
+    return values.reshape(-1, 3)
 
 
 _REACH_BOX = text(
