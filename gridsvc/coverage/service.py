@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gridsvc.common import postgis
 from gridsvc.common.errors import InvalidParameterError
 from gridsvc.common.geojson import feature
 from gridsvc.config import get_settings
@@ -187,7 +188,7 @@ def _stored_roll_up(
         # Byte order, as pandas sorts the codes.
         key = getattr(GridCoverage, f"{level}_code").collate("C")
         statement = statement.add_columns(key.label("code")).group_by(key).order_by(key)
-    frame = pd.DataFrame(session.execute(statement).mappings().all())
+    frame = postgis.frame_of(session.execute(statement))
     if frame.empty or int(frame["grids"].sum()) == 0:
         return pd.DataFrame()
     if level == "city":

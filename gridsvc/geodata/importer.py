@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridsvc.common import postgis
 from gridsvc.config import get_settings
 from gridsvc.facilities import service as facilities_service
 from gridsvc.geodata import readers
@@ -116,11 +115,7 @@ def named_parents(frame: gpd.GeoDataFrame, layer: Layer) -> list[str]:
 
 def shapes(session: Session, sql: str, codes: list[str]) -> gpd.GeoDataFrame:
     """Run ``sql`` (selecting WKB as ``wkb``) for ``codes`` into a GeoDataFrame."""
-    found = pd.DataFrame(session.execute(text(sql), {"codes": codes}).mappings().all())
-    if found.empty:
-        return gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")
-    geometry = shapely.from_wkb(found.pop("wkb").map(bytes).to_numpy())
-    return gpd.GeoDataFrame(found, geometry=geometry, crs="EPSG:4326")
+    return postgis.shapes_of(session.execute(text(sql), {"codes": codes}))
 
 
 def orphaned_children(session: Session, layer: Layer, codes: list[str]) -> dict[str, int]:

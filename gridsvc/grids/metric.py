@@ -16,6 +16,7 @@ import shapely
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from gridsvc.common import postgis
 from gridsvc.common.postgis import meets_box
 from gridsvc.grids.lookups import with_parents
 from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
@@ -43,7 +44,7 @@ def metric_grids(
         statement = statement.where(District.code == district)
     if codes is not None:
         statement = statement.where(Grid.code.in_(codes))
-    frame = pd.DataFrame(session.execute(statement.order_by(Grid.code)).all())
+    frame = postgis.frame_of(session.execute(statement.order_by(Grid.code)))
     if frame.empty:
         return pd.DataFrame(columns=GRID_COLUMNS)
     frame["geometry"] = shapely.from_wkb(frame.pop("wkb").map(bytes).to_numpy())

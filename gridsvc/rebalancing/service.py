@@ -21,6 +21,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridsvc.common import postgis
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.config import get_settings
 from gridsvc.grids import rebalance
@@ -109,16 +110,12 @@ def check_request(level: str, code: str, band: str, measure: str) -> RebalanceRe
 
 def frame(session: Session, sql: str, params: dict) -> gpd.GeoDataFrame:
     """Run ``sql`` (WKB as ``wkb``) into a GeoDataFrame in EPSG:4326."""
-    found = pd.DataFrame(session.execute(text(sql), params).mappings().all())
-    if found.empty:
-        return gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")
-    geometry = shapely.from_wkb(found.pop("wkb").map(bytes).to_numpy())
-    return gpd.GeoDataFrame(found, geometry=geometry, crs="EPSG:4326")
+    return postgis.shapes_of(session.execute(text(sql), params))
 
 
 def read_points(session: Session, codes: list[str], crs: object) -> pd.DataFrame:
     """Resident points of the communities with their grid, and x/y in the metric ``crs``."""
-    found = pd.DataFrame(session.execute(text(_POINTS), {"codes": codes}).mappings().all())
+    found = postgis.frame_of(session.execute(text(_POINTS), {"codes": codes}))
     if found.empty:
         return pd.DataFrame(columns=["persons", "grid_code", "x", "y"])
     projected = gpd.GeoSeries(gpd.points_from_xy(found["lon"], found["lat"]), crs=4326)
