@@ -169,13 +169,15 @@ def network_gaps(
     return gap, covered
 
 
-def prepare_network_gaps(inputs: CityInputs, buffer_m: float) -> None:
-    """Cut now every grid as if all edges near it were reached, as :func:`network_gaps` would.
+def prepare_network(inputs: CityInputs, buffer_m: float) -> None:
+    """Make now what every walking circle shares: residents snapped, grids cut whole.
 
-    A refresh does so before it forks: its processes inherit the cuts that every circle
-    shares instead of each cutting its own.
+    The residents snapped onto the network, and every grid cut as if all edges near it
+    were reached (as :func:`network_gaps` does). A refresh does so before it forks: its
+    processes inherit them instead of each making its own.
     """
     if has_network(inputs):
+        inputs.resident_snaps  # noqa: B018 (computed once and kept)
         grid_index, _ = _grid_edges(inputs, buffer_m)
         _all_reached(inputs, np.unique(grid_index), buffer_m, circle_quad_segs("network"))
 

@@ -140,7 +140,7 @@ def run(work: Work, jobs: list[Job], workers: int) -> Iterator[Done]:
         return
     if analysis.has_network(work.inputs):
         reach.prepare_service_areas(work.inputs.network, work.buffer_m)
-        analysis.prepare_network_gaps(work.inputs, work.buffer_m)
+        analysis.prepare_network(work.inputs, work.buffer_m)
     _FORKED.update(work=work, jobs=jobs)
     pool = ProcessPoolExecutor(
         min(workers, len(jobs)), mp_context=multiprocessing.get_context("fork")
