@@ -49,6 +49,7 @@ def refresh_in(session: Session, workers: int, monkeypatch: pytest.MonkeyPatch) 
 def test_forked_refresh_stores_what_one_process_stores(
     db_session: Session, walk_city: WalkCity, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    running = set(multiprocessing.active_children())  # other modules' servers, say
     alone = refresh_in(db_session, 1, monkeypatch)
     single = stored_rows(db_session)
     forked = refresh_in(db_session, 2, monkeypatch)
@@ -58,7 +59,7 @@ def test_forked_refresh_stores_what_one_process_stores(
     assert coverage == single[0]  # every figure and gap, byte for byte
     assert areas == single[1]
     assert any(row[2] == "network" and row[4] is not None for row in areas)
-    assert multiprocessing.active_children() == []  # the pool is gone
+    assert set(multiprocessing.active_children()) <= running  # the pool is gone
 
 
 def test_a_failing_job_fails_the_refresh(
@@ -71,11 +72,12 @@ def test_a_failing_job_fails_the_refresh(
             raise RuntimeError("a job broke")
         return real(inputs, rows, mode, *args, **kwargs)
 
+    running = set(multiprocessing.active_children())
     # Set before the pool forks: the processes inherit it.
     monkeypatch.setattr(analysis, "compute_coverage", breaks_on_walking)
     with pytest.raises(RuntimeError, match="a job broke"):
         refresh_in(db_session, 2, monkeypatch)
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) <= running
 
 
 def test_workers_are_one_per_core_and_one_off_the_main_thread(
