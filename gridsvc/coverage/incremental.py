@@ -138,9 +138,7 @@ def update(session: Session) -> dict[str, Any] | None:
     inputs = load_inputs(session, grid_codes=codes, around=changes.places, margin=_margin(circles))
     _clear(session, codes, circles, changes.ids)
     keep = np.isin(inputs.facility_ids, changes.present)
-    work = jobs.Work(
-        inputs, keep, grids_service.metric_srid(session), get_settings().service_area_buffer_m
-    )
+    work = jobs.Work.of(session, inputs, keep)
     todo = (jobs.coverage_jobs(circles) if codes else []) + (
         jobs.service_area_jobs(circles) if keep.any() else []
     )

@@ -34,6 +34,7 @@ from gridsvc.coverage.store import (
     service_areas_at,
     thresholds_of,
 )
+from gridsvc.grids import service as grids_service
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class Work:
     keep: np.ndarray
     srid: int
     buffer_m: float
+
+    @classmethod
+    def of(cls, session: Session, inputs: analysis.CityInputs, keep: np.ndarray) -> Work:
+        """Return the work on ``inputs`` in the city's metric CRS, with the settings' buffer."""
+        srid = grids_service.metric_srid(session)
+        return cls(inputs, keep, srid, get_settings().service_area_buffer_m)
 
 
 @dataclass(frozen=True)

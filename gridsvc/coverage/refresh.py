@@ -16,7 +16,6 @@ from sqlalchemy import delete, insert, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, jobs
 from gridsvc.coverage.circles import Circle, load_circles
 from gridsvc.coverage.freshness import (
@@ -59,9 +58,7 @@ def refresh(
     inputs = load_inputs(session, district)
     keep = complete_facilities(inputs, district)
     _clear(session, inputs, circles, district, keep)
-    work = jobs.Work(
-        inputs, keep, grids_service.metric_srid(session), get_settings().service_area_buffer_m
-    )
+    work = jobs.Work.of(session, inputs, keep)
     # The service areas first: the largest threshold's is the longest job.
     todo = jobs.service_area_jobs(circles) + jobs.coverage_jobs(circles)
     bar = tqdm(total=len(todo), disable=not progress, file=sys.stderr, unit="step")
