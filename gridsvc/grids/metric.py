@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gridsvc.common import postgis
-from gridsvc.common.postgis import meets_box
 from gridsvc.grids.lookups import with_parents
 from gridsvc.grids.models import Community, District, Grid, PopulationPoint, Street
 
@@ -109,7 +108,7 @@ def grids_digest(session: Session, district: str | None = None) -> str:
 
 def residents_digest(session: Session, box: bytes | None = None) -> str:
     """Digest of the residents meeting ``box``: count, persons and a sum of their places."""
-    sql = _RESIDENTS_DIGEST.format(near=meets_box(box))
+    sql = _RESIDENTS_DIGEST.format(near=postgis.meets_box(box))
     return session.execute(text(sql), {"box": box}).scalar_one()
 
 
