@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from gridsvc.cli import app
 from gridsvc.cluster import service as cluster_service
-from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings, get_settings
 from gridsvc.geodata.city_loader import CITY_TABLES
+from tests.conftest import migrated_database
 from tests.geodata.cityfiles import FixtureCity, make_fixture_city
 
 # Stored coverage, which imports now refresh: emptied too, so no test sees another's.
@@ -33,11 +33,7 @@ GEODATA_DATABASE = f"gridsvc_test_geodata_{os.getpid()}"
 
 @pytest.fixture(scope="session")
 def geodata_url(settings: Settings) -> Iterator[str]:
-    cluster_service.start(settings)
-    cluster_service.drop_database(settings, GEODATA_DATABASE)
-    url = cluster_service.ensure_database(settings, GEODATA_DATABASE)
-    migrate(url)
-    yield url
+    yield migrated_database(settings, GEODATA_DATABASE)
     cluster_service.drop_database(settings, GEODATA_DATABASE)
 
 

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from gridsvc.auth.tokens import ANONYMOUS
 from gridsvc.cli import app
 from gridsvc.cluster import service as cluster_service
-from gridsvc.cluster.migrations import downgrade, migrate
+from gridsvc.cluster.migrations import downgrade
 from gridsvc.config import Settings, get_settings
 from gridsvc.issues import service as issues_service
-from tests.conftest import TEST_DATABASE
+from tests.conftest import TEST_DATABASE, migrated_database
 from tests.factories import make_test_city
 from tests.issues.test_deadlines_service import submission
 from tests.test_migrations import table_names
@@ -28,10 +28,7 @@ runner = CliRunner()
 @pytest.fixture
 def populated_url(settings: Settings) -> Iterator[str]:
     """A migrated database holding a city, one issue and one coverage refresh."""
-    cluster_service.start(settings)
-    cluster_service.drop_database(settings, DOWNGRADE_DATABASE)
-    url = cluster_service.ensure_database(settings, DOWNGRADE_DATABASE)
-    migrate(url)
+    url = migrated_database(settings, DOWNGRADE_DATABASE)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         make_test_city(session)

@@ -23,9 +23,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from gridsvc.cluster import service as cluster_service
-from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings
-from tests.conftest import TEST_DATABASE, TEST_DEMO_SEED
+from tests.conftest import TEST_DATABASE, TEST_DEMO_SEED, migrated_database
 from tests.maps.conftest import ARTIFACTS, serve_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,9 +58,7 @@ def readme_server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
     from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
 
-    cluster_service.drop_database(settings, README_DATABASE)
-    url = cluster_service.ensure_database(settings, README_DATABASE)
-    migrate(url)
+    url = migrated_database(settings, README_DATABASE)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         for _ in city_loader.load_city(session, build_demo_city(TEST_DEMO_SEED, grids=400)):

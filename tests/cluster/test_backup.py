@@ -15,11 +15,10 @@ from typer.testing import CliRunner
 from gridsvc.auth.tokens import ANONYMOUS
 from gridsvc.cli import app
 from gridsvc.cluster import service as cluster_service
-from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings, get_settings
 from gridsvc.issues import service as issues_service
 from gridsvc.issues.models import IssuePhoto
-from tests.conftest import TEST_DATABASE
+from tests.conftest import TEST_DATABASE, migrated_database
 from tests.factories import make_test_city
 from tests.issues.test_deadlines_service import submission
 
@@ -48,9 +47,7 @@ def populated(
     monkeypatch.setenv("GRIDSVC_PHOTOS_DIR", str(tmp_path / "photos"))
     get_settings.cache_clear()
     settings = get_settings()
-    cluster_service.drop_database(settings, BACKUP_DATABASE)
-    url = cluster_service.ensure_database(settings, BACKUP_DATABASE)
-    migrate(url)
+    url = migrated_database(settings, BACKUP_DATABASE)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
         make_test_city(session)
