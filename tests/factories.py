@@ -84,7 +84,23 @@ def make_grid(
     grid_workers: int = 0,
     **extra,
 ) -> Grid:
-    grid = Grid(
+    grid = new_grid(community, code, polygon, population, households, grid_workers, **extra)
+    session.add(grid)
+    session.flush()
+    return grid
+
+
+def new_grid(
+    community: Community,
+    code: str,
+    polygon: Polygon,
+    population: int = 0,
+    households: int = 0,
+    grid_workers: int = 0,
+    **extra,
+) -> Grid:
+    """A grid of ``community``, not yet added to a session."""
+    return Grid(
         code=code,
         name=f"第{code[-3:]}网格",
         community_id=community.id,
@@ -94,9 +110,6 @@ def make_grid(
         geom=multipolygon(polygon),
         **extra,
     )
-    session.add(grid)
-    session.flush()
-    return grid
 
 
 @dataclass
@@ -159,16 +172,18 @@ def make_lattice(
         )
         # Some rings are stored clockwise: the API must still serve RFC 7946 orientation.
         stored = orient(polygon, -1.0) if clockwise else polygon
-        make_grid(
-            session,
-            community,
-            grid.code,
-            stored,
-            grid.population,
-            grid.households,
-            grid.grid_workers,
+        session.add(
+            new_grid(
+                community,
+                grid.code,
+                stored,
+                grid.population,
+                grid.households,
+                grid.grid_workers,
+            )
         )
         city.grids.append(grid)
+    session.flush()  # one batched INSERT for the community's grids
 
 
 def make_test_city(session: Session) -> LatticeCity:

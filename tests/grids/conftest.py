@@ -8,6 +8,7 @@ import pytest
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point, shape
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from gridsvc.grids.models import PopulationPoint
@@ -23,6 +24,7 @@ TOLERANCE_M2 = 10.0
 def resident_city(db_session: Session, city: LatticeCity) -> LatticeCity:
     """Each lattice grid's residents as points of 1 to 6 persons, strictly inside the grid."""
     rng = np.random.default_rng(16)
+    points = []
     for grid in city.grids:
         west, south, east, north = grid.polygon.bounds
         margin_x, margin_y = (east - west) * 0.01, (north - south) * 0.01
@@ -31,8 +33,9 @@ def resident_city(db_session: Session, city: LatticeCity) -> LatticeCity:
             persons = int(min(left, rng.integers(1, 7)))
             lon = rng.uniform(west + margin_x, east - margin_x)
             lat = rng.uniform(south + margin_y, north - margin_y)
-            db_session.add(PopulationPoint(persons=persons, geom=from_shape(Point(lon, lat), 4326)))
+            points.append({"persons": persons, "geom": from_shape(Point(lon, lat), 4326)})
             left -= persons
+    db_session.execute(insert(PopulationPoint), points)
     db_session.commit()  # a savepoint: a refused request's rollback keeps the city
     return city
 
