@@ -15,7 +15,7 @@ NODE_PACKAGES := $(if $(shell command -v npm),,nodejs npm)
 # wrk drives bench/bench_soak.py: only `make bench` installs it (set for bench below).
 BENCH_PACKAGES :=
 # pytest-xdist: one worker per core, each module (and all full-city tests) on one worker.
-PYTEST := $(BIN)/python -m pytest -n $${GRIDSVC_TEST_WORKERS:-auto} --dist loadgroup --durations=15
+PYTEST := $(BIN)/python -m pytest -n $${GRIDSVC_TEST_WORKERS:-auto} --dist loadgroup --no-loadscope-reorder --durations=15
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test test-fast lint bench system-packages db clean-db

@@ -17,7 +17,6 @@ from gridsvc.cluster import service as cluster_service
 from gridsvc.cluster.migrations import migrate
 from gridsvc.config import Settings, get_settings
 from gridsvc.db import get_session
-from gridsvc.main import create_app
 from tests.factories import LatticeCity, make_test_city
 
 # Tests that mean to hit the anonymous report limits set their own; the rest submit freely.
@@ -55,17 +54,50 @@ DRIVES = {
 }
 
 
+# The slowest groups, slowest first (``--durations=0`` of ``make test-fast`` on 2 cores,
+# seconds of setup and calls): handed out first, so that no worker starts one of them while
+# the other has nothing left. The rest follow by their number of tests, as xdist orders them
+# (the Makefile turns its own reordering off).
+SLOWEST_FIRST = (
+    "full_city",
+    "tests/test_readme.py",  # 21 s: a server over a demo city of its own
+    "tests/test_schemathesis.py",  # 21 s
+    "tests/geodata/test_roundtrip.py",  # 15 s
+    "tests/coverage/test_coverage_cache.py",  # 12 s
+    "tests/coverage/test_coverage_api.py",  # 11 s
+    "tests/geodata/test_demo_city.py",  # 11 s
+    "tests/grids/test_rebalance_api.py",  # 10 s
+)
+
+
+def slowest_first(items: list[pytest.Item], group_of: dict[str, str]) -> list[pytest.Item]:
+    """``items`` with their groups in the order to hand them out; a group's own order kept."""
+    sizes: dict[str, int] = {}
+    for item in items:
+        sizes[group_of[item.nodeid]] = sizes.get(group_of[item.nodeid], 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        group = group_of[item.nodeid]
+        if group in SLOWEST_FIRST:
+            return (SLOWEST_FIRST.index(group), 0)
+        return (len(SLOWEST_FIRST), -sizes[group])
+
+    return sorted(items, key=rank)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Group tests for xdist's ``--dist loadgroup``; refuse an unmarked full-city test.
 
     A module runs on one worker, so its module-scoped fixtures (committed cities, servers,
     clusters) are built once; every full-city test runs on one worker, so the full-size
-    city is built once. Without xdist the marks are inert.
+    city is built once; the slowest groups come first. Without xdist the marks are inert.
     """
+    group_of: dict[str, str] = {}
     for item in items:
         full = item.get_closest_marker("full_city") is not None
         group = "full_city" if full else item.nodeid.split("::")[0]
+        group_of[item.nodeid] = group
         item.add_marker(pytest.mark.xdist_group(group))
         names = set(getattr(item, "fixturenames", ()))
         for mark, fixtures in DRIVES.items():
@@ -78,6 +110,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError(f"mark these full_city (they use the full-size city): {unmarked}")
+    items[:] = slowest_first(items, group_of)
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
@@ -173,6 +206,8 @@ def shared_app() -> FastAPI:
     """The app built with today's settings, fresh state and no dependency overrides."""
     settings = get_settings().model_dump()
     if _SHARED.get("settings") != settings:
+        from gridsvc.main import create_app  # not at import: xdist's controller needs no app
+
         _SHARED.update(app=create_app(), settings=settings)
     app = _SHARED["app"]
     app.state = State()
