@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -111,6 +112,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if unmarked:
         raise pytest.UsageError(f"mark these full_city (they use the full-size city): {unmarked}")
     items[:] = slowest_first(items, group_of)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep the cyclic garbage collector off what lives the whole run.
+
+    The modules, the app and the collected tests are never garbage: frozen, the collector no
+    longer walks them, and it collects the young less often. tests/issues and tests/grids
+    take 8-9 % less CPU (46.7-48.1 s against 51.3-52.5 s of user time, two runs each).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
