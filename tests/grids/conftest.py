@@ -6,12 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from geoalchemy2.shape import from_shape
-from shapely.geometry import Point, shape
-from sqlalchemy import insert
+from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
-from gridsvc.grids.models import PopulationPoint
+from gridsvc.common.postgis import copy_rows, hex_ewkb
 from tests.factories import LatticeCity
 
 #: Metric CRS of the test city (113.5°E: UTM zone 49N, as for Ordos).
@@ -33,9 +31,11 @@ def resident_city(db_session: Session, city: LatticeCity) -> LatticeCity:
             persons = int(min(left, rng.integers(1, 7)))
             lon = rng.uniform(west + margin_x, east - margin_x)
             lat = rng.uniform(south + margin_y, north - margin_y)
-            points.append({"persons": persons, "geom": from_shape(Point(lon, lat), 4326)})
+            points.append((persons, lon, lat))
             left -= persons
-    db_session.execute(insert(PopulationPoint), points)
+    persons, lon, lat = zip(*points, strict=True)
+    rows = zip(persons, hex_ewkb(shapely.set_srid(shapely.points(lon, lat), 4326)), strict=True)
+    copy_rows(db_session, "population_points", ["persons", "geom"], rows)
     db_session.commit()  # a savepoint: a refused request's rollback keeps the city
     return city
 
