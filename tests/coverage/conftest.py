@@ -12,9 +12,8 @@ from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gridsvc.coverage.models import NetworkEdge, NetworkNode
+from gridsvc.common.postgis import copy_rows, hex_ewkb
 from gridsvc.facilities.models import Facility
-from gridsvc.grids.models import PopulationPoint
 from tests.factories import LatticeCity, make_test_city
 
 TO_METRIC = Transformer.from_crs(4326, 32649, always_xy=True)
@@ -45,29 +44,25 @@ def add_network(session: Session, west: float, south: float, spacing: float = 25
         [(west + c * spacing, south + r * spacing) for r in range(rows) for c in range(columns)]
     )
     wgs = lonlat(xy)
-    for node, (lon, lat) in enumerate(wgs):
-        session.add(
-            NetworkNode(id=900_000 + node, geom=from_shape(shapely.Point(lon, lat), srid=4326))
-        )
-    session.flush()
+    nodes = shapely.set_srid(shapely.points(wgs), 4326)
+    copy_rows(
+        session,
+        "network_nodes",
+        ["id", "geom"],
+        zip((900_000 + np.arange(len(wgs))).tolist(), hex_ewkb(nodes), strict=True),
+    )
     pairs = [
         (r * columns + c, r * columns + c + 1) for r in range(rows) for c in range(columns - 1)
     ]
     pairs += [
         (r * columns + c, (r + 1) * columns + c) for r in range(rows - 1) for c in range(columns)
     ]
-    for a, b in pairs:
-        line = shapely.LineString([wgs[a], wgs[b]])
-        length = float(np.linalg.norm(xy[a] - xy[b]))
-        session.add(
-            NetworkEdge(
-                source=900_000 + a,
-                target=900_000 + b,
-                length_m=length,
-                geom=from_shape(line, srid=4326),
-            )
-        )
-    session.flush()
+    a, b = np.array(pairs).T
+    lines = shapely.set_srid(shapely.linestrings(np.stack([wgs[a], wgs[b]], axis=1)), 4326)
+    lengths = np.linalg.norm(xy[a] - xy[b], axis=1)
+    ids = (900_000 + a).tolist(), (900_000 + b).tolist()
+    edges = zip(*ids, lengths.tolist(), hex_ewkb(lines), strict=True)
+    copy_rows(session, "network_edges", ["source", "target", "length_m", "geom"], edges)
 
 
 @pytest.fixture
@@ -90,10 +85,9 @@ def walk_city(db_session: Session) -> WalkCity:
         [rng.uniform(x0 + 5, x1 - 5, 800), rng.uniform(y0 + 5, y1 - 5, 800)]
     )
     persons = rng.integers(1, 40, len(residents))
-    for (lon, lat), count in zip(lonlat(residents), persons, strict=True):
-        db_session.add(
-            PopulationPoint(persons=int(count), geom=from_shape(shapely.Point(lon, lat), srid=4326))
-        )
+    points = shapely.set_srid(shapely.points(lonlat(residents)), 4326)
+    rows = zip(persons.tolist(), hex_ewkb(points), strict=True)
+    copy_rows(db_session, "population_points", ["persons", "geom"], rows)
     facility_xy = np.column_stack([rng.uniform(x0, x1, 16), rng.uniform(y0, y1, 16)])
     types = [TYPES[i % len(TYPES)] for i in range(16)]
     ids = []
