@@ -11,6 +11,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, inspect, text
 
 import gridsvc.models  # noqa: F401 - registers the tables
+from gridsvc.cluster import migrations
 from gridsvc.cluster import service as cluster_service
 from gridsvc.cluster.migrations import downgrade, migrate
 from gridsvc.config import Settings
@@ -159,3 +160,29 @@ def test_coverage_geometries_are_compressed_with_lz4_and_back(empty_database_url
     assert [compression_of(url, table) for table in tables] == ["", ""]
     migrate(url)
     assert [compression_of(url, table) for table in tables] == ["l", "l"]
+
+
+def test_migrate_if_behind_upgrades_a_behind_database_and_leaves_a_current_one(
+    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = empty_database_url
+    downgrade(url, "base")
+    engine = create_engine(url)
+    try:
+        migrations.migrate_if_behind(engine)  # from nothing
+        assert table_names(url) == TABLES
+        downgrade(url, "-1")
+        migrations.migrate_if_behind(engine)  # one revision behind
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+        assert current == migrations.head_revisions() != set()
+        calls: list[str] = []
+        monkeypatch.setattr(migrations, "migrate", lambda *args: calls.append(args[0]))
+        migrations.migrate_if_behind(engine)  # current: alembic is not run
+        assert calls == []
+        downgrade(url, "-1")
+        migrations.migrate_if_behind(engine)
+        assert len(calls) == 1
+    finally:
+        engine.dispose()
+        migrate(url)

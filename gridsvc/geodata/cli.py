@@ -35,11 +35,11 @@ LAYER_HELP = {
 def migrated_session():
     """Return :func:`gridsvc.db.session_scope` on the configured database, migrated first."""
     from gridsvc.cluster.home import ClusterError
-    from gridsvc.cluster.migrations import migrate
-    from gridsvc.db import resolve_database_url, session_scope
+    from gridsvc.cluster.migrations import migrate_if_behind
+    from gridsvc.db import get_engine, session_scope
 
     try:
-        migrate(resolve_database_url())
+        migrate_if_behind(get_engine())
     except ClusterError as error:
         raise GridsvcError(str(error)) from None
     return session_scope()
