@@ -93,7 +93,7 @@ def walking_network(osm: Any, tag_map: TagMap) -> tuple[gpd.GeoDataFrame, gpd.Ge
     if edges.empty:
         return empty, empty
     edges = edges[largest_component(edges["u"].to_numpy(), edges["v"].to_numpy())]
-    length = edges.to_crs(edges.estimate_utm_crs()).length.to_numpy()
+    length = edges.to_crs(utm_crs(*edges.total_bounds)).length.to_numpy()
     edges = gpd.GeoDataFrame(
         {
             "source": edges["u"].astype("int64").to_numpy(),

@@ -2,7 +2,7 @@
 
 Pure. The set operations run on the coordinates as stored (lon/lat, straight edges, as
 PostGIS sees them): projecting first would bend long edges and open false slivers. The
-pieces found are measured in the UTM zone of the grids' extent (``estimate_utm_crs``),
+pieces found are measured in the UTM zone of the grids' extent (:func:`~gridsvc.config.utm_crs`),
 never in degrees. Floating point leaves slivers where neighbours meet, so each measure
 passes up to a tolerance in m².
 """
@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridsvc.config import utm_crs
 from gridsvc.geodata.problems import Problem
 
 
@@ -129,7 +130,7 @@ def check_tessellation(
     if kept is not None and len(kept):
         parts.append(kept[["code", "community_code", "geometry"]])
     everything = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
-    crs = everything.estimate_utm_crs()
+    crs = utm_crs(*everything.total_bounds)
     geometries = everything.geometry.to_numpy()
     community_codes = everything["community_code"].to_numpy()
     outlines = np.array([communities[c] for c in community_codes], dtype=object)

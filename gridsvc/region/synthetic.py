@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
+from gridsvc.config import utm_crs
 from gridsvc.geodata.demo.build import DemoCity, build_demo_city
 from gridsvc.region.layout import CityLayers
 
@@ -60,7 +61,7 @@ def demo_layers(city: DemoCity, offset: tuple[float, float]) -> tuple[CityLayers
     west, south, east, north = city.grids.total_bounds
     centre = ((west + east) / 2, (south + north) / 2)
     grids = _moved(city.grids, centre, offset)
-    crs = grids.estimate_utm_crs().to_string()
+    crs = utm_crs(*grids.total_bounds)
     grids = grids.to_crs(crs)
     street = grids["community_code"].str[:9]
     grid_frame = gpd.GeoDataFrame(
