@@ -55,19 +55,22 @@ DRIVES = {
 }
 
 
-# The slowest groups, slowest first (``--durations=0`` of ``make test-fast`` on 2 cores,
-# seconds of setup and calls): handed out first, so that no worker starts one of them while
-# the other has nothing left. The rest follow by their number of tests, as xdist orders them
-# (the Makefile turns its own reordering off).
+# The slowest groups, slowest first (``--durations=0`` on 2 cores: seconds of setup and
+# calls in ``make test``, and in ``make test-fast`` where it leaves tests out): handed out
+# first, so that no worker starts one of them while the other has nothing left. The rest
+# follow by their number of tests, as xdist orders them (the Makefile turns its own
+# reordering off).
 SLOWEST_FIRST = (
-    "full_city",
+    "full_city",  # minutes: the full-size city built, loaded and computed
+    "tests/region/test_region_districts.py",  # 47 s with Dask, 5 s without
+    "tests/region/test_region_distributed.py",  # 22 s: a scheduler and two workers
     "tests/test_readme.py",  # 21 s: a server over a demo city of its own
     "tests/test_schemathesis.py",  # 21 s
-    "tests/geodata/test_roundtrip.py",  # 15 s
-    "tests/coverage/test_coverage_cache.py",  # 12 s
-    "tests/coverage/test_coverage_api.py",  # 11 s
-    "tests/geodata/test_demo_city.py",  # 11 s
-    "tests/grids/test_rebalance_api.py",  # 10 s
+    "tests/maps/test_maps_export.py",  # 17 s with Chromium
+    "tests/region/test_region_end_to_end.py",  # 15 s with Dask
+    "tests/geodata/test_roundtrip.py",  # 11 s
+    "tests/grids/test_rebalance_api.py",  # 8 s
+    "tests/geodata/test_demo_city.py",  # 7 s
 )
 
 
