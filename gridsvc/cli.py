@@ -78,15 +78,15 @@ def demo_build(
     ),
 ) -> None:
     """Build the Ordos demo city into the database and write a GeoPackage copy."""
-    from gridsvc.cluster.migrations import migrate
-    from gridsvc.db import resolve_database_url, session_scope
+    from gridsvc.cluster.migrations import migrate_if_behind
+    from gridsvc.db import get_engine, session_scope
     from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
     from gridsvc.geodata.demo.outlines import OutlinesMissing
     from gridsvc.geodata.gpkg import write_city_geopackage
 
     try:
-        migrate(resolve_database_url())  # a fresh database gets its schema first
+        migrate_if_behind(get_engine())  # a fresh database gets its schema first
     except ClusterError as error:
         raise fail(str(error)) from None
     with session_scope() as session:
