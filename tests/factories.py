@@ -82,25 +82,11 @@ def make_grid(
     population: int = 0,
     households: int = 0,
     grid_workers: int = 0,
+    flush: bool = True,
     **extra,
 ) -> Grid:
-    grid = new_grid(community, code, polygon, population, households, grid_workers, **extra)
-    session.add(grid)
-    session.flush()
-    return grid
-
-
-def new_grid(
-    community: Community,
-    code: str,
-    polygon: Polygon,
-    population: int = 0,
-    households: int = 0,
-    grid_workers: int = 0,
-    **extra,
-) -> Grid:
-    """A grid of ``community``, not yet added to a session."""
-    return Grid(
+    """A grid of ``community``, added; flushed unless ``flush`` is off (a batch flushes once)."""
+    grid = Grid(
         code=code,
         name=f"第{code[-3:]}网格",
         community_id=community.id,
@@ -110,6 +96,10 @@ def new_grid(
         geom=multipolygon(polygon),
         **extra,
     )
+    session.add(grid)
+    if flush:
+        session.flush()
+    return grid
 
 
 @dataclass
@@ -172,15 +162,15 @@ def make_lattice(
         )
         # Some rings are stored clockwise: the API must still serve RFC 7946 orientation.
         stored = orient(polygon, -1.0) if clockwise else polygon
-        session.add(
-            new_grid(
-                community,
-                grid.code,
-                stored,
-                grid.population,
-                grid.households,
-                grid.grid_workers,
-            )
+        make_grid(
+            session,
+            community,
+            grid.code,
+            stored,
+            grid.population,
+            grid.households,
+            grid.grid_workers,
+            flush=False,
         )
         city.grids.append(grid)
     session.flush()  # one batched INSERT for the community's grids
