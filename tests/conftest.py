@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import pytest
@@ -229,6 +230,14 @@ def shared_app() -> FastAPI:
     app.state = State()
     app.dependency_overrides.clear()
     return app
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    """The app's OpenAPI document, built once per process (modules read it as they load)."""
+    from gridsvc.main import create_app
+
+    return create_app().openapi()
 
 
 def app_on(session: Session) -> FastAPI:

@@ -30,8 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gridsvc.main import create_app
-from tests.conftest import app_on, engine_of_its_own
+from tests.conftest import app_on, engine_of_its_own, openapi_document
 from tests.factories import make_test_city
 from tests.issues.conftest import bearer
 
@@ -50,7 +49,7 @@ HEAVY = ("/api/v1/coverage/siting", "/api/v1/coverage/what-if", "/maps/")
 
 OPERATIONS = sorted(
     (method.upper(), path)
-    for path, operations in create_app().openapi()["paths"].items()
+    for path, operations in openapi_document()["paths"].items()
     for method in operations
 )
 

@@ -7,10 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gridsvc.common.openapi import BIGINT_MAX
-from gridsvc.main import create_app
+from tests.conftest import openapi_document
 from tests.issues.conftest import bearer
 
-DOCUMENT = create_app().openapi()
+DOCUMENT = openapi_document()
 OPERATIONS = [
     (method.upper(), path, operation)
     for path, operations in DOCUMENT["paths"].items()
