@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 from gridsvc.coverage import refresh, service
 from gridsvc.coverage.circles import get_circle
 from gridsvc.facilities.models import Facility
+from tests.conftest import engine_of_its_own
 from tests.coverage.conftest import WalkCity, lonlat
 from tests.factories import make_facility
 
 DISTRICT = "150699"
 CULTURE = get_circle("culture_5min")
+# The city-wide refreshes and roll-ups here count every grid: no demo city beside them.
+engine = engine_of_its_own("coverage_api")
 
 
 def covered_by_grid(city: WalkCity, facility_xy: np.ndarray, limit: float) -> dict[str, int]:
@@ -339,7 +342,7 @@ def test_a_district_without_grids_has_no_rows_and_a_bad_code_is_named(client: Te
     assert response.status_code == 422 and "district" in response.json()["detail"]
 
 
-def test_refreshes_run_one_at_a_time(engine, loaded_demo_city) -> None:
+def test_refreshes_run_one_at_a_time(engine) -> None:
     """A second refresh waits for the first's transaction to end."""
     from psycopg.errors import LockNotAvailable
     from sqlalchemy import text
@@ -351,9 +354,8 @@ def test_refreshes_run_one_at_a_time(engine, loaded_demo_city) -> None:
         holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": refresh.REFRESH_LOCK})
         with Session(engine) as session:
             session.execute(text("SET LOCAL lock_timeout = '200ms'"))
-            code = loaded_demo_city.districts["code"].iloc[1]
             with pytest.raises(OperationalError, match="lock timeout") as refused:
-                refresh.refresh(session, district=code, circle_codes=["living_10min"])
+                refresh.refresh(session, district=DISTRICT, circle_codes=["living_10min"])
             assert isinstance(refused.value.orig, LockNotAvailable)
             session.rollback()
         holding.rollback()
