@@ -33,8 +33,8 @@ import geopandas as gpd
 import pandas as pd
 
 from bench.common import print_machine
+from gridsvc.common import threads
 from gridsvc.config import get_settings
-from gridsvc.coverage import reach
 from gridsvc.coverage.circles import load_circles
 from gridsvc.region import coverage, driver, layout, partition
 from gridsvc.region.synthetic import city_code
@@ -126,7 +126,7 @@ def geopandas_join(cache: Path, points: Path, codes: list[str]) -> float:
 def _plain_city(cache: str, code: str, crs: str) -> float:
     """One city's coverage in this process, one geometry thread, no Dask: seconds."""
     circles = list(load_circles().values())
-    with reach.geometry_threads(driver.TASK_THREADS):
+    with threads.geometry_threads(driver.TASK_THREADS):
         inputs = partition.layers_to_inputs(layout.read_city(cache, code))
         started = time.perf_counter()
         partition.city_coverage(inputs, circles, get_settings().service_area_buffer_m, crs)

@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from gridsvc.common.cell_index import CellIndex
+from gridsvc.common.threads import in_threads
 
 # Building the cell index costs what the STRtree spends on about 5-70 points per polygon
 # (measured on demo cities of 400-6,702 grids: 5, 30, 45-67); below, the
@@ -69,10 +70,14 @@ def containing_index_xy(
 
 
 def _tree_index(tree: shapely.STRtree, points: np.ndarray, result: np.ndarray) -> np.ndarray:
-    point_index, polygon_index = tree.query(points, predicate="intersects")
-    order = np.lexsort((polygon_index, point_index))
-    point_index, polygon_index = point_index[order], polygon_index[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = point_index[1:] != point_index[:-1]
-    result[point_index[first]] = polygon_index[first]
-    return result
+    def lowest(rows: np.ndarray) -> np.ndarray:
+        point_index, polygon_index = tree.query(points[rows], predicate="intersects")
+        order = np.lexsort((polygon_index, point_index))
+        point_index, polygon_index = point_index[order], polygon_index[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = point_index[1:] != point_index[:-1]
+        found = result[rows]
+        found[point_index[first]] = polygon_index[first]
+        return found
+
+    return in_threads(lowest, len(points))  # a city's residents: 0.7 s on one core

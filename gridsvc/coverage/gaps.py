@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from gridsvc.coverage.reach import in_threads
+from gridsvc.common.threads import in_threads
 
 
 def cut(

@@ -6,17 +6,13 @@ edges, their lines, and one polygon per source (the pieces buffered).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely import ops
 
+from gridsvc.common.threads import in_threads
 from gridsvc.coverage.network import (
     Snapped,
     WalkingNetwork,
@@ -290,35 +286,6 @@ def service_area_polygons(
         ends = np.append(starts[1:], len(owners))
         result[reached] = _run_unions(shapes[order], starts, ends)
     return result
-
-
-# How many threads :func:`in_threads` may use here; None: one per core. A Dask task sets 1,
-# since its worker already runs one task per core it was given.
-_THREADS: ContextVar[int | None] = ContextVar("geometry_threads", default=None)
-
-
-@contextmanager
-def geometry_threads(count: int) -> Iterator[None]:
-    """Let :func:`in_threads` use at most ``count`` threads in this context."""
-    token = _THREADS.set(max(1, count))
-    try:
-        yield
-    finally:
-        _THREADS.reset(token)
-
-
-def in_threads(work: Callable[[np.ndarray], np.ndarray], count: int) -> np.ndarray:
-    """Run ``work`` on slices of ``range(count)`` in threads and join the results.
-
-    GEOS releases the GIL in shapely's vectorized calls, so buffers and overlays of many
-    geometries use every core (or :func:`geometry_threads`' count).
-    """
-    workers = _THREADS.get() or os.cpu_count() or 1
-    if workers == 1 or count < 64:
-        return work(np.arange(count))
-    chunks = [chunk for chunk in np.array_split(np.arange(count), workers * 4) if len(chunk)]
-    with ThreadPoolExecutor(workers) as pool:
-        return np.concatenate(list(pool.map(work, chunks)))
 
 
 def _take(pieces: Pieces, keep: np.ndarray) -> Pieces:

@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 from distributed import Client, as_completed, get_worker
 from tqdm import tqdm
 
+from gridsvc.common import threads
 from gridsvc.config import get_settings
-from gridsvc.coverage import analysis, reach
+from gridsvc.coverage import analysis
 from gridsvc.coverage.circles import Circle
 from gridsvc.region import layout, partition
 from gridsvc.region.driver import TASK_THREADS, region_cities, timing
@@ -58,7 +59,7 @@ def city_inputs(root: str, city: str, keep: int = 1) -> tuple[analysis.CityInput
             _READ.move_to_end(key)
             return _READ[key], 0.0
         started = time.perf_counter()
-        with reach.geometry_threads(TASK_THREADS):
+        with threads.geometry_threads(TASK_THREADS):
             inputs = partition.layers_to_inputs(layout.read_city(root, city))
         _READ[key] = inputs
         while len(_READ) > max(keep, 1):
@@ -90,7 +91,7 @@ def part_task(
     started = time.perf_counter()
     root, out = paths
     inputs, read_s = city_inputs(root, city.code, keep=_worker_threads())
-    with reach.geometry_threads(TASK_THREADS):
+    with threads.geometry_threads(TASK_THREADS):
         result = partition.part_coverage(inputs, part.communities, circles, buffer_m, city.crs)
     path = layout.coverage_part_path(out, city.code, number)
     result.to_parquet(path, index=False, compression="zstd")

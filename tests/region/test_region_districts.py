@@ -11,8 +11,8 @@ import pytest
 import shapely
 from distributed import Client
 
+from gridsvc.common import threads
 from gridsvc.config import get_settings
-from gridsvc.coverage import reach
 from gridsvc.coverage.circles import load_circles
 from gridsvc.region import coverage, layout, partition
 from gridsvc.region.synthetic import demo_layers
@@ -89,7 +89,7 @@ def test_a_part_task_keeps_its_geometry_work_to_one_thread(monkeypatch, tmp_path
 
     def spy(inputs, communities, circles, buffer_m, crs):
         chunks: list[int] = []
-        reach.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
+        threads.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
         seen.append(chunks)
         return gpd.GeoDataFrame(
             {"grid_code": ["g"], "circle": ["c"], "mode": ["m"]}, geometry=[None]
@@ -104,7 +104,7 @@ def test_a_part_task_keeps_its_geometry_work_to_one_thread(monkeypatch, tmp_path
     assert summary["rows"] == 1 and summary["seconds"] >= 0 and summary["read_s"] == 0
     assert seen == [[1000]]
     chunks: list[int] = []
-    reach.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
+    threads.in_threads(lambda rows: chunks.append(len(rows)) or rows, 1000)
     assert sum(chunks) == 1000 and len(chunks) == 4 * (os.cpu_count() or 1)
 
 
