@@ -187,9 +187,10 @@ def measure(database: str) -> dict[str, float]:
 
     url = bench_database_url(database)
     engine = create_engine(url)
-    with Session(engine) as session:
-        if not session.scalar(text("SELECT count(*) FROM grids WHERE valid_to IS NULL")):
-            ensure_demo_city(url)
+    with Session(engine) as session:  # closed before loading: its lock would block the load
+        loaded = session.scalar(text("SELECT count(*) FROM grids WHERE valid_to IS NULL"))
+    if not loaded:
+        ensure_demo_city(url)
     figures: dict[str, float] = {}
     with Session(engine) as session:
         measure_stages(session, figures)
