@@ -1,7 +1,7 @@
 """The README runs as written: its curl examples, and the commands they need, on a server.
 
 Every ``curl`` line of the README's ``sh`` blocks runs with the real ``curl`` against a
-gridsvc server on 127.0.0.1 over a demo city of its own (400 grids, coverage stored),
+gridsvc server on 127.0.0.1 over a demo city of its own (150 grids, coverage stored),
 with the README's own token commands. A command left out is named in ``NOT_RUN`` with
 its reason; an example that answers 4xx or 5xx fails the test.
 """
@@ -30,6 +30,8 @@ from tests.maps.conftest import ARTIFACTS, serve_app
 ROOT = Path(__file__).resolve().parents[1]
 GRIDSVC = Path(sys.executable).with_name("gridsvc")
 README_DATABASE = f"{TEST_DATABASE}_readme"
+# Enough for every example: all nine districts, the grid and the points the README names.
+README_GRIDS = 150
 # The documented subset: what is not run here, and why.
 NOT_RUN = {
     "/api/v1/grids/rebalance/apply": "replaces the city's grids (tested in tests/grids)",
@@ -53,7 +55,7 @@ def readme_commands() -> list[str]:
 
 @pytest.fixture(scope="module")
 def readme_server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
-    """A server over a 400-grid demo city with stored coverage, in a database of its own."""
+    """A server over a small demo city with stored coverage, in a database of its own."""
     from gridsvc.coverage import refresh
     from gridsvc.geodata import city_loader
     from gridsvc.geodata.demo.build import build_demo_city
@@ -61,7 +63,7 @@ def readme_server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
     url = migrated_database(settings, README_DATABASE)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        for _ in city_loader.load_city(session, build_demo_city(TEST_DEMO_SEED, grids=400)):
+        for _ in city_loader.load_city(session, build_demo_city(TEST_DEMO_SEED, grids=README_GRIDS)):
             pass
         refresh.refresh(session)
     engine.dispose()
