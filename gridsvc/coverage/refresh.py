@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from gridsvc.common.memory import objects_frozen
 from gridsvc.coverage import analysis, jobs
 from gridsvc.coverage.circles import Circle, load_circles
 from gridsvc.coverage.freshness import (
@@ -63,7 +64,8 @@ def refresh(
     todo = jobs.service_area_jobs(circles) + jobs.coverage_jobs(circles)
     bar = tqdm(total=len(todo), disable=not progress, file=sys.stderr, unit="step")
     bar.set_description(f"coverage {district or CITY}")
-    areas = jobs.write(session, work, todo, jobs.worker_count(), bar)
+    with objects_frozen():  # the city, read once, stays until the end
+        areas = jobs.write(session, work, todo, jobs.worker_count(), bar)
     bar.close()
     seconds = time.perf_counter() - started
     if circle_codes is None:

@@ -1,0 +1,69 @@
+"""Garbage collection around bulk work: frozen while it runs, restored after."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from gridsvc.common.memory import YOUNG_THRESHOLD, objects_frozen
+
+
+class Node:
+    """An object that can be in a reference cycle and be watched through a weak reference."""
+
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def cycle() -> weakref.ref:
+    """Garbage that only the collector frees: two nodes that refer to each other."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """A process with nothing frozen (the suite freezes its own objects after collection)."""
+    gc.unfreeze()
+    thresholds = gc.get_threshold()
+    yield
+    gc.set_threshold(*thresholds)
+    gc.freeze()
+
+
+def test_frozen_while_inside_and_restored_after(unfrozen) -> None:
+    before = gc.get_threshold()
+    garbage = cycle()
+    with objects_frozen():
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+        gc.collect()
+        assert garbage() is not None  # made before: frozen, not collected
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert garbage() is None  # collected again once unfrozen
+
+
+def test_garbage_made_inside_is_still_collected(unfrozen) -> None:
+    with objects_frozen():
+        garbage = cycle()
+        gc.collect()
+        assert garbage() is None
+
+
+def test_an_outer_freeze_is_left_in_place(unfrozen) -> None:
+    kept = cycle()
+    gc.freeze()
+    with objects_frozen():
+        pass
+    assert gc.get_freeze_count() > 0
+    gc.collect()
+    assert kept() is not None
+    with objects_frozen(), objects_frozen():
+        pass
+    assert gc.get_freeze_count() > 0
