@@ -121,9 +121,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     Each unless its setting is off (``GRIDSVC_WARM_CITY``, ``GRIDSVC_SCHEDULER``).
     """
+    from gridsvc.common.memory import freeze_long_lived
     from gridsvc.config import get_settings
     from gridsvc.db import session_factory
 
+    freeze_long_lived()  # the modules and routes, kept for good: out of collector passes
     if get_settings().warm_city:
         from gridsvc.coverage import cache
 

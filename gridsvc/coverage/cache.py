@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
+from gridsvc.common.memory import freeze_long_lived
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, freshness, refresh, scenario, store
 from gridsvc.coverage.circles import load_circles
@@ -131,6 +132,7 @@ def _warm_in_background(make_session: Callable[[], Session]) -> None:
         logger.exception("warming the city failed; the first what-if will read it")
         return
     WARM_STATE["state"] = "warm"
+    freeze_long_lived()  # the city is kept until the process ends
     logger.info("city warm: %d grids, %d facilities", len(inputs.grids), len(inputs.facility_ids))
 
 

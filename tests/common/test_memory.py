@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gridsvc.common.memory import YOUNG_THRESHOLD, objects_frozen
+from gridsvc.common.memory import YOUNG_THRESHOLD, freeze_long_lived, objects_frozen
 
 
 class Node:
@@ -67,3 +67,25 @@ def test_an_outer_freeze_is_left_in_place(unfrozen) -> None:
     with objects_frozen(), objects_frozen():
         pass
     assert gc.get_freeze_count() > 0
+
+
+def test_a_server_freezes_what_it_holds_once_started(unfrozen) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import shared_app
+
+    assert gc.get_freeze_count() == 0
+    with TestClient(shared_app()) as client:  # the lifespan's start-up runs
+        assert gc.get_freeze_count() > 0
+        assert client.get("/health").status_code == 200
+
+
+def test_freezing_for_good_keeps_old_garbage_and_frees_what_is_dropped(unfrozen) -> None:
+    garbage = cycle()
+    kept = Node()
+    watched = weakref.ref(kept)
+    freeze_long_lived()
+    gc.collect()
+    assert garbage() is not None  # a frozen cycle waits for an unfreeze
+    del kept
+    assert watched() is None  # a frozen object nothing refers to is freed at once
