@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 
+import shapely
+import shapely.geometry
+
 from tests.factories import DISTRICT_CODE, make_facility, make_facility_type
 from tests.maps.helpers import embedded_collections
 
@@ -178,3 +181,33 @@ def test_merged_service_areas_are_reused_until_the_next_refresh(
     refresh.refresh(db_session, district=code, circle_codes=["living_10min"])
     after = maps_service.service_areas_frame(db_session, circle, "euclidean", code, 1e-4)
     assert after is not first  # a new refresh merges anew
+
+
+def test_merged_service_areas_are_the_union_of_the_stored_ones(
+    client, db_session, loaded_demo_city
+) -> None:
+    """Per type, the map's merged shape covers what the API's service areas cover, no more."""
+    from gridsvc.coverage import refresh
+    from gridsvc.coverage.circles import load_circles
+    from gridsvc.maps import service as maps_service
+
+    code = loaded_demo_city.districts["code"].iloc[1]
+    refresh.refresh(db_session, district=code, circle_codes=["living_10min"])
+    params = {"circle": "living_10min", "mode": "network", "district": code, "limit": 10000}
+    stored = client.get("/api/v1/coverage/service-areas", params=params).json()["features"]
+    assert stored
+    circle = load_circles()["living_10min"]
+    merged = maps_service.merged_service_areas(db_session, circle, "network", code, 1e-7)
+    names = {t["code"]: t["name"] for t in client.get("/api/v1/facility-types").json()}
+    for type_code in {f["properties"]["type_code"] for f in stored}:
+        expected = shapely.union_all(
+            [
+                shapely.geometry.shape(f["geometry"])
+                for f in stored
+                if f["properties"]["type_code"] == type_code
+            ]
+        )
+        row = merged[merged["type_name"] == names[type_code]].iloc[0]
+        assert row["facilities"] == sum(f["properties"]["type_code"] == type_code for f in stored)
+        apart = shapely.symmetric_difference(row.geometry, expected).area
+        assert apart < 1e-4 * expected.area, (type_code, apart / expected.area)
