@@ -63,7 +63,8 @@ def readme_server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
     url = migrated_database(settings, README_DATABASE)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
-        for _ in city_loader.load_city(session, build_demo_city(TEST_DEMO_SEED, grids=README_GRIDS)):
+        city = build_demo_city(TEST_DEMO_SEED, grids=README_GRIDS)
+        for _ in city_loader.load_city(session, city):
             pass
         refresh.refresh(session)
     engine.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import shapely
 from sqlalchemy import func, select
@@ -23,6 +22,8 @@ from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, freshness, incremental, refresh
 from gridsvc.coverage.cache import city_inputs as city_inputs
 from gridsvc.coverage.circles import Circle, custom_circle, load_circles
+from gridsvc.coverage.gap_listing import gap_features as gap_features
+from gridsvc.coverage.gap_listing import gap_shapes as gap_shapes
 from gridsvc.coverage.models import GridCoverage, ServiceArea
 from gridsvc.facilities import service as facilities_service
 from gridsvc.grids import service as grids_service
@@ -250,80 +251,6 @@ def grid_features(session: Session, rows: list[dict[str, Any]]) -> list[dict[str
     """Per-grid rows as GeoJSON Features with the grid's outline (serialized by PostGIS)."""
     shapes = grids_service.grid_outlines(session, [row["code"] for row in rows])
     return [feature(shapes[row["code"]], row, row["code"]) for row in rows if row["code"] in shapes]
-
-
-def gap_features(
-    session: Session,
-    result: CoverageResult,
-    limit: int,
-    min_residents: int = 0,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Return the gaps, worst first (most uncovered residents, then largest gap area)."""
-    if result.source == "stored":
-        return _stored_gaps(session, result, limit, min_residents)
-    table = result.table
-    gap = refresh.as_multipolygons(table["gap"].to_numpy())
-    frame = table.assign(
-        uncovered_residents=table["residents"] - table["covered_residents"],
-        gap_area_m2=table["area_m2"] - table["covered_area_m2"],
-        gap=gap,
-    )
-    frame = frame[frame["gap"].notna() & (frame["uncovered_residents"] >= min_residents)]
-    frame = frame.sort_values(["uncovered_residents", "gap_area_m2"], ascending=False)
-    matched, frame = len(frame), frame.head(limit)
-    shapes = gpd.GeoSeries(list(frame["gap"]), crs=grids_service.metric_srid(session)).to_crs(4326)
-    features = []
-    for row, shape in zip(frame.itertuples(), shapes, strict=True):
-        properties = _gap_properties(row, result)
-        features.append(feature(shapely.to_geojson(shape), properties, row.code))
-    return matched, features
-
-
-def _gap_properties(row: Any, result: CoverageResult) -> dict[str, Any]:
-    return {
-        "grid_code": row.code,
-        "district_code": row.district_code,
-        "street_code": row.street_code,
-        "community_code": row.community_code,
-        "circle": result.circle.code,
-        "mode": result.mode,
-        "residents": int(row.residents),
-        "uncovered_residents": int(row.uncovered_residents),
-        "gap_area_m2": round(float(row.gap_area_m2), 1),
-    }
-
-
-def _stored_gaps(
-    session: Session, result: CoverageResult, limit: int, min_residents: int
-) -> tuple[int, list[dict[str, Any]]]:
-    uncovered = GridCoverage.residents - GridCoverage.covered_residents
-    gap_area = GridCoverage.area_m2 - GridCoverage.covered_area_m2
-    conditions = [
-        GridCoverage.circle == result.circle.code,
-        GridCoverage.mode == result.mode,
-        GridCoverage.geom.is_not(None),
-        uncovered >= min_residents,
-    ]
-    districts = sorted(set(result.table["district_code"]))
-    conditions.append(GridCoverage.district_code.in_(districts))
-    matched = session.scalar(select(func.count()).select_from(GridCoverage).where(*conditions))
-    rows = session.execute(
-        select(
-            GridCoverage.grid_code.label("code"),
-            GridCoverage.district_code,
-            GridCoverage.street_code,
-            GridCoverage.community_code,
-            GridCoverage.residents,
-            uncovered.label("uncovered_residents"),
-            gap_area.label("gap_area_m2"),
-            grids_service.as_geojson(GridCoverage.geom).label("geometry"),
-        )
-        .where(*conditions)
-        .order_by(uncovered.desc(), gap_area.desc(), GridCoverage.grid_code)
-        .limit(limit)
-    )
-    features = [feature(row.geometry, _gap_properties(row, result), row.code) for row in rows]
-    return matched or 0, features
 
 
 def service_area_features(

@@ -161,18 +161,13 @@ def coverage_frames(
     rows = coverage_service.summary_rows(result.table, "grid", "population")
     coverage = pd.DataFrame(rows, columns=["code", "coverage", "uncovered_residents"])
     grids = grids_frame(session, district).merge(coverage, on="code", how="left")
-    _, features = coverage_service.gap_features(session, result, limit=len(rows) or 1)
-    gaps = gpd.GeoDataFrame.from_features(features, crs=4326)
-    if not gaps.empty:
-        extent = BBox(*grids.total_bounds)
-        gaps = gaps.rename(columns={"grid_code": "code"})[
-            ["code", "uncovered_residents", "geometry"]
-        ]
-        gaps = gaps.set_geometry(
-            shapely.simplify(gaps.geometry.values, tolerance_for(extent), preserve_topology=True)
-        )
-    else:
-        gaps = gpd.GeoDataFrame({"code": [], "uncovered_residents": []}, geometry=[], crs=4326)
+    codes, uncovered, shapes = coverage_service.gap_shapes(session, result, limit=len(rows) or 1)
+    if shapes:
+        tolerance = tolerance_for(BBox(*grids.total_bounds))
+        shapes = shapely.simplify(np.array(shapes, dtype=object), tolerance, preserve_topology=True)
+    gaps = gpd.GeoDataFrame(
+        {"code": codes, "uncovered_residents": uncovered}, geometry=list(shapes), crs=4326
+    )
     facilities = facilities_frame(session, district)
     facilities = facilities[facilities["type_code"].isin(chosen.facility_types)]
     return chosen, grids, gaps, facilities

@@ -359,3 +359,22 @@ def test_refreshes_run_one_at_a_time(engine) -> None:
             assert isinstance(refused.value.orig, LockNotAvailable)
             session.rollback()
         holding.rollback()
+
+
+def test_gap_shapes_are_the_gaps_the_api_lists(db_session: Session, walk_city: WalkCity) -> None:
+    """The maps' shapes and the API's features: the same grids, order and geometry."""
+    import shapely.geometry
+
+    circle = get_circle("culture_5min")
+    for source in ("live", "stored"):
+        if source == "stored":
+            refresh.refresh(db_session, district=DISTRICT)
+        result = service.grid_coverage(db_session, circle, "network", DISTRICT)
+        assert result.source == source
+        _, features = service.gap_features(db_session, result, 100)
+        codes, uncovered, shapes = service.gap_shapes(db_session, result, 100)
+        assert codes == [f["properties"]["grid_code"] for f in features] and codes
+        assert uncovered == [f["properties"]["uncovered_residents"] for f in features]
+        for shape, item in zip(shapes, features, strict=True):
+            listed = shapely.geometry.shape(item["geometry"])  # GeoJSON: 9 decimal digits
+            assert shapely.symmetric_difference(shape, listed).area <= 1e-5 * listed.area
