@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import func, select
@@ -282,7 +283,7 @@ def service_area_features(
 
 def service_area_shapes(
     session: Session, circle: Circle, mode: str, district: str | None, limit: int
-) -> tuple[list[str], list[shapely.Geometry]]:
+) -> tuple[list[str], np.ndarray]:
     """Return the type codes and shapes (EPSG:4326) of what :func:`service_area_features` lists.
 
     As WKB read into shapely at once: for merging on the server, where GeoJSON text parsed
@@ -294,7 +295,7 @@ def service_area_shapes(
         .order_by(ServiceArea.facility_id)
         .limit(limit)
     ).all()
-    return [row[0] for row in rows], list(shapely.from_wkb([bytes(row[1]) for row in rows]))
+    return [row[0] for row in rows], shapely.from_wkb([bytes(row[1]) for row in rows])
 
 
 def _service_area_conditions(circle: Circle, mode: str, district: str | None) -> list[Any]:

@@ -48,7 +48,7 @@ def write_map(target: Path, name: str, page: str, assets_dir: Path) -> None:
     typer.echo(f"wrote {path} ({len(page.encode()) / 1e6:.1f} MB)")
 
 
-@objects_frozen()  # each map's frames and pages: fewer collector passes (55 -> 46 s, the city)
+@objects_frozen()  # each map's frames and pages: fewer collector passes
 def _render_all(session: Session, target: Path, options: RenderOptions, request: dict) -> None:
     """Write every map ``request`` asks for into ``target``."""
     from gridsvc.maps import service

@@ -164,9 +164,9 @@ def coverage_frames(
     codes, uncovered, shapes = coverage_service.gap_shapes(session, result, limit=len(rows) or 1)
     if shapes:
         tolerance = tolerance_for(BBox(*grids.total_bounds))
-        shapes = shapely.simplify(np.array(shapes, dtype=object), tolerance, preserve_topology=True)
+        shapes = shapely.simplify(shapes, tolerance, preserve_topology=True)
     gaps = gpd.GeoDataFrame(
-        {"code": codes, "uncovered_residents": uncovered}, geometry=list(shapes), crs=4326
+        {"code": codes, "uncovered_residents": uncovered}, geometry=shapes, crs=4326
     )
     facilities = facilities_frame(session, district)
     facilities = facilities[facilities["type_code"].isin(chosen.facility_types)]
@@ -207,9 +207,9 @@ def merged_service_areas(
     codes, shapes = coverage_service.service_area_shapes(
         session, circle, mode, district, limit=SERVICE_AREAS_LIMIT
     )
-    if not shapes:
+    if not codes:
         return gpd.GeoDataFrame({"type_name": []}, geometry=[], crs=4326)
-    types, shapes = np.array(codes, dtype=object), np.array(shapes, dtype=object)
+    types = np.array(codes, dtype=object)
     names = {kind.code: kind.name for kind in facilities_service.list_facility_types(session)}
     merged = []
     for type_code in sorted(set(codes)):
