@@ -10,30 +10,45 @@ pages stay shared instead of being copied.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 # Allocations between young-generation passes while the city is frozen (CPython: 700).
 YOUNG_THRESHOLD = 50_000
 
+# Who holds the freeze, counted here: ``gc.get_freeze_count()`` walks every frozen object
+# (a second or more per call in a process that keeps a city), so it is never asked.
+_lock = threading.Lock()
+_inside = 0  # objects_frozen blocks running now, in any thread
+_thresholds = gc.get_threshold()  # as they were when the first of them began
+_for_good = False  # freeze_long_lived was called: nothing unfreezes
+
 
 @contextmanager
 def objects_frozen() -> Iterator[None]:
     """Freeze every object alive now, and collect the young generation less often, until exit.
 
-    Nested or inside a process that froze its own objects, it leaves the outer freeze in
-    place; the outermost one unfreezes, so that garbage made before it is collected again.
+    Nested, beside another thread's, or in a process that froze its objects for good
+    (:func:`freeze_long_lived`), it leaves the other freeze in place; the last one out
+    unfreezes, so that garbage made before it is collected again.
     """
-    first = gc.get_freeze_count() == 0
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(YOUNG_THRESHOLD, *thresholds[1:])
+    global _inside, _thresholds
+    with _lock:
+        if _inside == 0:
+            _thresholds = gc.get_threshold()
+        _inside += 1
+        gc.freeze()
+        gc.set_threshold(YOUNG_THRESHOLD, *_thresholds[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        if first:
-            gc.unfreeze()
+        with _lock:
+            _inside -= 1
+            if _inside == 0:
+                gc.set_threshold(*_thresholds)
+                if not _for_good:
+                    gc.unfreeze()
 
 
 def freeze_long_lived() -> None:
@@ -44,4 +59,7 @@ def freeze_long_lived() -> None:
     and every request in flight waits for it. Frozen objects are left out of those passes.
     Call it once the server holds what it keeps (after start-up, after warming the city).
     """
-    gc.freeze()
+    global _for_good
+    with _lock:
+        _for_good = True
+        gc.freeze()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 
 import pytest
 
+from gridsvc.common import memory
 from gridsvc.common.memory import YOUNG_THRESHOLD, freeze_long_lived, objects_frozen
 
 
@@ -26,9 +28,10 @@ def cycle() -> weakref.ref:
 
 
 @pytest.fixture
-def unfrozen() -> Iterator[None]:
+def unfrozen(monkeypatch) -> Iterator[None]:
     """A process with nothing frozen (the suite freezes its own objects after collection)."""
     gc.unfreeze()
+    monkeypatch.setattr(memory, "_for_good", False)
     thresholds = gc.get_threshold()
     yield
     gc.set_threshold(*thresholds)
@@ -58,7 +61,7 @@ def test_garbage_made_inside_is_still_collected(unfrozen) -> None:
 
 def test_an_outer_freeze_is_left_in_place(unfrozen) -> None:
     kept = cycle()
-    gc.freeze()
+    freeze_long_lived()
     with objects_frozen():
         pass
     assert gc.get_freeze_count() > 0
@@ -67,6 +70,33 @@ def test_an_outer_freeze_is_left_in_place(unfrozen) -> None:
     with objects_frozen(), objects_frozen():
         pass
     assert gc.get_freeze_count() > 0
+
+
+def test_the_last_block_out_unfreezes_nested_or_in_another_thread(unfrozen) -> None:
+    before = gc.get_threshold()
+    with objects_frozen():
+        with objects_frozen():
+            pass
+        assert gc.get_freeze_count() > 0  # the inner block left the outer's freeze
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_block() -> None:
+        with objects_frozen():
+            entered.set()
+            leave.wait(10)
+
+    other = threading.Thread(target=other_block)
+    with objects_frozen():
+        other.start()
+        assert entered.wait(10)
+    assert gc.get_freeze_count() > 0  # the other thread's block is still running
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    leave.set()
+    other.join(10)
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
 def test_a_server_freezes_what_it_holds_once_started(unfrozen) -> None:
