@@ -132,13 +132,16 @@ class Settings(BaseSettings):
     # common proxies and load balancers, so the server never closes one they are reusing.
     keepalive_timeout_s: int = 65
     # Worker processes of `gridsvc serve` (0: one per core the process may run on), each with
-    # its own pool of database connections: DB_POOL_SIZE kept open, DB_MAX_OVERFLOW more
-    # under load. `gridsvc serve` shrinks the pools when workers x (size + overflow) would
-    # not fit the server's max_connections, less its superuser slots and
-    # DB_RESERVED_CONNECTIONS kept for the CLI, migrations and other clients.
+    # its own pool of database connections: DB_POOL_SIZE kept open once opened,
+    # DB_MAX_OVERFLOW more opened under load and closed as soon as they are given back.
+    # `gridsvc serve` shrinks the pools when workers x (size + overflow) would not fit the
+    # server's max_connections, less its superuser slots and DB_RESERVED_CONNECTIONS kept for
+    # the CLI, migrations and other clients. No overflow by default: a connection opened for
+    # one request costs PostgreSQL a new backend and its first plans, which under intake load
+    # more than doubled PostgreSQL's CPU per report (bench/bench_intake.py).
     workers: int = 0
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     db_reserved_connections: int = 10
     # uvicorn's access log, one line per request (credentials redacted); off when a proxy
     # in front logs the requests already.

@@ -27,7 +27,7 @@ def test_settings_have_defaults_and_refuse_nonsense(monkeypatch) -> None:
                  "ACCESS_LOG"):  # fmt: skip
         monkeypatch.delenv(f"GRIDSVC_{name}", raising=False)
     settings = Settings()
-    assert (settings.db_pool_size, settings.db_max_overflow) == (10, 10)
+    assert (settings.db_pool_size, settings.db_max_overflow) == (20, 0)
     assert settings.db_reserved_connections == 10 and settings.access_log is True
     monkeypatch.setenv("GRIDSVC_ACCESS_LOG", "false")
     assert Settings().access_log is False
@@ -68,5 +68,5 @@ def test_plan_on_this_machine_with_postgres_defaults(monkeypatch) -> None:
     assert (plan.pool_size, plan.max_overflow) == (5, 0)
     assert "max_connections 100" in plan.describe() and "16 workers" in plan.describe()
     unknown = serving.plan(Settings(), None)
-    assert (unknown.pool_size, unknown.max_overflow) == (10, 10)
+    assert (unknown.pool_size, unknown.max_overflow) == (20, 0)
     assert "could not be read" in unknown.describe()
