@@ -4,7 +4,8 @@ connection always given back, also when the request is cancelled (the client wen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import anyio
@@ -17,6 +18,13 @@ from gridsvc import db
 
 class Refused(Exception):
     """What a route raises in these tests."""
+
+
+def run(request: Callable[[], Awaitable[None]]) -> None:
+    """Run ``request`` on an event loop of its own, in a thread of its own: a test before it
+    (Playwright's sync API) may have left a loop running in this one."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(anyio.run, request).result()
 
 
 @pytest.fixture
@@ -61,7 +69,7 @@ def test_a_request_that_returns_is_committed_when_its_session_ends(pool: Engine)
             await anext(sessions)  # the route returned: commit, then close
 
     try:
-        anyio.run(request)
+        run(request)
         assert count(pool, bucket) == 1
         assert pool.pool.checkedout() == 0
     finally:
@@ -78,7 +86,7 @@ def test_a_request_that_fails_is_rolled_back(pool: Engine) -> None:
         with pytest.raises(Refused):
             await sessions.athrow(Refused())
 
-    anyio.run(request)
+    run(request)
     assert count(pool, bucket) == 0
     assert pool.pool.checkedout() == 0
 
@@ -98,7 +106,7 @@ def test_a_cancelled_request_gives_its_connection_back(pool: Engine) -> None:
             await route()
         cancelled.append(scope.cancelled_caught)
 
-    anyio.run(server)
+    run(server)
     assert cancelled == [True]
     assert count(pool, bucket) == 0
     assert pool.pool.checkedout() == 0
