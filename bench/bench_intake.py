@@ -11,6 +11,10 @@ grid of the demo city, its own Idempotency-Key, a description with the run's mar
    one connection per thread and intake.lua's ``delay()`` gives each connection one request
    per ``connections / rate`` seconds; the achieved rate is printed to show it was held.
 
+Each run also prints the CPU each answer cost the server's workers and PostgreSQL (psutil,
+over the run; PostgreSQL's backends that ended included), and the whole bench the sessions
+PostgreSQL opened in the run's database: a new backend per session, and its first plans.
+
 A run with any non-2xx answer or socket error is refused (exit 1), and the reports gridsvc
 acknowledged must all be stored. The reporter rate limit stays on: every report is still
 counted in PostgreSQL; only its limit is raised (GRIDSVC_RATE_LIMIT_PER_ADDRESS) so one
@@ -216,10 +220,44 @@ def report(name: str, result: dict) -> None:
         f"max {result['max_us'] / 1000:6.1f} ms  ({result['requests']:,} answers, all 2xx; "
         f"{load_average()})"
     )
+    if "server_cpu" in result:
+        database = result["postgres_cpu"]
+        print(
+            f"{'':44s} CPU per answer: the server's workers {result['server_cpu']:.2f} ms, "
+            + (f"PostgreSQL {database:.2f} ms" if database is not None else "PostgreSQL n/a")
+        )
 
 
-def measure(servers: dict[str, str], url: str, points: Path, arguments: argparse.Namespace):
-    """Throughput, then the fixed rate, on each server; refuse any run with errors."""
+def cpu_use(server_pid: int) -> tuple[float, float | None]:
+    """CPU seconds so far of the server ``server_pid`` (its workers) and of PostgreSQL."""
+    return intake_profile.cpu_seconds(server_pid), intake_profile.postgres_cpu_seconds()
+
+
+def add_cpu_per_answer(result: dict, before: tuple, after: tuple) -> None:
+    """Put the CPU milliseconds per answer of the server and of PostgreSQL into ``result``."""
+    result["server_cpu"] = 1000 * (after[0] - before[0]) / result["requests"]
+    database = None if None in (before[1], after[1]) else after[1] - before[1]
+    result["postgres_cpu"] = None if database is None else 1000 * database / result["requests"]
+
+
+def sessions_opened(url: str) -> int:
+    """Sessions PostgreSQL has opened in the run's database (its statistics, PostgreSQL 14+)."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def measure(
+    servers: dict[str, tuple[str, int]], url: str, points: Path, arguments: argparse.Namespace
+):
+    """Throughput, then the fixed rate, on each server; refuse any run with errors.
+
+    ``servers``: name -> (base URL, process id).
+    """
     duration = f"{arguments.duration}s"
     flat_out = ["-t", str(arguments.threads), "-c", str(arguments.connections), "-d", duration]
     paced = [
@@ -232,12 +270,14 @@ def measure(servers: dict[str, str], url: str, points: Path, arguments: argparse
     ]
     interval = arguments.rate_connections / arguments.rate
     results: dict[tuple[str, str], dict] = {}
-    for base in servers.values():
+    for base, _ in servers.values():
         wrk(base, ["-t", "2", "-c", "8", "-d", f"{WARM_UP_SECONDS}s"], points, "warmup", 0)
     for mode, wrk_arguments, pace in (("throughput", flat_out, 0.0), ("rate", paced, interval)):
-        for name, base in servers.items():
+        for name, (base, pid) in servers.items():
             tag = uuid.uuid4().hex[:12]
+            before = cpu_use(pid)
             result = wrk(base, wrk_arguments, points, tag, pace)
+            add_cpu_per_answer(result, before, cpu_use(pid))
             title = f"{name}, " + ("as fast as answered" if not pace else f"{arguments.rate:g}/s")
             refuse_errors(title, result)
             if name == "gridsvc":
@@ -301,7 +341,7 @@ def main() -> None:
         )
         workers = worker_count(process)
         bare_command = [python, str(ROOT / "bench" / "bare_serve.py"), "--workers", str(workers)]
-        bare_base, _ = stack.enter_context(
+        bare_base, bare = stack.enter_context(
             serving(bare_command, arguments.tree, env, folder / "bare.log")
         )
         print(
@@ -316,7 +356,12 @@ def main() -> None:
             f"(intake.lua's delay()); {arguments.duration} s each, after a "
             f"{WARM_UP_SECONDS} s warm-up"
         )
-        results = measure({"bare": bare_base, "gridsvc": base}, url, points, arguments)
+        servers = {"bare": (bare_base, bare.pid), "gridsvc": (base, process.pid)}
+        results = measure(servers, url, points, arguments)
+        print(
+            f"PostgreSQL sessions opened in the run's database: {sessions_opened(url):,} "
+            "(each one a new backend: its start and its first plans)"
+        )
         if arguments.profile:
             flat_out = [
                 "-t",

@@ -68,6 +68,30 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float | None:
+    """User and system CPU of this machine's PostgreSQL servers so far, ended backends too.
+
+    A server's backends are its postmaster's children: those still running count their own
+    time, those that ended have been added to the postmaster's children's time. None when
+    no PostgreSQL runs here (a server elsewhere).
+    """
+    total, found = 0.0, False
+    for process in psutil.process_iter(["name"]):
+        try:
+            parent = process.parent()
+            if process.info["name"] != "postgres" or (parent and parent.name() == "postgres"):
+                continue
+            found = True
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+            for backend in process.children():
+                times = backend.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total if found else None
+
+
 def profile(pid: int, seconds: int, run_load: Callable[[], dict]) -> None:
     """Sample the server ``pid`` while ``run_load()`` drives it; print the stages."""
     beside = Path(sys.executable).parent / "py-spy"  # the venv's, when it is not on PATH
