@@ -30,7 +30,7 @@ STAGES = (
     ("insert issue and event", ("insert_report", "Session.flush", "record_event")),
     ("answer body (duplicates, department name)", ("created_body",)),
     ("idempotency key, first statement's connection and BEGIN", ("once",)),
-    ("session commit and close", ("transaction_per_request",)),
+    ("session commit and close", ("transaction_per_request", "_commit_and_close")),
 )
 
 

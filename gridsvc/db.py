@@ -67,12 +67,10 @@ def transaction_per_request(factory: sessionmaker[Session]) -> Iterator[Session]
     session = factory()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        _roll_back_and_close(session)
         raise
-    finally:
-        session.close()
+    _commit_and_close(session)
 
 
 @contextmanager
