@@ -198,15 +198,21 @@ def refuse_errors(name: str, result: dict) -> None:
         )
 
 
-def stored_reports(url: str, tag: str) -> int:
+def count_in(url: str, query: str, **parameters: object) -> int:
+    """The one number ``query`` answers in the run's database."""
     engine = create_engine(url)
     with engine.connect() as connection:
-        count = connection.execute(
-            text("SELECT count(*) FROM issues WHERE description LIKE :prefix"),
-            {"prefix": f"intake {tag}-%"},
-        ).scalar_one()
+        count = connection.execute(text(query), parameters).scalar_one()
     engine.dispose()
     return int(count)
+
+
+def stored_reports(url: str, tag: str) -> int:
+    return count_in(
+        url,
+        "SELECT count(*) FROM issues WHERE description LIKE :prefix",
+        prefix=f"intake {tag}-%",
+    )
 
 
 def load_average() -> str:
@@ -235,20 +241,15 @@ def cpu_use(server_pid: int) -> tuple[float, float | None]:
 
 def add_cpu_per_answer(result: dict, before: tuple, after: tuple) -> None:
     """Put the CPU milliseconds per answer of the server and of PostgreSQL into ``result``."""
-    result["server_cpu"] = 1000 * (after[0] - before[0]) / result["requests"]
-    database = None if None in (before[1], after[1]) else after[1] - before[1]
-    result["postgres_cpu"] = None if database is None else 1000 * database / result["requests"]
+    answers = result["requests"]
+    result["server_cpu"] = 1000 * (after[0] - before[0]) / answers
+    unknown = None in (before[1], after[1])  # no PostgreSQL on this machine
+    result["postgres_cpu"] = None if unknown else 1000 * (after[1] - before[1]) / answers
 
 
 def sessions_opened(url: str) -> int:
     """Sessions PostgreSQL has opened in the run's database (its statistics, PostgreSQL 14+)."""
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        count = connection.execute(
-            text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
-        ).scalar_one()
-    engine.dispose()
-    return int(count)
+    return count_in(url, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
 
 
 def measure(

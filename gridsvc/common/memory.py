@@ -17,8 +17,8 @@ from contextlib import contextmanager
 # Allocations between young-generation passes while the city is frozen (CPython: 700).
 YOUNG_THRESHOLD = 50_000
 
-# Who holds the freeze, counted here: ``gc.get_freeze_count()`` walks every frozen object
-# (a second or more per call in a process that keeps a city), so it is never asked.
+# Who holds the freeze, counted here: ``gc.get_freeze_count()`` walks every frozen object,
+# which in a process that keeps a city is a long walk, so it is never asked.
 _lock = threading.Lock()
 _inside = 0  # objects_frozen blocks running now, in any thread
 _thresholds = gc.get_threshold()  # as they were when the first of them began
