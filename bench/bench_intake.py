@@ -22,7 +22,7 @@ address may send them all. Each run starts from a fresh copy of a template datab
 the demo city (6,702 grids) and no issues, so runs of two trees compare alike.
 
 Run: .venv/bin/python bench/bench_intake.py [--tree ../main] [--duration 10] [--rate 200]
-     [--profile: then py-spy on gridsvc's workers, see bench/intake_profile.py]
+     [--profile [--samples FILE]: then py-spy on gridsvc's workers, see bench/intake_profile.py]
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--profile", action="store_true", help="then profile gridsvc with py-spy (one more run)"
+    )
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        help="with --profile: also keep py-spy's raw samples in this file (collapsed stacks)",
     )
     arguments = parser.parse_args()
     arguments.tree = arguments.tree.resolve()
@@ -373,7 +378,10 @@ def main() -> None:
                 f"{arguments.duration}s",
             ]
             intake_profile.profile(
-                process.pid, arguments.duration, lambda: wrk(base, flat_out, points, "profile", 0)
+                process.pid,
+                arguments.duration,
+                lambda: wrk(base, flat_out, points, "profile", 0),
+                keep=arguments.samples,
             )
         httpx.get(f"{base}/openapi.json", timeout=5)  # still serving after the load
     conclude(results, arguments)

@@ -92,8 +92,11 @@ def postgres_cpu_seconds() -> float | None:
     return total if found else None
 
 
-def profile(pid: int, seconds: int, run_load: Callable[[], dict]) -> None:
-    """Sample the server ``pid`` while ``run_load()`` drives it; print the stages."""
+def profile(pid: int, seconds: int, run_load: Callable[[], dict], keep: Path | None = None) -> None:
+    """Sample the server ``pid`` while ``run_load()`` drives it; print the stages.
+
+    With ``keep``, the raw samples (one collapsed stack per line) are copied there too.
+    """
     beside = Path(sys.executable).parent / "py-spy"  # the venv's, when it is not on PATH
     spy = shutil.which("py-spy") or (str(beside) if beside.exists() else None)
     if spy is None:
@@ -124,6 +127,8 @@ def profile(pid: int, seconds: int, run_load: Callable[[], dict]) -> None:
         if not raw.exists():
             raise SystemExit(f"py-spy wrote nothing: {sampler.stderr.read().decode()[:500]}")
         stages, innermost = summarise(raw)
+        if keep is not None:
+            shutil.copyfile(raw, keep)
     total = sum(stages.values()) or 1
     print(
         f"profile: py-spy --gil on the server's workers during {result['requests']:,} "
