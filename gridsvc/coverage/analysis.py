@@ -210,7 +210,7 @@ def _all_reached(
 
 def circle_quad_segs(mode: str) -> int:
     """Return the buffer's segments per quarter circle for ``mode``."""
-    return _CIRCLE_QUAD_SEGS if mode == "euclidean" else 8
+    return _CIRCLE_QUAD_SEGS if mode == "euclidean" else reach.QUAD_SEGS
 
 
 def grid_table(inputs: CityInputs, covered_residents: np.ndarray) -> pd.DataFrame:

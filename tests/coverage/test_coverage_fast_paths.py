@@ -27,14 +27,14 @@ def city() -> analysis.CityInputs:
 
 def plain_gaps(city: analysis.CityInputs, rows: np.ndarray, mode: str, limit: float) -> tuple:
     """Each grid minus the union of every buffer near it: gap and covered area."""
-    xy = city.facility_xy[rows]
+    xy, quad_segs = city.facility_xy[rows], analysis.circle_quad_segs(mode)
     if mode == "euclidean":
-        shapes = shapely.buffer(shapely.points(xy), limit, quad_segs=16)
+        shapes = shapely.buffer(shapely.points(xy), limit, quad_segs=quad_segs)
     else:
         sources = walking.snap(city.network, xy)
         nodes = walking.node_distances(city.network, sources, limit)
         lines = analysis.reach.reach_lines(city.network, nodes, sources, limit)
-        shapes = shapely.buffer(lines, BUFFER, quad_segs=8)
+        shapes = shapely.buffer(lines, BUFFER, quad_segs=quad_segs)
     gaps, covered = [], []
     for grid in city.grids["geometry"]:
         near = shapes[shapely.intersects(shapes, grid)]
