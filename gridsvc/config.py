@@ -199,6 +199,8 @@ class Settings(BaseSettings):
     service_area_buffer_m: float = 50.0
     # Processes a coverage refresh computes in (0: one per core; 1: in its own process).
     refresh_workers: int = 0
+    # Processes `gridsvc maps render` draws a large city's maps in (0: one per core).
+    render_workers: int = 0
     # Read the city into memory in a background thread when the server starts, so that the
     # first what-if, siting or live coverage finds it ready (readiness and /health never wait).
     warm_city: bool = True
@@ -282,7 +284,9 @@ class Settings(BaseSettings):
     tile_max_age_s: int = 60
     tile_versioned_max_age_s: int = 31_536_000
 
-    @field_validator("workers", "refresh_workers", "db_max_overflow", "db_reserved_connections")
+    @field_validator(
+        "workers", "refresh_workers", "render_workers", "db_max_overflow", "db_reserved_connections"
+    )
     @classmethod
     def check_not_negative(cls, value: int) -> int:
         """Accept 0 or more (workers: 0 means one per core)."""

@@ -41,6 +41,10 @@ class InvalidParameterError(GridsvcError):
         self.reason = message
         self.location = location
 
+    def __reduce__(self) -> tuple:
+        """Rebuilt from its three parts: raised in a forked process, it reaches the parent."""
+        return type(self), (self.name, self.reason, self.location)
+
     @property
     def loc(self) -> list[str | int]:
         """Where, as FastAPI's validation errors say it: ``["body", "add", 0, "type_code"]``."""

@@ -51,25 +51,11 @@ def write_map(target: Path, name: str, page: str, assets_dir: Path) -> None:
 @objects_frozen()  # each map's frames and pages: fewer collector passes
 def _render_all(session: Session, target: Path, options: RenderOptions, request: dict) -> None:
     """Write every map ``request`` asks for into ``target``."""
-    from gridsvc.maps import service
+    from gridsvc.maps import batch
 
     assets_dir = get_settings().assets_dir
-    district = request["district"]
-    places = list(district) if district else [None, *service.district_codes(session)]
-    for code in places:
-        page = service.grids_map_html(session, options, code, request["measure"])
-        write_map(target, f"grids-{code}.html" if code else "grids.html", page, assets_dir)
-    circles = (request["circle"] or service.circle_codes()) if request["coverage"] else []
-    mode = request["mode"]
-    for name in circles:
-        for code in list(district) if district else [None]:
-            page = service.coverage_map_html(session, options, name, mode, code)
-            file = f"coverage-{name}-{mode}" + (f"-{code}" if code else "") + ".html"
-            write_map(target, file, page, assets_dir)
-    for code in (list(district) if district else [None]) if request["issues"] else []:
-        # The command runs as the administrator: a supervisor's view of the city.
-        page = service.issues_map_html(session, options, service.CITY_SUPERVISOR, None, code)
-        write_map(target, f"issues-{code}.html" if code else "issues.html", page, assets_dir)
+    for job, page in batch.pages(session, options, batch.map_jobs(session, request)):
+        write_map(target, job.file, page, assets_dir)
 
 
 @app.command("render")
@@ -140,23 +126,18 @@ def export_map(
     import tempfile
 
     from gridsvc.db import session_scope
-    from gridsvc.maps import assets, service
+    from gridsvc.maps import assets, batch, service
     from gridsvc.maps.export import export_page
 
     settings = get_settings()
     try:
-        if kind not in ("grids", "coverage", "issues"):
+        if kind not in batch.KINDS:
             raise ValueError(f"--map '{kind}': use grids, coverage or issues")
         assets.check_installed(settings.assets_dir)
         options = service.render_options(settings, static_url=STATIC_FOLDER, ogc_url=None)
         with session_scope() as session:
-            if kind == "grids":
-                page = service.grids_map_html(session, options, district, measure)
-            elif kind == "coverage":
-                page = service.coverage_map_html(session, options, circle, mode, district)
-            else:
-                supervisor = service.CITY_SUPERVISOR
-                page = service.issues_map_html(session, options, supervisor, None, district)
+            job = batch.MapJob(kind, district, circle, mode, measure)
+            page = batch.page(session, options, job)
         with tempfile.TemporaryDirectory(prefix="gridsvc-export-") as folder:
             path = Path(folder) / "map.html"
             path.write_text(page, encoding="utf-8")
