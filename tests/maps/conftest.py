@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridsvc.config import get_settings
 from tests.maps.helpers import CIRCLE
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -69,6 +70,15 @@ def serve_app(settings: dict[str, str], log_path: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture
+def test_database_settings(database_url: str, monkeypatch) -> Iterator[None]:
+    """The CLI's settings (and so :func:`gridsvc.db.get_engine`) point at the test database."""
+    monkeypatch.setenv("GRIDSVC_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from gridsvc.common.errors import InvalidParameterError, NotFoundError
 from gridsvc.config import get_settings
+from gridsvc.db import get_engine
 from gridsvc.maps import batch
 from gridsvc.maps import service as map_service
 
@@ -21,15 +22,6 @@ ELEMENT_ID = re.compile(r"[0-9a-f]{32}")
 
 def drawing(page: str) -> str:
     return ELEMENT_ID.sub("ID", page)
-
-
-@pytest.fixture
-def on_the_test_database(database_url: str, monkeypatch) -> Iterator[None]:
-    """The settings, and so the engine of :func:`gridsvc.db.get_engine`, are the tests'."""
-    monkeypatch.setenv("GRIDSVC_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -53,13 +45,13 @@ def request(district: str) -> dict:
 
 
 def test_forked_pages_are_the_pages_drawn_in_one_process(
-    on_the_test_database,
+    test_database_settings,
     loaded_demo_city,
     options,
     monkeypatch,
 ) -> None:
     code = loaded_demo_city.districts["code"].iloc[-1]
-    with Session(get_engine_of_settings()) as session:
+    with Session(get_engine()) as session:
         jobs = batch.map_jobs(session, request(code))
         assert [job.kind for job in jobs] == ["grids", "coverage", "issues"]
         alone = dict(batch.pages(session, options, jobs))
@@ -76,10 +68,10 @@ def test_forked_pages_are_the_pages_drawn_in_one_process(
 
 
 def test_forked_processes_read_the_commands_snapshot(
-    on_the_test_database, loaded_demo_city, options, forked, monkeypatch
+    test_database_settings, loaded_demo_city, options, forked, monkeypatch
 ) -> None:
     code, name = loaded_demo_city.districts[["code", "name"]].iloc[0]
-    engine = get_engine_of_settings()
+    engine = get_engine()
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
         session = Session(bind=connection)
         session.execute(text("SELECT 1"))  # the transaction's snapshot is taken here
@@ -101,13 +93,13 @@ NAME_OF = text("SELECT name FROM districts WHERE code = :code AND valid_to IS NU
 
 
 def test_a_map_that_fails_in_a_fork_raises_its_own_error(
-    on_the_test_database,
+    test_database_settings,
     loaded_demo_city,
     options,
     forked,
 ) -> None:
     jobs = [batch.MapJob("grids"), batch.MapJob("grids", "159999")]
-    with Session(get_engine_of_settings()) as session, pytest.raises(NotFoundError):
+    with Session(get_engine()) as session, pytest.raises(NotFoundError):
         list(batch.pages(session, options, jobs))
 
 
@@ -115,12 +107,6 @@ def test_a_parameter_error_crosses_a_process_boundary_whole() -> None:
     error = pickle.loads(pickle.dumps(InvalidParameterError("add[0].lon", "too far", "body")))
     assert (error.name, error.reason, error.location) == ("add[0].lon", "too far", "body")
     assert error.message == "body field 'add[0].lon': too far"
-
-
-def get_engine_of_settings() -> Engine:
-    from gridsvc.db import get_engine
-
-    return get_engine()
 
 
 def rename(engine: Engine, code: str, name: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -22,15 +21,6 @@ from tests.maps.helpers import MAP_STATE, make_coverage, make_issues
 runner = CliRunner()
 LINK = re.compile(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"')
 STATUSES = {"submitted": "已受理", "dispatched": "已派遣", "resolved": "已办结"}
-
-
-@pytest.fixture
-def test_database_settings(database_url: str, monkeypatch) -> Iterator[None]:
-    """The CLI's settings point at the test database."""
-    monkeypatch.setenv("GRIDSVC_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_render_writes_maps_an_index_and_their_assets(
