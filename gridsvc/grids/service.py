@@ -342,3 +342,8 @@ def district_codes(session: Session) -> list[str]:
     return list(
         session.scalars(select(District.code).where(District.valid_to.is_(None)).order_by("code"))
     )
+
+
+def current_grid_count(session: Session) -> int:
+    """How many grids the current generation has."""
+    return session.scalar(select(func.count()).select_from(Grid).where(Grid.valid_to.is_(None)))

@@ -10,6 +10,7 @@ does), so every map shows the data as it was at one moment.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import re
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from gridsvc.common.serving import cores
 from gridsvc.config import get_settings
+from gridsvc.grids import service as grids_service
 from gridsvc.maps import service
 from gridsvc.maps.basemap import RenderOptions
 
@@ -97,7 +99,7 @@ def pages(
     maps not begun are dropped.
     """
     workers = min(worker_count(), len(jobs))
-    if workers <= 1 or _grid_count(session) < FORK_FROM_GRIDS:
+    if workers <= 1 or grids_service.current_grid_count(session) < FORK_FROM_GRIDS:
         for job in jobs:
             yield job, page(session, options, job)
         return
@@ -119,26 +121,31 @@ def pages(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _grid_count(session: Session) -> int:
-    districts = service.grids_service.list_districts(session)
-    return sum(district["properties"]["grid_count"] for district in districts)
-
-
 # A drawing process's session (inside the command's snapshot) and the options of its maps.
 _DRAWING: dict[str, Any] = {}
 _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+-[0-9]+$")
 
 
 def _start_drawing(parent: Engine, url: str, snapshot: str, options: RenderOptions) -> None:
-    """In a forked process: leave the command's connections alone, read its snapshot."""
+    """In a forked process: leave the command's connections alone; connect at the first map."""
     parent.dispose(close=False)  # the pool's connections stay the command's own
+    _DRAWING.update(url=url, snapshot=snapshot, options=options)
+
+
+def _draw(job: MapJob) -> str:
+    """Draw ``job`` in a forked process; an error reaches the command as it was raised."""
+    if "session" not in _DRAWING:
+        _DRAWING["session"] = _snapshot_session(_DRAWING["url"], _DRAWING["snapshot"])
+    return page(_DRAWING["session"], _DRAWING["options"], job)
+
+
+def _snapshot_session(url: str, snapshot: str) -> Session:
+    """Return a session on a connection of its own, in a transaction reading ``snapshot``."""
     if not _SNAPSHOT_ID.match(snapshot):  # SET takes no bound parameters
         raise ValueError(f"not a snapshot id: {snapshot!r}")
     connection = create_engine(url, poolclass=NullPool).connect()
     connection = connection.execution_options(isolation_level="REPEATABLE READ")
     connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-    _DRAWING.update(session=Session(bind=connection), options=options)
-
-
-def _draw(job: MapJob) -> str:
-    return page(_DRAWING["session"], _DRAWING["options"], job)
+    # Closed as the process ends, so PostgreSQL sees a goodbye rather than a lost client.
+    multiprocessing.util.Finalize(None, connection.close, exitpriority=10)
+    return Session(bind=connection)
