@@ -10,6 +10,7 @@ superusers and those kept for everything else (the CLI, migrations, psql, backup
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,17 @@ def cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def forked_processes(configured: int) -> int:
+    """Return how many processes forked work may use: ``configured``, or one per core at 0.
+
+    One outside the main thread (a server's request thread, say): a fork there would copy
+    the other threads' locks as they are, and the work runs in that thread instead.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    return configured or cores()
 
 
 def worker_count(settings: Settings) -> int:

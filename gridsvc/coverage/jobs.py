@@ -11,7 +11,6 @@ GEOS calls, and that is what the refresh spends most of its time in.
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from gridsvc.common import postgis
-from gridsvc.common.serving import cores
+from gridsvc.common.serving import forked_processes
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, reach
 from gridsvc.coverage.circles import Circle
@@ -116,9 +115,7 @@ def worker_count() -> int:
     One outside the main thread: a refresh that a server's request thread runs (after a
     rebalancing is applied) does not fork the server; it computes in that thread.
     """
-    if threading.current_thread() is not threading.main_thread():
-        return 1
-    return get_settings().refresh_workers or cores()
+    return forked_processes(get_settings().refresh_workers)
 
 
 # Fewer grids than this are refreshed in one process: forking and making the shared parts

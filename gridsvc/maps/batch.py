@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.util
 import re
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from gridsvc.common.serving import cores
+from gridsvc.common.serving import forked_processes
 from gridsvc.config import get_settings
 from gridsvc.grids import service as grids_service
 from gridsvc.maps import service
@@ -83,11 +82,9 @@ FORK_FROM_GRIDS = 3000
 def worker_count() -> int:
     """``GRIDSVC_RENDER_WORKERS``, or one per core when it is 0 (the default).
 
-    One off the main thread: a fork there would copy other threads' locks as they are.
+    One off the main thread (:func:`gridsvc.common.serving.forked_processes`).
     """
-    if threading.current_thread() is not threading.main_thread():
-        return 1
-    return get_settings().render_workers or cores()
+    return forked_processes(get_settings().render_workers)
 
 
 def pages(

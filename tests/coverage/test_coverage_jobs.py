@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gridsvc.common import serving
 from gridsvc.config import get_settings
 from gridsvc.coverage import analysis, jobs, refresh
 from tests.conftest import engine_of_its_own
@@ -85,7 +86,7 @@ def test_workers_are_one_per_core_and_one_off_the_main_thread(
 ) -> None:
     monkeypatch.delenv("GRIDSVC_REFRESH_WORKERS", raising=False)
     get_settings.cache_clear()
-    monkeypatch.setattr(jobs, "cores", lambda: 3)
+    monkeypatch.setattr(serving, "cores", lambda: 3)  # the count forked work starts from
     try:
         assert jobs.worker_count() == 3
         with ThreadPoolExecutor(1) as pool:  # a server's request thread

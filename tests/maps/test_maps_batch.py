@@ -45,19 +45,13 @@ def request(district: str) -> dict:
 
 
 def test_forked_pages_are_the_pages_drawn_in_one_process(
-    test_database_settings,
-    loaded_demo_city,
-    options,
-    monkeypatch,
+    test_database_settings, loaded_demo_city, options, forked, monkeypatch
 ) -> None:
     code = loaded_demo_city.districts["code"].iloc[-1]
     with Session(get_engine()) as session:
         jobs = batch.map_jobs(session, request(code))
         assert [job.kind for job in jobs] == ["grids", "coverage", "issues"]
-        alone = dict(batch.pages(session, options, jobs))
-        monkeypatch.setattr(batch, "FORK_FROM_GRIDS", 0)
-        monkeypatch.setenv("GRIDSVC_RENDER_WORKERS", "2")
-        get_settings.cache_clear()
+        alone = {job: batch.page(session, options, job) for job in jobs}  # in this process
         drawn = []
         forks = _count_forks(monkeypatch)
         for job, page in batch.pages(session, options, jobs):
