@@ -40,7 +40,13 @@ def two_workers(engine: Engine) -> Iterator[list[TestClient]]:
     for _ in range(2):
         app = create_app()
         app.dependency_overrides[get_session] = committing_session
-        clients.append(TestClient(app).__enter__())
+        client = TestClient(app).__enter__()
+        # An app matches its first request by building its routes' contexts, and the two
+        # apps share the modules' routers: built from two threads at once, pydantic warns
+        # of stray aliases. Each app is warmed up first, as a worker is by its own first
+        # request, one at a time, on its one event loop.
+        assert client.get("/api/v1/issue-categories").status_code == 200
+        clients.append(client)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM rate_limits"))
     yield clients
