@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pyogrio
@@ -107,7 +107,9 @@ def client(cli: Cli) -> Iterator[TestClient]:
         yield test_client
 
 
-def test_export_downloads(cli: Cli, city_files: FixtureCity, client: TestClient) -> None:
+def test_export_downloads(
+    cli: Cli, city_files: FixtureCity, client: TestClient, tmp_path: Path
+) -> None:
     cli.load_boundaries(city_files)
     cli.ok("import", "facilities", city_files.files["facilities"])
     response = client.get("/api/v1/export/grids.geojson")
@@ -123,7 +125,8 @@ def test_export_downloads(cli: Cli, city_files: FixtureCity, client: TestClient)
     assert shapely.equals_exact(shapely.normalize(shape), shapely.normalize(expected), 1e-9)
     package = client.get("/api/v1/export/facilities.gpkg")
     assert package.status_code == 200
-    frame = pyogrio.read_dataframe(io.BytesIO(package.content))
+    (tmp_path / "facilities.gpkg").write_bytes(package.content)  # saved as a user saves it
+    frame = pyogrio.read_dataframe(tmp_path / "facilities.gpkg")
     assert sorted(frame["name"]) == sorted(city_files.frames["facilities"]["name"])
     missing = client.get("/api/v1/export/roads.geojson")
     assert missing.status_code == 404 and "districts" in missing.json()["detail"]
