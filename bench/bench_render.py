@@ -5,7 +5,8 @@ coverage map of every circle, the issues map) into a folder of its own, as `make
 does, in a process of its own (PYTHONPATH at that tree) on the same database, which must
 hold the demo city with its coverage stored (`gridsvc coverage refresh`); nothing is
 written to it. Printed per tree: wall time, the CPU time of the command and the processes
-it forked, and the ratio of wall times, beside the machine.
+it forked, the bytes of the pages written and the largest page (what a phone loads), and
+the ratio of wall times, beside the machine.
 
 Run: .venv/bin/python bench/bench_render.py [--old DIR] [--database gridsvc] [--runs 1]
 """
@@ -28,8 +29,8 @@ sys.path.insert(0, str(HERE))
 from bench.common import print_machine  # noqa: E402
 
 
-def render_once(tree: Path, database: str) -> tuple[float, float]:
-    """Wall and CPU seconds of one `gridsvc maps render` with ``tree``'s code."""
+def render_once(tree: Path, database: str) -> tuple[float, float, dict[str, int]]:
+    """Wall and CPU seconds of one `gridsvc maps render` with ``tree``'s code, page sizes."""
     environment = {**os.environ, "PYTHONPATH": str(tree), "GRIDSVC_DATABASE_NAME": database}
     with tempfile.TemporaryDirectory(prefix="gridsvc-render-") as folder:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -43,8 +44,9 @@ def render_once(tree: Path, database: str) -> tuple[float, float]:
         )
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        pages = {page.name: page.stat().st_size for page in Path(folder).glob("*.html")}
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, cpu, pages
 
 
 def main() -> None:
@@ -56,22 +58,26 @@ def main() -> None:
     print_machine("maps render of the demo city: old tree vs this tree")
     old = Path(arguments.old).resolve()
     trees = {"old": old, "new": HERE} if old != HERE else {"new": HERE}
-    figures: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    figures: dict[str, list[tuple[float, float, dict[str, int]]]] = {name: [] for name in trees}
     for _ in range(max(1, arguments.runs)):
         for name, tree in trees.items():
             figures[name].append(render_once(tree, arguments.database))
     print(f"database: {arguments.database}; load average {os.getloadavg()[0]:.2f} after")
     for name, tree in trees.items():
-        walls = [wall for wall, _ in figures[name]]
-        cpus = [cpu for _, cpu in figures[name]]
+        walls = [wall for wall, _, _ in figures[name]]
+        cpus = [cpu for _, cpu, _ in figures[name]]
+        pages = figures[name][-1][2]
+        largest = max(pages, key=pages.__getitem__)
         print(
             f"{name}: {tree}  wall {statistics.median(walls):.1f} s "
             f"(runs {', '.join(f'{wall:.1f}' for wall in walls)}), "
-            f"CPU {statistics.median(cpus):.1f} s"
+            f"CPU {statistics.median(cpus):.1f} s; {len(pages)} pages, "
+            f"{sum(pages.values()) / 1e6:.1f} MB, the largest {largest} "
+            f"{pages[largest] / 1e6:.1f} MB"
         )
     if "old" in figures:
-        ratio = statistics.median(w for w, _ in figures["old"]) / statistics.median(
-            w for w, _ in figures["new"]
+        ratio = statistics.median(w for w, _, _ in figures["old"]) / statistics.median(
+            w for w, _, _ in figures["new"]
         )
         print(f"old/new wall: {ratio:.2f}x")
 
