@@ -81,6 +81,7 @@ def test_merged_areas_of_a_map_stay_within_its_tolerance(db_session, loaded_demo
     from gridsvc.coverage import refresh
     from gridsvc.coverage import service as coverage_service
     from gridsvc.coverage.circles import load_circles
+    from gridsvc.facilities import service as facilities_service
     from gridsvc.maps import service as maps_service
 
     refresh.refresh(db_session, circle_codes=["living_15min"])
@@ -91,10 +92,7 @@ def test_merged_areas_of_a_map_stay_within_its_tolerance(db_session, loaded_demo
     assert len(codes) > 20
     tolerance = maps_service.tolerance_for(BBox(*shapely.total_bounds(shapes)))
     merged = maps_service.merged_service_areas(db_session, circle, "network", None, tolerance)
-    names = {
-        kind.code: kind.name
-        for kind in maps_service.facilities_service.list_facility_types(db_session)
-    }
+    names = {kind.code: kind.name for kind in facilities_service.list_facility_types(db_session)}
     types = np.array(codes, dtype=object)
     for type_code in sorted(set(codes)):
         own = shapes[types == type_code]
