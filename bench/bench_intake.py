@@ -42,7 +42,7 @@ import httpx
 import intake_profile
 import numpy as np
 import psutil
-from common import database_version, ensure_demo_city, free_port, print_machine
+from common import database_version, ensure_demo_city, free_port, print_machine, print_speed
 from soak_services import stop_process_tree, wait_until_serving
 from sqlalchemy import create_engine, text
 
@@ -384,6 +384,7 @@ def main() -> None:
                 keep=arguments.samples,
             )
         httpx.get(f"{base}/openapi.json", timeout=5)  # still serving after the load
+    print_speed("after the runs")
     conclude(results, arguments)
 
 

@@ -217,7 +217,7 @@ def main() -> None:
         print(json.dumps(measure(args.database)))
         return
     sys.path.insert(0, str(HERE))
-    from bench.common import print_machine
+    from bench.common import print_machine, print_speed
 
     print_machine("coverage refresh of the demo city: old tree vs this tree")
     old_tree = Path(args.old).resolve()
@@ -232,6 +232,7 @@ def main() -> None:
         ratio = old[stage] / new[stage] if new[stage] > 0 else float("inf")
         loads = f"{old[stage + '_load']:>10.2f}{new[stage + '_load']:>10.2f}"
         print(f"{stage:<15}{old[stage]:>9.3f}{new[stage]:>9.3f}{ratio:>8.1f}x{loads}")
+    print_speed("after the runs")
     print(
         "targets (issue 14): full refresh < 10 s; figures alone < 2 s; one facility's update < 1 s"
     )

@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
-from bench.common import print_machine  # noqa: E402
+from bench.common import print_machine, print_speed  # noqa: E402
 
 
 def render_once(tree: Path, database: str) -> tuple[float, float, dict[str, int]]:
@@ -63,6 +63,7 @@ def main() -> None:
         for name, tree in trees.items():
             figures[name].append(render_once(tree, arguments.database))
     print(f"database: {arguments.database}; load average {os.getloadavg()[0]:.2f} after")
+    print_speed("after the runs")
     for name, tree in trees.items():
         walls = [wall for wall, _, _ in figures[name]]
         cpus = [cpu for _, cpu, _ in figures[name]]

@@ -149,7 +149,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.child)))
         return
-    from bench.common import print_machine
+    from bench.common import print_machine, print_speed
     from gridsvc.db import resolve_database_url
 
     print_machine("what-if on the demo city: old tree vs this tree")
@@ -169,6 +169,7 @@ def main() -> None:
             copied_database(demo_url, f"{args.database}_what_if_bench", drop=True)
     print(f"old: {old_tree}   new: {HERE}   database: copies of {args.database}")
     print(f"load average after old/new: {figures['old load']:.2f} / {figures['new load']:.2f}")
+    print_speed("after the runs")
     print(f"{'culture_5min, whole city':<44}{'old ms':>10}{'new ms':>10}{'old/new':>9}")
     for name in figures["new"]:
         new = figures["new"][name] * 1000

@@ -6,6 +6,7 @@ import os
 import platform
 import resource
 import socket
+import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ os.environ.setdefault("GRIDSVC_SCHEDULER", "false")
 # Nor the city's warm-up at start-up (seconds of CPU in the background of what they measure).
 os.environ.setdefault("GRIDSVC_WARM_CITY", "false")
 
+import numpy as np
+import shapely
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -51,6 +54,32 @@ def print_machine(title: str) -> None:
         f"machine: {platform.node()} | {cpu_model()} | {os.cpu_count()} cores | "
         f"{memory_gib():.1f} GiB | {platform.system()} {platform.release()} | "
         f"Python {platform.python_version()}"
+    )
+    print_speed("now")
+
+
+def reference_ms(repeats: int = 7) -> float:
+    """Milliseconds one core takes at this moment for a fixed piece of work (the median).
+
+    The VM is shared and its speed drifts: the same intake run cost 1.7 times more CPU per
+    answer half an hour later. Timed beside a benchmark's figures, the same work (a Python
+    loop and a GEOS union) tells how fast the machine was while they were taken.
+    """
+    points = shapely.points(np.random.default_rng(0).uniform(0, 1000, (300, 2)))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        sum(i * i for i in range(100_000))
+        shapely.union_all(shapely.buffer(points, 40, quad_segs=4))
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def print_speed(moment: str) -> None:
+    """Print the reference work's time (:func:`reference_ms`) at ``moment``."""
+    print(
+        f"speed {moment}: the reference work takes {reference_ms():.1f} ms on one core "
+        "(bench/common.py; more means a slower machine)"
     )
 
 
